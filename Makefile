@@ -1,0 +1,85 @@
+# dtsen-portal. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app portal
+PORT ?= 8000
+WORKERS ?= 2
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
+
+.DEFAULT_GOAL := help
+.PHONY: help install run serve setup-demo test test-sqlite test-postgres lint fmt \
+        i18n-extract i18n-update i18n-compile i18n-check db-upgrade bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z0-9-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-15s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed ## Create .venv and install the portal with its dev tools
+
+i18n-compile: install ## Compile the translation catalogs (.mo files are not committed)
+	$(BIN)/pybabel compile --use-fuzzy -d translations --statistics 2>&1 | grep -v '^$$' || true
+	@$(BIN)/pybabel compile -d translations >/dev/null
+
+i18n-extract: install ## Extract strings into translations/messages.pot
+	$(BIN)/pybabel extract -F translations/babel.cfg -k _l -k lazy_pgettext:1c,2 \
+	    --add-comments=Translators: --sort-output --no-wrap \
+	    --project=dtsen-portal --copyright-holder="dtsen-portal" \
+	    -o translations/messages.pot . >/dev/null
+	sed -i '/^"POT-Creation-Date:/d' translations/messages.pot
+
+i18n-update: i18n-extract ## Merge the POT into the id and en catalogs
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-wrap --ignore-obsolete
+
+i18n-check: install ## Fail if the POT is stale or a catalog has untranslated/fuzzy entries
+	$(BIN)/python -m pytest -q tests/test_i18n.py
+
+setup-demo: i18n-compile ## Migrate the SQLite database, import regions and load the demo data
+	PORTAL_ENV=development $(FLASK) db upgrade
+	PORTAL_ENV=development $(FLASK) wilayah import
+	PORTAL_ENV=development $(FLASK) demo
+
+serve: ## Serve with gunicorn on 127.0.0.1:$(PORT) (no set-up)
+	PORTAL_ENV=development $(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) \
+	    --access-logfile - --access-logformat '%(h)s "%(r)s" %(s)s %(b)s %(L)ss' wsgi:app
+
+run: setup-demo serve ## Install, set up the demo database and serve on 127.0.0.1:$(PORT)
+
+db-upgrade: install ## Apply the Alembic migrations to DATABASE_URL
+	$(FLASK) db upgrade
+
+test: i18n-compile ## Install and run the whole suite (twice with CI=true: SQLite, then PostgreSQL + Redis)
+	$(MAKE) --no-print-directory test-sqlite
+	@if [ "$${CI:-}" = "true" ] || [ -n "$${TEST_POSTGRES:-}" ]; then \
+	    $(MAKE) --no-print-directory test-postgres; fi
+	$(MAKE) --no-print-directory lint
+
+test-sqlite: i18n-compile ## Run the suite on SQLite with in-memory rate-limit storage
+	env -u DATABASE_URL -u RATELIMIT_STORAGE_URI $(BIN)/python -m pytest -q -p no:cacheprovider
+
+test-postgres: i18n-compile ## Run the suite on PostgreSQL + Redis (fails if either is unreachable)
+	TEST_DATABASE_URL=$(PG_TEST_URL) TEST_REDIS_URL=$(REDIS_TEST_URL) \
+	    $(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: install ## ruff check and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: install ## ruff fix and format
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: setup-demo ## Look-up throughput against the ../shared/bench floor (prints figures)
+	$(BIN)/python bench/lookup_vs_floor.py
+
+clean: ## Remove the venv, compiled catalogs and the demo database
+	rm -rf $(VENV) instance translations/*/LC_MESSAGES/*.mo

@@ -1,0 +1,50 @@
+"""dtsen-portal: the public check-and-appeal portal for DTSEN."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from portal.config import ROOT, Config
+from portal.config import load as load_config
+
+
+def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
+    """Build the app. CONFIG is a Config class, a mapping of overrides, or None (PORTAL_ENV)."""
+    # 1. Templates and static files sit beside the package, so their paths are absolute.
+    app = Flask(
+        "portal",
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    # 2. Configuration, validated before anything binds to it (fails closed).
+    config_class, values = load_config(config)
+    app.config.update(values)
+    config_class.validate(app.config)
+
+    # 3. Extensions. Security first (ProxyFix must wrap before the limiter reads addresses),
+    #    then the database, CSRF, i18n and the limiter.
+    from portal import cli, db, errors, i18n, security
+    from portal.extensions import csrf, limiter
+
+    security.init_app(app)
+    db.init_app(app)
+    csrf.init_app(app)
+    i18n.init_app(app)
+    limiter.init_app(app)
+
+    # 4. Blueprints, from an explicit list.
+    from portal import lookup
+
+    for blueprint in (lookup.bp,):
+        app.register_blueprint(blueprint)
+
+    # 5. Error pages and the CLI.
+    errors.init_app(app)
+    cli.init_app(app)
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    return app

@@ -1,0 +1,14 @@
+"""Adds each capability's click group to ``app.cli``."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from portal.dataimport.cli import demo_command, dtsen_cli
+    from portal.migrate import db_cli
+    from portal.wilayah.cli import wilayah_cli
+
+    for command in (db_cli, wilayah_cli, dtsen_cli, demo_command):
+        app.cli.add_command(command)

@@ -1,0 +1,190 @@
+"""Configuration from the environment. ``validate()`` fails closed outside dev and test.
+
+Which class is used: ``PORTAL_ENV`` = ``production`` (the default), ``development`` or
+``testing``. Production needs ``SECRET_KEY`` and ``NIK_HMAC_KEY`` in the environment; there is
+no literal fallback key anywhere. Development keeps generated keys in ``instance/dev-keys.json``
+so that gunicorn workers share them and imported data stays findable across restarts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from limits import parse_many
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+
+class ConfigError(RuntimeError):
+    """Raised at start-up when the configuration is unsafe or broken."""
+
+
+class Config:
+    ENV_NAME = "production"
+
+    SECRET_KEY: str | None = None
+    NIK_HMAC_KEY: str | None = None
+    DATABASE_URL = f"sqlite:///{INSTANCE / 'portal.sqlite'}"
+    REDIS_URL: str | None = None
+
+    # Rate limits (config strings, parsed at boot by validate()).
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"  # REDIS_URL, when set, is used instead
+    RATELIMIT_STRATEGY = "moving-window"
+    RATELIMIT_KEY_PREFIX = "portal"
+    RATELIMIT_HEADERS_ENABLED = False  # headers would tell which limit is close
+    # Redis down: count in this process's memory instead of failing requests.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    # Per client IP. Generous: carriers put many people behind one address (CGNAT).
+    LOOKUP_LIMIT = "60 per minute; 600 per hour"
+    # Per keyed HMAC of the NIK, counting failed matches only: stops a distributed probe of
+    # one person's record without letting a stranger lock the owner out for long.
+    LOOKUP_NIK_FAILURE_LIMIT = "10 per hour; 30 per day"
+
+    PROXY_FIX_X_FOR = 0  # number of trusted proxies in front (X-Forwarded-For hops)
+    MAX_CONTENT_LENGTH = 64 * 1024
+    MAX_FORM_MEMORY_SIZE = 64 * 1024
+
+    SESSION_COOKIE_NAME = "dtsen_session"
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
+    WTF_CSRF_TIME_LIMIT = 60 * 60 * 4
+    PREFERRED_URL_SCHEME = "https"
+
+    LANGUAGES = ("id", "en")
+    BABEL_DEFAULT_LOCALE = "id"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Jakarta"
+
+    # Deployment override of the desil range per program, e.g. {"PKH": 3}.
+    PROGRAM_MAX_DESIL: dict[str, int | None] = {}
+
+    SQL_ECHO = False
+
+    # Settings read from environment variables of the same name (strings unless typed here).
+    FROM_ENV: dict[str, type] = {
+        "SECRET_KEY": str,
+        "NIK_HMAC_KEY": str,
+        "DATABASE_URL": str,
+        "REDIS_URL": str,
+        "RATELIMIT_STORAGE_URI": str,
+        "LOOKUP_LIMIT": str,
+        "LOOKUP_NIK_FAILURE_LIMIT": str,
+        "PROXY_FIX_X_FOR": int,
+        "MAX_CONTENT_LENGTH": int,
+    }
+
+    REQUIRED = ("SECRET_KEY", "NIK_HMAC_KEY")
+    LIMIT_KEYS = ("LOOKUP_LIMIT", "LOOKUP_NIK_FAILURE_LIMIT")
+
+    @classmethod
+    def validate(cls, config: dict[str, Any]) -> None:
+        """Raise ConfigError on anything unsafe. Called by create_app before anything binds."""
+        missing = [k for k in cls.REQUIRED if not config.get(k)]
+        if missing:
+            raise ConfigError(
+                "Refusing to start: set " + " and ".join(missing) + " in the environment "
+                "(generate each with: python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+        if config["SECRET_KEY"] == config["NIK_HMAC_KEY"]:
+            raise ConfigError("NIK_HMAC_KEY must differ from SECRET_KEY.")
+        for key in ("SECRET_KEY", "NIK_HMAC_KEY"):
+            if len(str(config[key])) < 32 and config.get("ENV_NAME") == "production":
+                raise ConfigError(f"{key} is too short: use at least 32 random characters.")
+        for key in cls.LIMIT_KEYS:
+            try:
+                if not parse_many(str(config[key])):
+                    raise ValueError("empty")
+            except ValueError as exc:
+                raise ConfigError(f"{key} is not a rate limit string: {config[key]!r}") from exc
+        if config["PROXY_FIX_X_FOR"] < 0:
+            raise ConfigError("PROXY_FIX_X_FOR must be 0 or more.")
+
+
+class DevConfig(Config):
+    """Local development (`make run`): generated keys kept in instance/, plain-HTTP cookies."""
+
+    ENV_NAME = "development"
+    SESSION_COOKIE_SECURE = False
+    PREFERRED_URL_SCHEME = "http"
+
+    @classmethod
+    def load_dev_keys(cls) -> dict[str, str]:
+        path = INSTANCE / "dev-keys.json"
+        if path.exists():
+            return json.loads(path.read_text())
+        keys = {"SECRET_KEY": secrets.token_hex(32), "NIK_HMAC_KEY": secrets.token_hex(32)}
+        INSTANCE.mkdir(parents=True, exist_ok=True)
+        # exclusive create: two processes starting at once keep the first file written
+        try:
+            with path.open("x") as fh:
+                json.dump(keys, fh)
+            path.chmod(0o600)
+        except FileExistsError:
+            return json.loads(path.read_text())
+        return keys
+
+
+class TestConfig(Config):
+    """Tests: random keys per run, rate limits off unless a test turns them on."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = secrets.token_hex(32)
+    NIK_HMAC_KEY = secrets.token_hex(32)
+    SESSION_COOKIE_SECURE = False
+    RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    PREFERRED_URL_SCHEME = "http"
+    SERVER_NAME = None
+    # Outbound addresses point nowhere routable, so a forgotten mock cannot reach anyone.
+    OUTBOUND_BASE_URL = "http://you-forgot-to-mock-an-outbound-call.invalid"
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "production": Config,
+    "development": DevConfig,
+    "testing": TestConfig,
+}
+
+
+def load(config: type[Config] | dict[str, Any] | None) -> tuple[type[Config], dict[str, Any]]:
+    """Pick the config class (argument, else PORTAL_ENV) and apply mapping overrides."""
+    overrides: dict[str, Any] = {}
+    if isinstance(config, dict):
+        overrides = config
+        config = None
+    if config is None:
+        name = os.environ.get("PORTAL_ENV", "production")
+        if name not in CONFIGS:
+            raise ConfigError(f"PORTAL_ENV must be one of {', '.join(CONFIGS)}, got {name!r}")
+        config = CONFIGS[name]
+    values = {k: getattr(config, k) for k in dir(config) if k.isupper()}
+    if config is DevConfig:
+        values.update(DevConfig.load_dev_keys())
+    if config is not TestConfig:  # tests are hermetic: they pass what they need
+        values.update(_read_env(config.FROM_ENV))
+        if values.get("REDIS_URL") and "RATELIMIT_STORAGE_URI" not in os.environ:
+            values["RATELIMIT_STORAGE_URI"] = values["REDIS_URL"]
+    values.update(overrides)
+    return config, values
+
+
+def _read_env(spec: dict[str, type]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, kind in spec.items():
+        raw = os.environ.get(name)
+        if raw is None or raw == "":
+            continue
+        try:
+            values[name] = kind(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be of type {kind.__name__}, got {raw!r}") from None
+    return values

@@ -1,0 +1,1 @@
+"""DTSEN quarterly snapshots: the CSV contract, validation, and atomic publication by period."""

@@ -1,0 +1,244 @@
+"""Pure reader for the snapshot CSV contract (DOMAIN.md): validated rows or errors with lines.
+
+No database, no Flask: the caller passes the region code sets. Cross-row rules (one row per
+NIK, one desil and one desa per KK, one period per file) are checked here as rows stream by.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from portal.core import nik as niklib
+from portal.core.periods import Period
+from portal.core.programs import DESIL_RANGE, canonical
+
+COLUMNS = (
+    "periode",
+    "no_kk",
+    "nik",
+    "nama",
+    "jenis_kelamin",
+    "tanggal_lahir",
+    "hubungan",
+    "kode_desa",
+    "alamat",
+    "desil",
+    "program",
+)
+HUBUNGAN = frozenset(
+    {
+        "KEPALA KELUARGA",
+        "ISTRI",
+        "SUAMI",
+        "ANAK",
+        "MENANTU",
+        "CUCU",
+        "ORANG TUA",
+        "MERTUA",
+        "FAMILI LAIN",
+        "LAINNYA",
+    }
+)
+MAX_NAME = 100
+MAX_ADDRESS = 200
+
+_NIK_REASONS = {
+    niklib.NIKError.EMPTY: "is empty",
+    niklib.NIKError.NOT_DIGITS: "has characters other than digits",
+    niklib.NIKError.LENGTH: "is not 16 digits",
+    niklib.NIKError.REGION: "has an unknown kecamatan prefix",
+    niklib.NIKError.DATE: "does not encode a real birth date",
+    niklib.NIKError.SERIAL: "has serial 0000",
+}
+
+
+class SnapshotFormatError(ValueError):
+    """The file as a whole cannot be read (encoding, header)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRow:
+    line: int
+    period: str
+    no_kk: str
+    nik: str
+    nama: str
+    jenis_kelamin: str
+    tanggal_lahir: date
+    hubungan: str
+    kode_desa: str
+    alamat: str
+    desil: int
+    programs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+def read_snapshot(
+    lines: Iterable[str],
+    *,
+    kecamatan_exists: Callable[[str], bool],
+    desa_exists: Callable[[str], bool],
+    today: date,
+) -> Iterator[SnapshotRow | RowError]:
+    """Yield each data row as a SnapshotRow, or a RowError naming its line and reason.
+
+    Line numbers count the header as line 1, as a spreadsheet shows them.
+    """
+    reader = csv.reader(lines)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise SnapshotFormatError("the file is empty (a header line is required)") from None
+    except csv.Error as exc:
+        raise SnapshotFormatError(f"line 1: {exc}") from None
+    header = [h.strip().lower().lstrip("\ufeff") for h in header]
+    if tuple(header) != COLUMNS:
+        raise SnapshotFormatError("line 1: the header must be exactly: " + ",".join(COLUMNS))
+
+    period: str | None = None
+    nik_lines: dict[str, int] = {}
+    kk_first: dict[str, tuple[int, int, str]] = {}  # no_kk -> (line, desil, kode_desa)
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield RowError(reader.line_num, f"unreadable CSV ({exc})")
+            continue
+        line = reader.line_num
+        if not fields or fields == [""]:
+            continue
+        if len(fields) != len(COLUMNS):
+            yield RowError(line, f"expected {len(COLUMNS)} columns, found {len(fields)}")
+            continue
+        row = dict(zip(COLUMNS, (f.strip() for f in fields), strict=True))
+        parsed = _parse_row(line, row, kecamatan_exists, desa_exists, today)
+        if isinstance(parsed, RowError):
+            yield parsed
+            continue
+        if period is None:
+            period = parsed.period
+        elif parsed.period != period:
+            yield RowError(line, f"periode {parsed.period} differs from the file's {period}")
+            continue
+        if parsed.nik in nik_lines:
+            yield RowError(line, f"the same NIK already appears on line {nik_lines[parsed.nik]}")
+            continue
+        first = kk_first.get(parsed.no_kk)
+        if first is None:
+            kk_first[parsed.no_kk] = (line, parsed.desil, parsed.kode_desa)
+        elif first[1] != parsed.desil:
+            yield RowError(
+                line,
+                f"desil {parsed.desil} differs from {first[1]} "
+                f"for the same No. KK on line {first[0]}",
+            )
+            continue
+        elif first[2] != parsed.kode_desa:
+            yield RowError(
+                line,
+                f"kode_desa {parsed.kode_desa} differs from {first[2]} "
+                f"for the same No. KK on line {first[0]}",
+            )
+            continue
+        nik_lines[parsed.nik] = line
+        yield parsed
+
+
+def _parse_row(
+    line: int,
+    row: dict[str, str],
+    kecamatan_exists: Callable[[str], bool],
+    desa_exists: Callable[[str], bool],
+    today: date,
+) -> SnapshotRow | RowError:
+    try:
+        period = str(Period.parse(row["periode"]))
+    except ValueError:
+        return RowError(line, f"periode {row['periode']!r} is not of the form YYYYQn")
+    try:
+        no_kk = niklib.parse_kk(row["no_kk"], region_exists=kecamatan_exists)
+    except niklib.InvalidNIK as exc:
+        return RowError(line, f"no_kk {_NIK_REASONS[exc.reason]}")
+    try:
+        nik, info = niklib.parse_nik(row["nik"], region_exists=kecamatan_exists, today=today)
+    except niklib.InvalidNIK as exc:
+        return RowError(line, f"nik {_NIK_REASONS[exc.reason]}")
+    nama = " ".join(row["nama"].split()).upper()
+    if not nama:
+        return RowError(line, "nama is empty")
+    if len(nama) > MAX_NAME:
+        return RowError(line, f"nama is longer than {MAX_NAME} characters")
+    sex = row["jenis_kelamin"].upper()
+    if sex not in ("L", "P"):
+        return RowError(line, "jenis_kelamin must be L or P")
+    if (sex == "P") != info.female:
+        return RowError(
+            line, f"jenis_kelamin {sex} disagrees with the NIK (women have 40 added to the day)"
+        )
+    try:
+        born = date.fromisoformat(row["tanggal_lahir"])
+    except ValueError:
+        return RowError(line, "tanggal_lahir is not a date (YYYY-MM-DD)")
+    if (born.day, born.month, born.year % 100) != (
+        info.birth_date.day,
+        info.birth_date.month,
+        info.birth_date.year % 100,
+    ):
+        return RowError(line, "tanggal_lahir disagrees with the birth date in the NIK")
+    if born > today:
+        return RowError(line, "tanggal_lahir is in the future")
+    hubungan = " ".join(row["hubungan"].upper().split())
+    if hubungan not in HUBUNGAN:
+        return RowError(
+            line, f"hubungan {row['hubungan']!r} is not one of: {', '.join(sorted(HUBUNGAN))}"
+        )
+    kode_desa = row["kode_desa"]
+    if not desa_exists(kode_desa):
+        return RowError(
+            line, f"kode_desa {kode_desa!r} is not a desa/kelurahan in the region table"
+        )
+    alamat = " ".join(row["alamat"].split())
+    if not alamat:
+        return RowError(line, "alamat is empty")
+    if len(alamat) > MAX_ADDRESS:
+        return RowError(line, f"alamat is longer than {MAX_ADDRESS} characters")
+    try:
+        desil = int(row["desil"])
+    except ValueError:
+        return RowError(line, "desil must be a whole number 1-10")
+    if desil not in DESIL_RANGE:
+        return RowError(line, "desil must be between 1 and 10")
+    programs: list[str] = []
+    for code in filter(None, (c.strip() for c in row["program"].split(";"))):
+        known = canonical(code)
+        if known is None:
+            return RowError(line, f"unknown program code {code!r}")
+        if known not in programs:
+            programs.append(known)
+    return SnapshotRow(
+        line,
+        period,
+        no_kk,
+        nik,
+        nama,
+        sex,
+        born,
+        hubungan,
+        kode_desa,
+        alamat,
+        desil,
+        tuple(programs),
+    )

@@ -1,0 +1,103 @@
+"""Shared form machinery: BaseForm strips whitespace; NIK/KK fields validate without echoing.
+
+Every message is lazy (translated at render time). A NIK or KK error message never contains
+the number, and a refused field is re-rendered empty so the number is not echoed back either.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import Field, StringField
+from wtforms.validators import ValidationError
+
+from portal.core import nik as niklib
+from portal.wilayah import queries as wilayah
+
+NIK_MESSAGES = {
+    niklib.NIKError.EMPTY: _l("Enter the NIK, the 16-digit number on the KTP or the family card."),
+    niklib.NIKError.NOT_DIGITS: _l("The NIK may only contain digits."),
+    niklib.NIKError.LENGTH: _l("The NIK must be exactly 16 digits."),
+    niklib.NIKError.REGION: _l(
+        "The first 6 digits of the NIK are not a known kecamatan code. Check the number."
+    ),
+    niklib.NIKError.DATE: _l("Digits 7 to 12 of the NIK are not a valid date of birth."),
+    niklib.NIKError.SERIAL: _l("The last 4 digits of the NIK cannot be 0000."),
+}
+KK_MESSAGES = {
+    niklib.NIKError.EMPTY: _l(
+        "Enter the No. KK, the 16-digit number at the top of the family card."
+    ),
+    niklib.NIKError.NOT_DIGITS: _l("The No. KK may only contain digits."),
+    niklib.NIKError.LENGTH: _l("The No. KK must be exactly 16 digits."),
+    niklib.NIKError.REGION: _l(
+        "The first 6 digits of the No. KK are not a known kecamatan code. Check the number."
+    ),
+}
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+class BaseForm(FlaskForm):
+    class Meta:
+        def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Field:
+            filters = [_strip, *unbound_field.kwargs.get("filters", [])]
+            return unbound_field.bind(form=form, filters=filters, **options)
+
+
+class _NumberField(StringField):
+    """A 16-digit identity number. Keeps the normalised value in ``.number`` once valid."""
+
+    number: str | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        render_kw = {
+            "inputmode": "numeric",
+            "autocomplete": "off",
+            "spellcheck": "false",
+            "maxlength": "24",  # 16 digits plus separators people type
+        }
+        render_kw.update(kwargs.pop("render_kw", {}) or {})
+        super().__init__(*args, render_kw=render_kw, **kwargs)
+
+    def _value(self) -> str:
+        # Never render a typed number back into the page (shared phones, shoulder-surfing,
+        # saved pages): after an error the person types it again.
+        return ""
+
+    def _refuse(self, message: Any) -> None:
+        raise ValidationError(message)
+
+
+class NIKField(_NumberField):
+    def pre_validate(self, form: Any) -> None:
+        try:
+            self.number, _info = niklib.parse_nik(
+                self.data, region_exists=wilayah.kecamatan_exists, today=date.today()
+            )
+        except niklib.InvalidNIK as exc:
+            self._refuse(NIK_MESSAGES[exc.reason])
+
+
+class KKField(_NumberField):
+    def pre_validate(self, form: Any) -> None:
+        try:
+            self.number = niklib.parse_kk(self.data, region_exists=wilayah.kecamatan_exists)
+        except niklib.InvalidNIK as exc:
+            self._refuse(KK_MESSAGES[exc.reason])
+
+
+class HoneypotMixin:
+    """A field people never see (hidden by CSS, labelled 'leave empty'); bots fill it."""
+
+    website = StringField(
+        _l("Leave this field empty"), render_kw={"autocomplete": "off", "tabindex": "-1"}
+    )
+
+    def honeypot_filled(self) -> bool:
+        return bool(self.website.data)

@@ -1,0 +1,49 @@
+"""Locale negotiation: ``?lang=`` (kept in the session) -> session -> Accept-Language -> id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, current_app, g, request, session
+from flask_babel import get_locale
+
+from portal.config import ROOT
+from portal.extensions import babel
+
+TRANSLATIONS = ROOT / "translations"
+LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    requested = request.args.get("lang")
+    if requested in languages:
+        session["lang"] = requested
+        return requested
+    stored = session.get("lang")
+    if stored in languages:
+        return stored
+    return (
+        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
+
+
+def _set_locale_global() -> None:
+    g.locale = str(get_locale())
+
+
+def init_app(app: Flask) -> None:
+    catalog = Path(TRANSLATIONS / "id" / "LC_MESSAGES" / "messages.mo")
+    if not catalog.exists() and not app.testing:
+        app.logger.warning("Compiled id catalog missing (%s): run `make i18n-compile`.", catalog)
+    babel.init_app(
+        app,
+        default_locale=app.config["BABEL_DEFAULT_LOCALE"],
+        default_timezone=app.config["BABEL_DEFAULT_TIMEZONE"],
+        default_translation_directories=str(TRANSLATIONS),
+        locale_selector=select_locale,
+    )
+    app.before_request(_set_locale_global)
+    from portal.i18n import filters
+
+    filters.register(app)

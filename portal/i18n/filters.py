@@ -1,0 +1,46 @@
+"""Template filters and globals that depend on the locale."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask, request, url_for
+from flask_babel import format_date, format_datetime
+from werkzeug.routing import BuildError
+
+from portal.core.names import mask_name
+from portal.i18n import LANGUAGE_NAMES
+
+
+def lang_url(lang: str) -> str:
+    """The current page in another language, keeping view args and query (a plain link)."""
+    args: dict[str, Any] = dict(request.view_args or {})
+    args.update({k: v for k, v in request.args.items() if k != "lang"})
+    args["lang"] = lang
+    endpoint = request.endpoint if request.endpoint and request.method == "GET" else None
+    try:
+        return url_for(endpoint or "lookup.index", **args)
+    except BuildError:  # an error page may have no endpoint to rebuild
+        return url_for("lookup.index", lang=lang)
+
+
+def _date(value: date | datetime | None, fmt: str = "long") -> str:
+    """A date in the reader's language; datetimes are shown as their Jakarta date."""
+    if value is None:
+        return ""
+    return format_date(value, fmt)
+
+
+def _datetime(value: datetime | None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    return format_datetime(value, fmt)
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters["masked"] = mask_name
+    app.jinja_env.filters["date"] = _date
+    app.jinja_env.filters["datetime"] = _datetime
+    app.jinja_env.globals["lang_url"] = lang_url
+    app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES

@@ -1,0 +1,156 @@
+"""The look-up use-case: match NIK + No. KK in the published snapshots and decide the outcome.
+
+No oracle: an unknown NIK, an unknown KK and a pair that does not match all run the same
+single query and get the same answer. Only a match loads the household, and every match is
+written to the household's access log (committed before the page is shown).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from portal import db
+from portal.core.nik import hmac_number
+from portal.core.periods import Period
+from portal.core.programs import PROGRAMS, in_scope, is_bansos_desil
+from portal.dataimport.models import Household, Person, Snapshot, SnapshotStatus
+from portal.lookup.models import AccessEvent, Actor
+
+
+class Outcome(StrEnum):
+    RECEIVING = "receiving"
+    IN_SCOPE_NOT_RECEIVING = "in_scope_not_receiving"
+    ABOVE_RANGE = "above_range"
+    REMOVED = "removed"
+    NOT_FOUND = "not_found"
+
+
+class NoDataPublished(Exception):
+    """No snapshot has been published yet: the service cannot answer (503, not 'not found')."""
+
+
+@dataclass(frozen=True)
+class MemberView:
+    nama: str  # full name: templates pass it through the `masked` filter
+    hubungan: str
+    programs: list[str]
+
+
+@dataclass
+class LookupResult:
+    outcome: Outcome
+    period: Period
+    published_at: datetime | None
+    desil: int | None = None
+    kode_desa: str | None = None
+    members: list[MemberView] = field(default_factory=list)
+    received: list[str] = field(default_factory=list)  # programs anyone in the household gets
+    in_scope: list[str] = field(default_factory=list)  # programs the desil puts in scope
+    removed_from: Period | None = None  # the period the household was last in
+
+    @property
+    def in_scope_not_received(self) -> list[str]:
+        return [p for p in self.in_scope if p not in self.received]
+
+    @property
+    def matched(self) -> bool:
+        return self.outcome is not Outcome.NOT_FOUND
+
+
+def published_snapshots(limit: int = 2) -> list[Snapshot]:
+    """The newest published snapshots, newest period first."""
+    stmt = (
+        select(Snapshot)
+        .where(Snapshot.status == SnapshotStatus.PUBLISHED)
+        .order_by(Snapshot.period.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def _program_limits() -> dict[str, int | None]:
+    limits = {code: p.max_desil for code, p in PROGRAMS.items()}
+    limits.update(current_app.config.get("PROGRAM_MAX_DESIL") or {})
+    return limits
+
+
+def lookup(
+    nik: str, no_kk: str, *, channel: str = "web", ip_prefix: str | None = None
+) -> LookupResult:
+    """Find the household of NIK if it holds No. KK. Both numbers must be validated already."""
+    snapshots = published_snapshots()
+    if not snapshots:
+        raise NoDataPublished
+    current = snapshots[0]
+    key = str(current_app.config["NIK_HMAC_KEY"]).encode()
+    nik_hmac = hmac_number(nik, key, purpose="nik")
+    kk_hmac = hmac_number(no_kk, key, purpose="kk")
+    matched = set(
+        db.session.scalars(
+            select(Person.snapshot_id).where(
+                Person.snapshot_id.in_([s.id for s in snapshots]),
+                Person.nik_hmac == nik_hmac,
+                Person.kk_hmac == kk_hmac,
+            )
+        )
+    )
+    period = Period.parse(current.period)
+    if current.id in matched:
+        result = _found(current, kk_hmac, period)
+    elif matched:
+        previous = snapshots[1]
+        result = LookupResult(
+            Outcome.REMOVED,
+            period,
+            current.published_at,
+            removed_from=Period.parse(previous.period),
+        )
+    else:
+        return LookupResult(Outcome.NOT_FOUND, period, current.published_at)
+    db.session.add(
+        AccessEvent(
+            kk_hmac=kk_hmac,
+            channel=channel,
+            actor=Actor.CITIZEN,
+            period=current.period,
+            ip_prefix=ip_prefix,
+        )
+    )
+    db.session.commit()
+    return result
+
+
+def _found(snapshot: Snapshot, kk_hmac: str, period: Period) -> LookupResult:
+    household = db.session.scalars(
+        select(Household)
+        .where(Household.snapshot_id == snapshot.id, Household.kk_hmac == kk_hmac)
+        .options(selectinload(Household.members))
+    ).one()
+    members = [MemberView(p.nama, p.hubungan, p.program_codes) for p in household.members]
+    received: list[str] = []
+    for code in PROGRAMS:
+        if any(code in m.programs for m in members):
+            received.append(code)
+    scope = in_scope(household.desil, _program_limits())
+    if not is_bansos_desil(household.desil):
+        outcome = Outcome.ABOVE_RANGE
+    elif received:
+        outcome = Outcome.RECEIVING
+    else:
+        outcome = Outcome.IN_SCOPE_NOT_RECEIVING
+    return LookupResult(
+        outcome,
+        period,
+        snapshot.published_at,
+        desil=household.desil,
+        kode_desa=household.kode_desa,
+        members=members,
+        received=received,
+        in_scope=scope,
+    )

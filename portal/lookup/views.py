@@ -1,0 +1,89 @@
+"""HTTP for the look-up. The NIK travels only in the POST body; the result is rendered
+directly in the POST response (no redirect, no reference in a URL or cookie)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, render_template, request
+from werkzeug.exceptions import ServiceUnavailable
+
+from portal.errors import too_many_requests
+from portal.extensions import limiter
+from portal.lookup import service
+from portal.lookup.forms import LookupForm
+from portal.lookup.labels import HUBUNGAN_LABELS, PROGRAM_NAMES, desil_label
+from portal.security import form_nik_key, ip_prefix
+from portal.wilayah import queries as wilayah
+
+bp = Blueprint("lookup", __name__)
+
+
+@bp.app_template_global()
+def program_name(code: str) -> str:
+    return str(PROGRAM_NAMES.get(code, code))
+
+
+@bp.app_template_global()
+def hubungan_label(code: str) -> str:
+    return str(HUBUNGAN_LABELS.get(code, code.title()))
+
+
+bp.add_app_template_global(desil_label)
+
+
+def _lookup_missed(_response: object) -> bool:
+    return bool(g.get("lookup_missed"))
+
+
+@bp.route("/", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOOKUP_LIMIT"], methods=["POST"], scope="lookup-ip")
+@limiter.limit(
+    lambda: current_app.config["LOOKUP_NIK_FAILURE_LIMIT"],
+    methods=["POST"],
+    key_func=form_nik_key,
+    deduct_when=_lookup_missed,
+    scope="lookup-nik",
+)
+def index() -> object:
+    form = LookupForm()
+    if request.method == "GET":
+        return render_template("lookup/index.html", form=form)
+    if form.honeypot_filled():
+        return too_many_requests()
+    if not form.validate():
+        return render_template("lookup/index.html", form=form), 400
+    try:
+        result = service.lookup(
+            form.nik.number or "", form.no_kk.number or "", ip_prefix=ip_prefix(request.remote_addr)
+        )
+    except service.NoDataPublished:
+        raise ServiceUnavailable() from None
+    if not result.matched:
+        g.lookup_missed = True
+    region = None
+    if result.kode_desa:
+        # desa, kecamatan, kabupaten/kota: the province adds nothing for the family
+        region = ", ".join(w.name for w in reversed(wilayah.lineage(result.kode_desa)[1:]))
+    return render_template("lookup/result.html", result=result, region=region)
+
+
+@bp.get("/healthz")
+@limiter.exempt
+def healthz() -> tuple[dict[str, str], int]:
+    """The process answers (liveness)."""
+    return {"status": "ok"}, 200
+
+
+@bp.get("/readyz")
+@limiter.exempt
+def readyz() -> tuple[dict[str, str], int]:
+    """The database answers (readiness)."""
+    from sqlalchemy import text
+
+    from portal import db
+
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # any failure means not ready; the reason goes to the log only
+        current_app.logger.warning("readyz: database not reachable")
+        return {"status": "unavailable"}, 503
+    return {"status": "ok"}, 200

@@ -1,0 +1,1 @@
+"""Alembic migrations, run by ``flask --app portal db upgrade`` (batch mode for SQLite)."""

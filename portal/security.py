@@ -1,0 +1,99 @@
+"""Security headers, proxy wiring, the rate-limit client key and the log scrubber."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+
+from flask import Flask, Response, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal.core.nik import scrub
+
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "img-src 'self' data:",
+        "style-src 'self'",
+        "script-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    )
+)
+
+
+def client_ip() -> str:
+    """The rate-limit key: the client address as set by ProxyFix (PROXY_FIX_X_FOR hops)."""
+    return request.remote_addr or "unknown"
+
+
+def ip_prefix(address: str | None) -> str:
+    """Coarse network of an address for logs people may see: /24 for IPv4, /48 for IPv6."""
+    if not address:
+        return ""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return ""
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if request.endpoint != "static":
+        # pages may show personal data: never cache them anywhere
+        headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+class ScrubNIKFilter(logging.Filter):
+    """Masks any 16-digit run in log records, whatever logger wrote them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = scrub(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def install_log_scrubber() -> None:
+    """Attach the scrubber to every handler of the root logger and to the loggers we own."""
+    scrubber = ScrubNIKFilter()
+    for name in ("", "portal", "gunicorn.error", "gunicorn.access", "werkzeug", "flask_limiter"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, ScrubNIKFilter) for f in logger.filters):
+            logger.addFilter(scrubber)
+        for handler in logger.handlers:
+            if not any(isinstance(f, ScrubNIKFilter) for f in handler.filters):
+                handler.addFilter(scrubber)
+
+
+def init_app(app: Flask) -> None:
+    hops = app.config["PROXY_FIX_X_FOR"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    app.after_request(_security_headers)
+    install_log_scrubber()
+
+
+def form_nik_key(field: str = "nik") -> str:
+    """Rate-limit key for the NIK in a POSTed form: its keyed HMAC, never the number."""
+    from flask import current_app
+
+    from portal.core.nik import hmac_number, normalise
+
+    number = normalise(request.form.get(field, ""))[:32]
+    key = str(current_app.config["NIK_HMAC_KEY"]).encode()
+    return "nik:" + hmac_number(number, key, purpose="ratelimit")

@@ -1,0 +1,64 @@
+"""Reads of the region table. Code sets are cached per process: they change only on import."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from flask import current_app
+from sqlalchemy import select
+
+from portal import db
+from portal.wilayah.models import Level, Wilayah
+
+
+@lru_cache(maxsize=8)
+def _codes(engine_id: int, level: int) -> frozenset[str]:
+    rows = db.session.scalars(select(Wilayah.code).where(Wilayah.level == level))
+    return frozenset(rows)
+
+
+def codes(level: Level) -> frozenset[str]:
+    """All codes of one level. Cached per engine; clear_cache() after an import."""
+    engine_id = id(current_app.extensions["db_engine"])
+    result = _codes(engine_id, int(level))
+    if not result:  # never cache an empty table: the import may come later
+        _codes.cache_clear()
+    return result
+
+
+def clear_cache() -> None:
+    _codes.cache_clear()
+
+
+def kecamatan_exists(code: str) -> bool:
+    return code in codes(Level.KECAMATAN)
+
+
+def desa_exists(code: str) -> bool:
+    return code in codes(Level.DESA)
+
+
+def get(code: str) -> Wilayah | None:
+    return db.session.get(Wilayah, code)
+
+
+def names(codes_: set[str]) -> dict[str, str]:
+    if not codes_:
+        return {}
+    rows = db.session.execute(select(Wilayah.code, Wilayah.name).where(Wilayah.code.in_(codes_)))
+    return dict(rows.tuples())
+
+
+def lineage(code: str) -> list[Wilayah]:
+    """The region and its ancestors, province first (a desa: provinsi .. desa)."""
+    parts = code.split(".")
+    wanted = [".".join(parts[: i + 1]) for i in range(len(parts))]
+    rows = {w.code: w for w in db.session.scalars(select(Wilayah).where(Wilayah.code.in_(wanted)))}
+    return [rows[c] for c in wanted if c in rows]
+
+
+def count_by_level() -> dict[int, int]:
+    from sqlalchemy import func
+
+    rows = db.session.execute(select(Wilayah.level, func.count()).group_by(Wilayah.level))
+    return dict(rows.tuples())
