@@ -27,21 +27,17 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed ## Create .venv and install the portal with its dev tools
 
 i18n-compile: install ## Compile the translation catalogs (.mo files are not committed)
-	$(BIN)/pybabel compile --use-fuzzy -d translations --statistics 2>&1 | grep -v '^$$' || true
-	@$(BIN)/pybabel compile -d translations >/dev/null
+	$(BIN)/pybabel compile -d translations --statistics
 
 i18n-extract: install ## Extract strings into translations/messages.pot
-	$(BIN)/pybabel extract -F translations/babel.cfg -k _l -k lazy_pgettext:1c,2 \
-	    --add-comments=Translators: --sort-output --no-wrap \
-	    --project=dtsen-portal --copyright-holder="dtsen-portal" \
-	    -o translations/messages.pot . >/dev/null
-	sed -i '/^"POT-Creation-Date:/d' translations/messages.pot
+	$(BIN)/python -m portal.i18n.catalogs extract
 
-i18n-update: i18n-extract ## Merge the POT into the id and en catalogs
+i18n-update: i18n-extract ## Merge the POT into the id and en catalogs (en filled from msgids)
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-wrap --ignore-obsolete
+	$(BIN)/python -m portal.i18n.catalogs fill-en
 
 i18n-check: install ## Fail if the POT is stale or a catalog has untranslated/fuzzy entries
-	$(BIN)/python -m pytest -q tests/test_i18n.py
+	$(BIN)/python -m portal.i18n.catalogs check
 
 setup-demo: i18n-compile ## Migrate the SQLite database, import regions and load the demo data
 	PORTAL_ENV=development $(FLASK) db upgrade
@@ -70,9 +66,10 @@ test-postgres: i18n-compile ## Run the suite on PostgreSQL + Redis (fails if eit
 	TEST_DATABASE_URL=$(PG_TEST_URL) TEST_REDIS_URL=$(REDIS_TEST_URL) \
 	    $(BIN)/python -m pytest -q -p no:cacheprovider
 
-lint: install ## ruff check and format check
+lint: install ## ruff check, format check and the i18n gate
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory i18n-check
 
 fmt: install ## ruff fix and format
 	$(BIN)/ruff check --fix .

@@ -156,13 +156,14 @@ CONFIGS: dict[str, type[Config]] = {
 
 
 def load(config: type[Config] | dict[str, Any] | None) -> tuple[type[Config], dict[str, Any]]:
-    """Pick the config class (argument, else PORTAL_ENV) and apply mapping overrides."""
+    """Pick the config class (argument, mapping's ENV_NAME, else PORTAL_ENV), apply overrides."""
     overrides: dict[str, Any] = {}
     if isinstance(config, dict):
         overrides = config
         config = None
     if config is None:
-        name = os.environ.get("PORTAL_ENV", "production")
+        # a mapping may name its base (ENV_NAME); otherwise PORTAL_ENV does
+        name = overrides.get("ENV_NAME") or os.environ.get("PORTAL_ENV", "production")
         if name not in CONFIGS:
             raise ConfigError(f"PORTAL_ENV must be one of {', '.join(CONFIGS)}, got {name!r}")
         config = CONFIGS[name]

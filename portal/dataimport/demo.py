@@ -156,7 +156,7 @@ class Showcase:
     no_kk: str
 
 
-class _Numbers:
+class Numbers:
     """Valid, unique NIK and No. KK numbers."""
 
     def __init__(self, rng: random.Random) -> None:
@@ -221,7 +221,7 @@ def _programs(rng: random.Random, house: House) -> None:
             m.programs.append("PIP")
 
 
-def _house(rng: random.Random, nums: _Numbers, desas: list[str], desil: int) -> House:
+def _house(rng: random.Random, nums: Numbers, desas: list[str], desil: int) -> House:
     desa = rng.choice(desas)
     kec = desa.rsplit(".", 1)[0]
     head_sex = "L" if rng.random() < 0.85 else "P"
@@ -253,7 +253,7 @@ def _house(rng: random.Random, nums: _Numbers, desas: list[str], desil: int) -> 
 
 
 def _fixed(
-    nums: _Numbers,
+    nums: Numbers,
     desa: str,
     alamat: str,
     desil: int,
@@ -270,7 +270,7 @@ def _fixed(
 def build(desas: list[str]) -> tuple[dict[str, list[House]], list[Showcase]]:
     """Households per period, and the showcase pairs. Pure and deterministic for a desa list."""
     rng = random.Random(SEED)
-    nums = _Numbers(rng)
+    nums = Numbers(rng)
     desas = sorted(desas)
     sagara = next((d for d in desas if d == "32.16.01.2001"), desas[0])
     receiving = _fixed(

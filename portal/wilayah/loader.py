@@ -63,7 +63,7 @@ def import_dir(directory: Path = VENDORED) -> WilayahImportResult:
         code: (name, parent)
         for code, name, parent in db.session.execute(
             select(Wilayah.code, Wilayah.name, Wilayah.parent_code)
-        ).tuples()
+        ).all()
     }
     added: dict[Level, int] = {}
     updated = 0

@@ -46,7 +46,7 @@ def names(codes_: set[str]) -> dict[str, str]:
     if not codes_:
         return {}
     rows = db.session.execute(select(Wilayah.code, Wilayah.name).where(Wilayah.code.in_(codes_)))
-    return dict(rows.tuples())
+    return dict(rows.all())
 
 
 def lineage(code: str) -> list[Wilayah]:
@@ -61,4 +61,4 @@ def count_by_level() -> dict[int, int]:
     from sqlalchemy import func
 
     rows = db.session.execute(select(Wilayah.level, func.count()).group_by(Wilayah.level))
-    return dict(rows.tuples())
+    return dict(rows.all())

@@ -1,0 +1,87 @@
+"""Page: a parsed response with the checks every page must pass. Client: a test client
+that fills forms like a browser (GET the form, read its csrf_token, POST)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bs4 import BeautifulSoup
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+SIXTEEN_DIGITS = re.compile(r"(?<!\d)\d{16}(?!\d)")
+
+
+class Page:
+    def __init__(self, response: TestResponse) -> None:
+        self.response = response
+        self.status = response.status_code
+        self.text = response.get_data(as_text=True)
+        self.soup = BeautifulSoup(self.text, "html.parser")
+
+    # --- what every HTML page must satisfy -------------------------------------------------
+    def check(self) -> Page:
+        assert self.soup.html is not None, "no <html>"
+        assert self.soup.html.get("lang") in ("id", "en"), "<html lang> missing"
+        assert self.soup.title and self.soup.title.get_text(strip=True), "<title> missing"
+        for form in self.soup.find_all("form", method=re.compile("post", re.I)):
+            assert form.find("input", attrs={"name": "csrf_token"}), "POST form without csrf_token"
+        ids = [tag["id"] for tag in self.soup.find_all(id=True)]
+        assert len(ids) == len(set(ids)), (
+            f"duplicate ids: {sorted(i for i in ids if ids.count(i) > 1)}"
+        )
+        for field in self.soup.find_all(["input", "select", "textarea"]):
+            if field.get("type") in ("hidden", "submit", "button"):
+                continue
+            field_id = field.get("id")
+            assert field_id and self.soup.find("label", attrs={"for": field_id}), (
+                f"input {field.get('name')!r} has no label"
+            )
+        assert not SIXTEEN_DIGITS.search(self.text), "a 16-digit number appears in the page"
+        location = self.response.headers.get("Location", "")
+        assert not SIXTEEN_DIGITS.search(location), "a 16-digit number appears in Location"
+        return self
+
+    # --- reading ---------------------------------------------------------------------------
+    @property
+    def h1(self) -> str:
+        return self.soup.h1.get_text(" ", strip=True) if self.soup.h1 else ""
+
+    @property
+    def lang(self) -> str:
+        return str(self.soup.html.get("lang")) if self.soup.html else ""
+
+    def texts(self, selector: str) -> list[str]:
+        return [el.get_text(" ", strip=True) for el in self.soup.select(selector)]
+
+    def error_summary(self) -> list[str]:
+        return self.texts(".error-summary__list a")
+
+    def __contains__(self, needle: str) -> bool:
+        return needle in self.soup.get_text(" ", strip=True)
+
+
+class Client(FlaskClient):
+    def page(self, url: str, status: int = 200, **kwargs: Any) -> Page:
+        page = Page(self.get(url, **kwargs))
+        assert page.status == status, f"GET {url}: {page.status}, expected {status}"
+        return page.check() if "html" in page.response.content_type else page
+
+    def csrf_token(self, url: str) -> str:
+        soup = BeautifulSoup(self.get(url).get_data(as_text=True), "html.parser")
+        token = soup.find("input", attrs={"name": "csrf_token"})
+        assert token, f"no csrf_token on {url}"
+        return str(token["value"])
+
+    def post_form(
+        self, url: str, data: dict[str, Any], status: int | None = None, **kwargs: Any
+    ) -> Page:
+        """GET URL for its csrf_token, then POST DATA to it like a browser would."""
+        payload = {"csrf_token": self.csrf_token(url), **data}
+        page = Page(self.post(url, data=payload, **kwargs))
+        if status is not None:
+            assert page.status == status, f"POST {url}: {page.status}, expected {status}"
+        if "html" in page.response.content_type:
+            page.check()
+        return page
