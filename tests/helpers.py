@@ -24,7 +24,8 @@ class Page:
     def check(self) -> Page:
         assert self.soup.html is not None, "no <html>"
         assert self.soup.html.get("lang") in ("id", "en"), "<html lang> missing"
-        assert self.soup.title and self.soup.title.get_text(strip=True), "<title> missing"
+        assert self.soup.title, "<title> missing"
+        assert self.soup.title.get_text(strip=True), "<title> empty"
         for form in self.soup.find_all("form", method=re.compile("post", re.I)):
             assert form.find("input", attrs={"name": "csrf_token"}), "POST form without csrf_token"
         ids = [tag["id"] for tag in self.soup.find_all(id=True)]
@@ -35,7 +36,8 @@ class Page:
             if field.get("type") in ("hidden", "submit", "button"):
                 continue
             field_id = field.get("id")
-            assert field_id and self.soup.find("label", attrs={"for": field_id}), (
+            assert field_id, f"input {field.get('name')!r} has no id"
+            assert self.soup.find("label", attrs={"for": field_id}), (
                 f"input {field.get('name')!r} has no label"
             )
         assert not SIXTEEN_DIGITS.search(self.text), "a 16-digit number appears in the page"
