@@ -47,6 +47,17 @@ class Config:
     # one person's record without letting a stranger lock the owner out for long.
     LOOKUP_NIK_FAILURE_LIMIT = "10 per hour; 30 per day"
 
+    # Filing cases: per client IP (decorator), per filer's NIK (counted in the database),
+    # and a cap on open cases about one household from one filer.
+    APPEAL_LIMIT = "20 per hour; 60 per day"
+    APPEAL_FILER_LIMIT = "5 per day"
+    APPEAL_MAX_OPEN_PER_SUBJECT = 2
+    TRACK_LIMIT = "30 per minute; 300 per hour"
+    APPEAL_SLA_DAYS = 14
+    CONTEST_DAYS = 30
+    UPLOAD_DIR = str(INSTANCE / "uploads")
+    PHOTO_MAX_BYTES = 5 * 1024 * 1024
+
     PROXY_FIX_X_FOR = 0  # number of trusted proxies in front (X-Forwarded-For hops)
     MAX_CONTENT_LENGTH = 64 * 1024
     MAX_FORM_MEMORY_SIZE = 64 * 1024
@@ -78,11 +89,22 @@ class Config:
         "LOOKUP_LIMIT": str,
         "LOOKUP_NIK_FAILURE_LIMIT": str,
         "PROXY_FIX_X_FOR": int,
+        "APPEAL_LIMIT": str,
+        "APPEAL_FILER_LIMIT": str,
+        "TRACK_LIMIT": str,
+        "APPEAL_SLA_DAYS": int,
+        "UPLOAD_DIR": str,
         "MAX_CONTENT_LENGTH": int,
     }
 
     REQUIRED = ("SECRET_KEY", "NIK_HMAC_KEY")
-    LIMIT_KEYS = ("LOOKUP_LIMIT", "LOOKUP_NIK_FAILURE_LIMIT")
+    LIMIT_KEYS = (
+        "LOOKUP_LIMIT",
+        "LOOKUP_NIK_FAILURE_LIMIT",
+        "APPEAL_LIMIT",
+        "APPEAL_FILER_LIMIT",
+        "TRACK_LIMIT",
+    )
 
     @classmethod
     def validate(cls, config: dict[str, Any]) -> None:

@@ -54,6 +54,7 @@ def utcnow() -> datetime:
 
 def import_models() -> None:
     """Import every models module so Base.metadata knows all tables (Alembic, tests)."""
+    from portal.appeals import models as _appeals  # noqa: F401
     from portal.dataimport import models as _dataimport  # noqa: F401
     from portal.lookup import models as _lookup  # noqa: F401
     from portal.wilayah import models as _wilayah  # noqa: F401

@@ -51,11 +51,16 @@ class BaseForm(FlaskForm):
 
 
 class _NumberField(StringField):
-    """A 16-digit identity number. Keeps the normalised value in ``.number`` once valid."""
+    """A 16-digit identity number. Keeps the normalised value in ``.number`` once valid.
+
+    ``optional=True`` lets an empty field through (``.number`` stays None); the form decides
+    in its own ``validate_<field>`` whether it was needed.
+    """
 
     number: str | None = None
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, optional: bool = False, **kwargs: Any) -> None:
+        self.optional = optional
         render_kw = {
             "inputmode": "numeric",
             "autocomplete": "off",
@@ -76,6 +81,8 @@ class _NumberField(StringField):
 
 class NIKField(_NumberField):
     def pre_validate(self, form: Any) -> None:
+        if self.optional and not self.data:
+            return
         try:
             self.number, _info = niklib.parse_nik(
                 self.data, region_exists=wilayah.kecamatan_exists, today=date.today()
@@ -86,6 +93,8 @@ class NIKField(_NumberField):
 
 class KKField(_NumberField):
     def pre_validate(self, form: Any) -> None:
+        if self.optional and not self.data:
+            return
         try:
             self.number = niklib.parse_kk(self.data, region_exists=wilayah.kecamatan_exists)
         except niklib.InvalidNIK as exc:

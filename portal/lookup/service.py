@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portal import db
-from portal.core.nik import hmac_number
 from portal.core.periods import Period
 from portal.core.programs import PROGRAMS, in_scope, is_bansos_desil
-from portal.dataimport.models import Household, Person, Snapshot, SnapshotStatus
+from portal.dataimport import queries as snapshot_queries
+from portal.dataimport.models import Household, Snapshot
 from portal.lookup.models import AccessEvent, Actor
 
 
@@ -63,17 +63,6 @@ class LookupResult:
         return self.outcome is not Outcome.NOT_FOUND
 
 
-def published_snapshots(limit: int = 2) -> list[Snapshot]:
-    """The newest published snapshots, newest period first."""
-    stmt = (
-        select(Snapshot)
-        .where(Snapshot.status == SnapshotStatus.PUBLISHED)
-        .order_by(Snapshot.period.desc())
-        .limit(limit)
-    )
-    return list(db.session.scalars(stmt))
-
-
 def _program_limits() -> dict[str, int | None]:
     limits = {code: p.max_desil for code, p in PROGRAMS.items()}
     limits.update(current_app.config.get("PROGRAM_MAX_DESIL") or {})
@@ -84,22 +73,13 @@ def lookup(
     nik: str, no_kk: str, *, channel: str = "web", ip_prefix: str | None = None
 ) -> LookupResult:
     """Find the household of NIK if it holds No. KK. Both numbers must be validated already."""
-    snapshots = published_snapshots()
+    snapshots = snapshot_queries.published_snapshots()
     if not snapshots:
         raise NoDataPublished
     current = snapshots[0]
-    key = str(current_app.config["NIK_HMAC_KEY"]).encode()
-    nik_hmac = hmac_number(nik, key, purpose="nik")
-    kk_hmac = hmac_number(no_kk, key, purpose="kk")
-    matched = set(
-        db.session.scalars(
-            select(Person.snapshot_id).where(
-                Person.snapshot_id.in_([s.id for s in snapshots]),
-                Person.nik_hmac == nik_hmac,
-                Person.kk_hmac == kk_hmac,
-            )
-        )
-    )
+    nik_hmac = snapshot_queries.pseudonym(nik, "nik")
+    kk_hmac = snapshot_queries.pseudonym(no_kk, "kk")
+    matched = snapshot_queries.matching_snapshots(nik_hmac, kk_hmac, [s.id for s in snapshots])
     period = Period.parse(current.period)
     if current.id in matched:
         result = _found(current, kk_hmac, period)

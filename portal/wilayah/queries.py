@@ -62,3 +62,38 @@ def count_by_level() -> dict[int, int]:
 
     rows = db.session.execute(select(Wilayah.level, func.count()).group_by(Wilayah.level))
     return dict(rows.all())
+
+
+def desa_in_kecamatan(kecamatan: str) -> list[str]:
+    stmt = (
+        select(Wilayah.code)
+        .where(Wilayah.parent_code == kecamatan, Wilayah.level == int(Level.DESA))
+        .order_by(Wilayah.name)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def search_desa(query: str, limit: int = 40) -> list[str]:
+    """Desa/kelurahan whose name contains QUERY (case-insensitive), by name."""
+    pattern = "%" + query.strip().replace("%", "").replace("_", "") + "%"
+    stmt = (
+        select(Wilayah.code)
+        .where(Wilayah.level == int(Level.DESA), Wilayah.name.ilike(pattern))
+        .order_by(Wilayah.name, Wilayah.code)
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def describe(codes: list[str]) -> list[tuple[str, str]]:
+    """(code, "Desa, Kecamatan, Kabupaten/Kota") for each desa code, in the given order."""
+    if not codes:
+        return []
+    parents = {c.rsplit(".", 1)[0] for c in codes} | {c.rsplit(".", 2)[0] for c in codes}
+    known = names(set(codes) | parents)
+    out = []
+    for code in codes:
+        kec = code.rsplit(".", 1)[0]
+        kab = code.rsplit(".", 2)[0]
+        out.append((code, f"{known.get(code, code)}, {known.get(kec, kec)}, {known.get(kab, kab)}"))
+    return out

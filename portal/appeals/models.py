@@ -1,0 +1,150 @@
+"""Cases (sanggahan and usulan), their history, photos, drafts and the notification outbox.
+
+The filer's and the subject's NIK are found by keyed HMAC; the full numbers are kept because
+staff verify them and the Pusdatin export carries them. Nothing here is ever shown on a
+public page except through the filer's own tracking (ticket + the filer's NIK).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import Base, UTCDateTime, utcnow
+
+
+class Appeal(Base):
+    __tablename__ = "appeals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket: Mapped[str] = mapped_column(String(8), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # sanggahan | usulan
+    reason_code: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12))
+
+    # who filed: verified against DTSEN (NIK + No. KK), or not (EXC-TIDAK-TERDATA only)
+    filer_nik_hmac: Mapped[str] = mapped_column(String(32), index=True)
+    filer_nik: Mapped[str] = mapped_column(String(16))
+    filer_kk_hmac: Mapped[str] = mapped_column(String(32))
+    filer_verified: Mapped[bool] = mapped_column(Boolean)
+    filer_locale: Mapped[str] = mapped_column(String(5), default="id")
+
+    # what it is about: a person/household in DTSEN, or a proposed household
+    subject_is_filer_household: Mapped[bool] = mapped_column(Boolean)
+    subject_nik_hmac: Mapped[str | None] = mapped_column(String(32), index=True)
+    subject_nik: Mapped[str | None] = mapped_column(String(16))
+    subject_kk_hmac: Mapped[str | None] = mapped_column(String(32), index=True)
+    subject_found: Mapped[bool] = mapped_column(Boolean)  # in the current snapshot when filed
+
+    # where it belongs: which Dinsos (kabupaten/kota) and desa handle it
+    kabupaten_code: Mapped[str] = mapped_column(String(5), index=True)
+    kecamatan_code: Mapped[str] = mapped_column(String(8))
+    kode_desa: Mapped[str | None] = mapped_column(ForeignKey("wilayah.code"))
+
+    note: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[list[str]] = mapped_column(JSON, default=list)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # usulan answers
+    declared: Mapped[bool] = mapped_column(Boolean)
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+
+    period: Mapped[str | None] = mapped_column(String(6))  # DTSEN period when filed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str | None] = mapped_column(String(40))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+    cluster_of_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"))
+    contests_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"), unique=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"))
+    # the draft it was submitted from: a retried or double-clicked submit finds this case
+    draft_token: Mapped[str] = mapped_column(String(64), unique=True)
+
+    events: Mapped[list[AppealEvent]] = relationship(
+        back_populates="appeal", order_by="AppealEvent.id", lazy="selectin"
+    )
+    photos: Mapped[list[AppealPhoto]] = relationship(
+        back_populates="appeal", order_by="AppealPhoto.id", lazy="selectin"
+    )
+
+    __table_args__ = (
+        Index("ix_appeals_kabupaten_code_status_due_at", "kabupaten_code", "status", "due_at"),
+    )
+
+
+class AppealEvent(Base):
+    """One move of a case: who, when, from which state to which, and why."""
+
+    __tablename__ = "appeal_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    from_status: Mapped[str | None] = mapped_column(String(12))
+    to_status: Mapped[str] = mapped_column(String(12))
+    actor: Mapped[str] = mapped_column(String(10))  # filer | staff | system
+    actor_staff_id: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)  # shown to the filer for decisions
+
+    appeal: Mapped[Appeal] = relationship(back_populates="events")
+
+
+class AppealPhoto(Base):
+    """An evidence photo, re-encoded without metadata, stored outside static/."""
+
+    __tablename__ = "appeal_photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appeals.id", ondelete="CASCADE"), index=True
+    )
+    draft_token: Mapped[str | None] = mapped_column(String(64), index=True)
+    storage_key: Mapped[str] = mapped_column(String(40), unique=True)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    uploaded_by: Mapped[str] = mapped_column(String(10), default="filer")  # filer | staff
+
+    appeal: Mapped[Appeal | None] = relationship(back_populates="photos")
+
+
+class AppealDraft(Base):
+    """Answers of a filing in progress, keyed by an opaque token kept in the session.
+
+    Server-side so that answers survive a reload and the NIK never sits in a cookie.
+    Expired drafts are deleted on the next filing (see service.purge_drafts).
+    """
+
+    __tablename__ = "appeal_drafts"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class OutboxMessage(Base):
+    """A notification to send (SMS or e-mail). Written in the same transaction as the state
+    change, sent by a worker later, so nothing is lost when sending fails."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))  # sms | email
+    recipient: Mapped[str] = mapped_column(String(254))
+    template: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    locale: Mapped[str] = mapped_column(String(5))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,587 @@
+"""Use-cases of cases: drafts, filing, state moves, withdrawal, contest, tracking.
+
+Every public function here is one transaction: it checks its invariants, changes state,
+records the move, writes the notification to the outbox, commits, and returns. So a receipt
+is only ever shown for a committed case. Errors are domain exceptions; views map them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from limits import parse as parse_limit
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from portal import db
+from portal.appeals import photos as photolib
+from portal.appeals import tickets
+from portal.appeals.models import Appeal, AppealDraft, AppealEvent, AppealPhoto, OutboxMessage
+from portal.appeals.reasons import REASONS, Kind, Subject
+from portal.appeals.states import ALLOWED, DECIDED, OPEN, AppealStatus
+from portal.core.nik import kecamatan_of
+from portal.dataimport import queries as snapshots
+
+DRAFT_LIFETIME = timedelta(hours=24)
+MAX_PHOTOS = 3
+
+
+class AppealError(Exception):
+    """Base of the refusals a view turns into a message and a status."""
+
+
+class FilerNotVerified(AppealError):
+    pass
+
+
+class FilingLimitReached(AppealError):
+    pass
+
+
+class TooManyOpenCases(AppealError):
+    pass
+
+
+class InvalidTransition(AppealError):
+    pass
+
+
+class ContestNotAllowed(AppealError):
+    pass
+
+
+class DraftIncomplete(AppealError):
+    pass
+
+
+class PhotoLimitReached(AppealError):
+    pass
+
+
+class HeirNotInHousehold(AppealError):
+    pass
+
+
+# --- drafts -------------------------------------------------------------------------------
+
+
+def new_draft(kind: Kind, answers: dict[str, Any] | None = None) -> AppealDraft:
+    purge_drafts()
+    draft = AppealDraft(token=secrets.token_urlsafe(32), kind=kind.value, answers=answers or {})
+    db.session.add(draft)
+    db.session.commit()
+    return draft
+
+
+def load_draft(token: str | None, kind: Kind) -> AppealDraft | None:
+    if not token:
+        return None
+    draft = db.session.get(AppealDraft, token)
+    if draft is None or draft.kind != kind.value:
+        return None
+    if draft.updated_at < db.utcnow() - DRAFT_LIFETIME:
+        return None
+    return draft
+
+
+def save_step(draft: AppealDraft, step: str, answers: dict[str, Any]) -> None:
+    # assign a new dict: JSON columns do not track in-place changes
+    draft.answers = {**draft.answers, step: answers}
+    draft.updated_at = db.utcnow()
+    db.session.commit()
+
+
+# Answers that stay valid when the reason changes; the rest depend on the reason.
+_REASON_INDEPENDENT = ("rumah-tangga", "desa", "foto", "kontak")
+
+
+def choose_reason(draft: AppealDraft, reason_code: str) -> None:
+    """Set the reason. A different reason asks different questions, so answers that depend
+    on it are dropped, and an unverified filer (allowed only for a household missing from
+    DTSEN) must prove themselves again."""
+    previous = (draft.answers.get("alasan") or {}).get("reason")
+    answers = dict(draft.answers)
+    if previous and previous != reason_code:
+        filer = answers.get("pelapor")
+        answers = {k: v for k, v in answers.items() if k in _REASON_INDEPENDENT}
+        if filer and filer.get("verified"):
+            answers["pelapor"] = filer
+    answers["alasan"] = {"reason": reason_code}
+    draft.answers = answers
+    draft.updated_at = db.utcnow()
+    db.session.commit()
+
+
+def purge_drafts() -> None:
+    """Delete drafts (and their photos) untouched for DRAFT_LIFETIME."""
+    cutoff = db.utcnow() - DRAFT_LIFETIME
+    stale = list(
+        db.session.scalars(select(AppealDraft.token).where(AppealDraft.updated_at < cutoff))
+    )
+    if not stale:
+        return
+    for photo in db.session.scalars(select(AppealPhoto).where(AppealPhoto.draft_token.in_(stale))):
+        _unlink(photo.storage_key)
+        db.session.delete(photo)
+    db.session.execute(delete(AppealDraft).where(AppealDraft.token.in_(stale)))
+    db.session.commit()
+
+
+def upload_dir() -> Path:
+    return Path(current_app.config["UPLOAD_DIR"])
+
+
+def _unlink(key: str) -> None:
+    with contextlib.suppress(ValueError):
+        photolib.path_for(upload_dir(), key).unlink(missing_ok=True)
+
+
+def draft_photos(draft: AppealDraft) -> list[AppealPhoto]:
+    stmt = (
+        select(AppealPhoto).where(AppealPhoto.draft_token == draft.token).order_by(AppealPhoto.id)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def add_photo(draft: AppealDraft, photo: photolib.CleanPhoto) -> AppealPhoto:
+    if len(draft_photos(draft)) >= MAX_PHOTOS:
+        raise PhotoLimitReached
+    key = photolib.store(photo, upload_dir())
+    record = AppealPhoto(
+        draft_token=draft.token,
+        storage_key=key,
+        width=photo.width,
+        height=photo.height,
+        size_bytes=len(photo.data),
+        sha256=photo.sha256,
+    )
+    db.session.add(record)
+    draft.updated_at = db.utcnow()
+    try:
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        _unlink(key)
+        raise
+    return record
+
+
+def remove_photo(draft: AppealDraft, photo_id: int) -> None:
+    photo = db.session.get(AppealPhoto, photo_id)
+    if photo is None or photo.draft_token != draft.token:
+        return
+    _unlink(photo.storage_key)
+    db.session.delete(photo)
+    db.session.commit()
+
+
+# --- filing -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Region:
+    kabupaten: str
+    kecamatan: str
+    desa: str | None
+
+
+def _region_of_desa(code: str) -> Region:
+    parts = code.split(".")
+    return Region(".".join(parts[:2]), ".".join(parts[:3]), code)
+
+
+def _region_of_nik(nik: str) -> Region:
+    kec = kecamatan_of(nik)
+    return Region(kec.rsplit(".", 1)[0], kec, None)
+
+
+def check_filer(nik: str, no_kk: str, reason_code: str) -> bool:
+    """Whether NIK + No. KK are a member of DTSEN now. Raises FilerNotVerified when the
+    reason needs a verified filer (everything but a household missing from DTSEN)."""
+    membership, _, _ = snapshots.verify_member(nik, no_kk)
+    if membership is None and reason_code != "EXC-TIDAK-TERDATA":
+        raise FilerNotVerified
+    return membership is not None
+
+
+def check_heir(no_kk: str, deceased_nik: str, heir_nik: str) -> None:
+    """Both people must be on the same family card in the current data."""
+    for nik in (deceased_nik, heir_nik):
+        membership, _, _ = snapshots.verify_member(nik, no_kk)
+        if membership is None:
+            raise HeirNotInHousehold
+
+
+def _limit(key: str) -> tuple[int, timedelta]:
+    item = parse_limit(str(current_app.config[key]))
+    return item.amount, timedelta(seconds=item.get_expiry())
+
+
+def _check_limits(filer_nik_hmac: str, subject_key: str | None) -> None:
+    amount, window = _limit("APPEAL_FILER_LIMIT")
+    recent = db.session.scalar(
+        select(func.count())
+        .select_from(Appeal)
+        .where(Appeal.filer_nik_hmac == filer_nik_hmac, Appeal.created_at > db.utcnow() - window)
+    )
+    if (recent or 0) >= amount:
+        raise FilingLimitReached
+    if subject_key is None:
+        return
+    open_about_subject = db.session.scalar(
+        select(func.count())
+        .select_from(Appeal)
+        .where(
+            Appeal.filer_nik_hmac == filer_nik_hmac,
+            Appeal.status.in_([s.value for s in OPEN]),
+            or_(Appeal.subject_kk_hmac == subject_key, Appeal.subject_nik_hmac == subject_key),
+        )
+    )
+    if (open_about_subject or 0) >= int(current_app.config["APPEAL_MAX_OPEN_PER_SUBJECT"]):
+        raise TooManyOpenCases
+
+
+def _cluster_root(reason_code: str, subject_kk: str | None, subject_nik: str | None) -> int | None:
+    """The earliest open case about the same household with the same code, if any."""
+    if subject_kk is None and subject_nik is None:
+        return None
+    about = (
+        Appeal.subject_kk_hmac == subject_kk
+        if subject_kk
+        else Appeal.subject_nik_hmac == subject_nik
+    )
+    root = db.session.scalar(
+        select(Appeal)
+        .where(about, Appeal.reason_code == reason_code, Appeal.status.in_([s.value for s in OPEN]))
+        .order_by(Appeal.id)
+        .limit(1)
+    )
+    if root is None:
+        return None
+    return root.cluster_of_id or root.id
+
+
+def _new_ticket() -> str:
+    while True:
+        code = tickets.new_ticket()
+        if db.session.scalar(select(Appeal.id).where(Appeal.ticket == code)) is None:
+            return code
+
+
+def submit(draft: AppealDraft, *, locale: str) -> Appeal:
+    """File the case in DRAFT. Idempotent: a retried or concurrent submit of the same draft
+    returns the case the first one created."""
+    existing = db.session.scalar(select(Appeal).where(Appeal.draft_token == draft.token))
+    if existing is not None:
+        return existing
+    answers = draft.answers
+    try:
+        reason = REASONS[answers["alasan"]["reason"]]
+        filer = answers["pelapor"]
+    except KeyError:
+        raise DraftIncomplete from None
+    filer_nik, filer_kk = filer["nik"], filer["no_kk"]
+    verified = check_filer(filer_nik, filer_kk, reason.code)
+    filer_nik_hmac, filer_kk_hmac = (
+        snapshots.pseudonym(filer_nik, "nik"),
+        snapshots.pseudonym(filer_kk, "kk"),
+    )
+    current = snapshots.current_snapshot()
+
+    details: dict[str, Any] = {}
+    subject_nik: str | None
+    subject_kk: str | None
+    if reason.subject is Subject.PROPOSED:
+        household = answers.get("rumah-tangga")
+        desa = (answers.get("desa") or {}).get("desa")
+        if not household or not desa:
+            raise DraftIncomplete
+        subject_nik = household["head_nik"]
+        subject_kk = snapshots.pseudonym(household["no_kk"], "kk")
+        found = current is not None and snapshots.household(current.id, subject_kk) is not None
+        region = _region_of_desa(desa)
+        own = household["no_kk"] == filer_kk
+        details = {
+            "household": {"no_kk": household["no_kk"], "alamat": household["alamat"], "desa": desa},
+            "programs": (answers.get("program") or {}).get("programs", []),
+            "conditions": answers.get("kondisi") or {},
+        }
+        if reason.code == "USUL-AHLI-WARIS":
+            heir = answers.get("ahli-waris")
+            if not heir:
+                raise DraftIncomplete
+            details["heir"] = heir
+    else:
+        subject = answers.get("subjek") or {"whose": "own"}
+        own = reason.subject is Subject.OWN or subject.get("whose") == "own"
+        if own:
+            membership, _, _ = snapshots.verify_member(filer_nik, filer_kk)
+            if membership is None:
+                raise FilerNotVerified
+            subject_nik, subject_kk, found = filer_nik, filer_kk_hmac, True
+            region = _region_of_desa(membership.household.kode_desa)
+        else:
+            subject_nik = subject["subject_nik"]
+            person = current and snapshots.person(
+                current.id, snapshots.pseudonym(subject_nik, "nik")
+            )
+            found = bool(person)
+            if person:
+                subject_kk = person.kk_hmac
+                home = snapshots.household(current.id, person.kk_hmac)  # type: ignore[union-attr]
+                region = _region_of_desa(home.kode_desa) if home else _region_of_nik(subject_nik)
+            else:
+                subject_kk = None
+                region = _region_of_nik(subject_nik)
+        if "rincian" not in answers:
+            raise DraftIncomplete
+    subject_nik_hmac = snapshots.pseudonym(subject_nik, "nik") if subject_nik else None
+    _check_limits(filer_nik_hmac, subject_kk or subject_nik_hmac)
+
+    rincian = answers.get("rincian") or {}
+    contact = answers.get("kontak") or {}
+    now = db.utcnow()
+    appeal = Appeal(
+        ticket=_new_ticket(),
+        kind=reason.kind.value,
+        reason_code=reason.code,
+        status=AppealStatus.DITERIMA.value,
+        filer_nik_hmac=filer_nik_hmac,
+        filer_nik=filer_nik,
+        filer_kk_hmac=filer_kk_hmac,
+        filer_verified=verified,
+        filer_locale=locale,
+        subject_is_filer_household=own,
+        subject_nik_hmac=subject_nik_hmac,
+        subject_nik=subject_nik,
+        subject_kk_hmac=subject_kk,
+        subject_found=found,
+        kabupaten_code=region.kabupaten,
+        kecamatan_code=region.kecamatan,
+        kode_desa=region.desa,
+        note=rincian.get("note", ""),
+        evidence=rincian.get("evidence", []),
+        details=details,
+        declared=True,
+        contact_phone=contact.get("phone") or None,
+        contact_email=contact.get("email") or None,
+        period=current.period if current else None,
+        created_at=now,
+        updated_at=now,
+        due_at=now + timedelta(days=int(current_app.config["APPEAL_SLA_DAYS"])),
+        cluster_of_id=_cluster_root(reason.code, subject_kk, subject_nik_hmac)
+        if reason.kind is Kind.SANGGAHAN
+        else None,
+        draft_token=draft.token,
+    )
+    db.session.add(appeal)
+    db.session.flush()
+    _record(appeal, None, AppealStatus.DITERIMA, actor="filer")
+    for photo in draft_photos(draft):
+        photo.appeal_id = appeal.id
+        photo.draft_token = None
+    db.session.delete(draft)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # the same draft submitted twice at once: the other request won, show its case
+        db.session.rollback()
+        winner = db.session.scalar(select(Appeal).where(Appeal.draft_token == draft.token))
+        if winner is None:
+            raise
+        return winner
+    return appeal
+
+
+# --- moves --------------------------------------------------------------------------------
+
+
+def _record(
+    appeal: Appeal,
+    before: AppealStatus | None,
+    after: AppealStatus,
+    *,
+    actor: str,
+    staff_id: int | None = None,
+    note: str | None = None,
+) -> AppealEvent:
+    event = AppealEvent(
+        appeal_id=appeal.id,
+        from_status=before.value if before else None,
+        to_status=after.value,
+        actor=actor,
+        actor_staff_id=staff_id,
+        note=note,
+    )
+    db.session.add(event)
+    appeal.events.append(event)
+    _notify(appeal, after)
+    return event
+
+
+def _notify(appeal: Appeal, status: AppealStatus) -> None:
+    payload = {"ticket": appeal.ticket, "status": status.value}
+    for channel, recipient in (("sms", appeal.contact_phone), ("email", appeal.contact_email)):
+        if recipient:
+            db.session.add(
+                OutboxMessage(
+                    appeal_id=appeal.id,
+                    channel=channel,
+                    recipient=recipient,
+                    template="status_changed",
+                    payload=payload,
+                    locale=appeal.filer_locale,
+                )
+            )
+
+
+def transition(
+    appeal: Appeal,
+    target: AppealStatus,
+    *,
+    actor: str,
+    staff_id: int | None = None,
+    note: str | None = None,
+    decision_reason: str | None = None,
+) -> AppealEvent:
+    """The one way a case changes state. Does not commit: the calling use-case does.
+
+    Uses a conditional UPDATE on the current state, so two concurrent moves of the same
+    case cannot both succeed: the loser gets InvalidTransition.
+    """
+    from sqlalchemy import update
+
+    before = AppealStatus(appeal.status)
+    if target not in ALLOWED[before]:
+        raise InvalidTransition(f"{before} -> {target}")
+    now = db.utcnow()
+    values: dict[str, Any] = {"status": target.value, "updated_at": now}
+    if target in DECIDED:
+        values.update(decided_at=now, decision_reason=decision_reason, decision_note=note)
+    result = db.session.execute(
+        update(Appeal)
+        .where(Appeal.id == appeal.id, Appeal.status == before.value)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        raise InvalidTransition(f"{before} -> {target}: changed meanwhile")
+    for key, value in values.items():
+        setattr(appeal, key, value)
+    return _record(appeal, before, target, actor=actor, staff_id=staff_id, note=note)
+
+
+def withdraw(appeal: Appeal) -> Appeal:
+    """The filer withdraws a case that is not decided yet."""
+    if AppealStatus(appeal.status) not in OPEN:
+        raise InvalidTransition("only an open case can be withdrawn")
+    transition(appeal, AppealStatus.DIBATALKAN, actor="filer")
+    db.session.commit()
+    return appeal
+
+
+def contest_deadline(appeal: Appeal) -> datetime | None:
+    if appeal.decided_at is None:
+        return None
+    return appeal.decided_at + timedelta(days=int(current_app.config["CONTEST_DAYS"]))
+
+
+def can_contest(appeal: Appeal) -> bool:
+    deadline = contest_deadline(appeal)
+    return (
+        AppealStatus(appeal.status) in DECIDED
+        and appeal.contests_id is None  # a contest is not contested again
+        and deadline is not None
+        and db.utcnow() <= deadline
+        and db.session.scalar(select(Appeal.id).where(Appeal.contests_id == appeal.id)) is None
+    )
+
+
+def contest(appeal: Appeal, note: str, *, locale: str) -> Appeal:
+    """Contest a decision once, within CONTEST_DAYS: a new case linked to the first."""
+    if not can_contest(appeal):
+        raise ContestNotAllowed
+    now = db.utcnow()
+    new = Appeal(
+        ticket=_new_ticket(),
+        kind=appeal.kind,
+        reason_code=appeal.reason_code,
+        status=AppealStatus.DITERIMA.value,
+        filer_nik_hmac=appeal.filer_nik_hmac,
+        filer_nik=appeal.filer_nik,
+        filer_kk_hmac=appeal.filer_kk_hmac,
+        filer_verified=appeal.filer_verified,
+        filer_locale=locale,
+        subject_is_filer_household=appeal.subject_is_filer_household,
+        subject_nik_hmac=appeal.subject_nik_hmac,
+        subject_nik=appeal.subject_nik,
+        subject_kk_hmac=appeal.subject_kk_hmac,
+        subject_found=appeal.subject_found,
+        kabupaten_code=appeal.kabupaten_code,
+        kecamatan_code=appeal.kecamatan_code,
+        kode_desa=appeal.kode_desa,
+        note=note,
+        evidence=appeal.evidence,
+        details=appeal.details,
+        declared=True,
+        contact_phone=appeal.contact_phone,
+        contact_email=appeal.contact_email,
+        period=appeal.period,
+        created_at=now,
+        updated_at=now,
+        due_at=now + timedelta(days=int(current_app.config["APPEAL_SLA_DAYS"])),
+        contests_id=appeal.id,
+        draft_token=f"contest:{appeal.id}",  # one contest per case, enforced by the index
+    )
+    db.session.add(new)
+    db.session.flush()
+    _record(new, None, AppealStatus.DITERIMA, actor="filer")
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ContestNotAllowed from None
+    return new
+
+
+# --- tracking -----------------------------------------------------------------------------
+
+
+def find_for_tracking(code: str, nik: str) -> Appeal | None:
+    """The case with this ticket filed with this NIK; None for a wrong pair or ticket."""
+    return db.session.scalar(
+        select(Appeal).where(
+            Appeal.ticket == code, Appeal.filer_nik_hmac == snapshots.pseudonym(nik, "nik")
+        )
+    )
+
+
+def suggest_ticket(typo: str, nik: str) -> str | None:
+    """The one ticket of this filer that is a single typo away from TYPO, if exactly one."""
+    candidates = tickets.near_misses(typo)
+    if not candidates:
+        return None
+    found = list(
+        db.session.scalars(
+            select(Appeal.ticket).where(
+                Appeal.ticket.in_(candidates),
+                Appeal.filer_nik_hmac == snapshots.pseudonym(nik, "nik"),
+            )
+        )
+    )
+    return found[0] if len(found) == 1 else None
+
+
+def get_appeal(appeal_id: int) -> Appeal | None:
+    return db.session.get(Appeal, appeal_id)
+
+
+def contest_of(appeal: Appeal) -> Appeal | None:
+    return db.session.scalar(select(Appeal).where(Appeal.contests_id == appeal.id))

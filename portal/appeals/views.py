@@ -1,0 +1,549 @@
+"""HTTP for filing and following cases. One generic view walks the question pages of
+``journey``; the answers live in a server-side draft whose opaque token is in the session.
+The NIK only ever travels in POST bodies."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from portal.appeals import forms as f
+from portal.appeals import journey, photos, service, tickets
+from portal.appeals import queries as appeal_queries
+from portal.appeals.models import AppealDraft
+from portal.appeals.reasons import CONDITIONS, REASONS, Kind
+from portal.appeals.states import CSS, DECIDED, OPEN, TITLES, AppealStatus
+from portal.errors import too_many_requests
+from portal.extensions import limiter
+from portal.security import form_nik_key
+from portal.wilayah import queries as wilayah
+
+bp = Blueprint("appeals", __name__)
+
+
+@bp.app_template_global()
+def status_title(status: str) -> str:
+    return str(TITLES[AppealStatus(status)])
+
+
+@bp.app_template_global()
+def status_css(status: str) -> str:
+    return CSS[AppealStatus(status)]
+
+
+KINDS = {k.value: k for k in Kind}
+TRACK_SECONDS = 30 * 60  # how long a proven ticket + NIK stays open in this browser
+
+PHOTO_MESSAGES = {
+    photos.PhotoError.EMPTY: f._l("The file is empty."),
+    photos.PhotoError.TOO_LARGE: f._l("The photo is larger than 5 MB. Choose a smaller one."),
+    photos.PhotoError.NOT_IMAGE: f._l(
+        "The file is not a photo. Choose a JPEG, PNG or WebP picture."
+    ),
+    photos.PhotoError.FORMAT: f._l("This kind of picture is not accepted. Use JPEG, PNG or WebP."),
+    photos.PhotoError.TOO_MANY_PIXELS: f._l("The picture is too large in size. Choose another."),
+    photos.PhotoError.CORRUPT: f._l("The photo is damaged or incomplete. Choose another."),
+}
+
+
+def _kind(name: str) -> Kind:
+    kind = KINDS.get(name)
+    if kind is None:
+        abort(404)
+    return kind
+
+
+def _draft(kind: Kind) -> AppealDraft | None:
+    return service.load_draft((session.get("drafts") or {}).get(kind.value), kind)
+
+
+def _remember_draft(kind: Kind, draft: AppealDraft) -> None:
+    session["drafts"] = {**(session.get("drafts") or {}), kind.value: draft.token}
+
+
+def _forget_draft(kind: Kind) -> None:
+    drafts = dict(session.get("drafts") or {})
+    drafts.pop(kind.value, None)
+    session["drafts"] = drafts
+
+
+def _verification_missed(_response: object) -> bool:
+    return bool(g.get("verification_missed"))
+
+
+def _not_filer_step() -> bool:
+    return (request.view_args or {}).get("slug") != "pelapor"
+
+
+# --- start --------------------------------------------------------------------------------
+
+
+@bp.get("/ajukan")
+def start() -> str:
+    return render_template("appeals/start.html")
+
+
+@bp.get("/<any(sanggahan,usulan):kind_name>")
+def start_kind(kind_name: str) -> Response:
+    kind = _kind(kind_name)
+    return redirect(url_for("appeals.step", kind_name=kind.value, slug="alasan", **request.args))
+
+
+# --- the question pages -------------------------------------------------------------------
+
+
+def _desa_choices(answers: dict[str, Any], query: str | None) -> list[tuple[str, str]]:
+    codes: list[str] = []
+    no_kk = (answers.get("rumah-tangga") or {}).get("no_kk")
+    if no_kk:
+        codes = wilayah.desa_in_kecamatan(f"{no_kk[0:2]}.{no_kk[2:4]}.{no_kk[4:6]}")
+    if query:
+        codes = wilayah.search_desa(query) + [c for c in codes if c not in codes]
+    chosen = (answers.get("desa") or {}).get("desa")
+    if chosen and chosen not in codes:
+        codes.insert(0, chosen)
+    return wilayah.describe(codes)
+
+
+def _form(kind: Kind, slug: str, answers: dict[str, Any], formdata: Any) -> Any:
+    saved = answers.get(slug) or {}
+    data = {k: v for k, v in saved.items() if k not in ("nik", "no_kk", "verified")}
+    if slug == "alasan":
+        if not saved and request.args.get("alasan") in REASONS:
+            data = {"reason": request.args["alasan"]}
+        return f.ReasonForm(kind, formdata=formdata, data=data)
+    if slug == "pelapor":
+        return f.FilerForm(formdata=formdata)
+    if slug == "subjek":
+        return f.SubjectForm(formdata=formdata, data=data)
+    if slug == "rincian":
+        reason = REASONS[answers["alasan"]["reason"]]
+        return f.DetailsForm(reason.evidence, formdata=formdata, data=data)
+    if slug == "rumah-tangga":
+        return f.HouseholdForm(formdata=formdata, data=data)
+    if slug == "desa":
+        search = f.DesaSearchForm(request.args)
+        query = search.q.data if search.validate() else None
+        return f.DesaForm(_desa_choices(answers, query), formdata=formdata, data=data)
+    if slug == "program":
+        return f.ProgramsForm(formdata=formdata, data=data)
+    if slug == "kondisi":
+        return f.ConditionsForm(formdata=formdata, data=data)
+    if slug == "ahli-waris":
+        return f.HeirForm(formdata=formdata)
+    if slug == "kontak":
+        return f.ContactForm(formdata=formdata, data=data)
+    abort(404)
+
+
+def _answers_of(form: Any) -> dict[str, Any]:
+    """The answers to keep: validated field data, NIK/KK fields as normalised numbers."""
+    kept: dict[str, Any] = {}
+    for field in form:
+        if field.name in ("csrf_token", "website"):
+            continue
+        kept[field.name] = getattr(field, "number", None) or field.data
+    return kept
+
+
+@bp.route("/<any(sanggahan,usulan):kind_name>/<slug>", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["APPEAL_LIMIT"],
+    methods=["POST"],
+    exempt_when=_not_filer_step,
+    scope="appeal-filer-ip",
+)
+@limiter.limit(
+    lambda: current_app.config["LOOKUP_NIK_FAILURE_LIMIT"],
+    methods=["POST"],
+    key_func=form_nik_key,
+    exempt_when=_not_filer_step,
+    deduct_when=_verification_missed,
+    scope="lookup-nik",  # shared with the look-up: probing through either counts together
+)
+def step(kind_name: str, slug: str) -> Any:
+    kind = _kind(kind_name)
+    current = journey.get(kind, slug)
+    if current is None:
+        abort(404)
+    draft = _draft(kind)
+    answers = draft.answers if draft else {}
+    if slug != "alasan" and (draft is None or not journey.reachable(kind, answers, slug)):
+        return _resume(kind, answers)
+    if not current.applies(answers):
+        return redirect(
+            url_for(
+                "appeals.step", kind_name=kind.value, slug=journey.next_slug(kind, answers, slug)
+            )
+        )
+
+    form = _form(kind, slug, answers, request.form if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        if getattr(form, "honeypot_filled", lambda: False)():
+            return too_many_requests()
+        if form.validate():
+            kept = _answers_of(form)
+            try:
+                _check_step(slug, kind, answers, form, kept)
+            except service.FilerNotVerified:
+                g.verification_missed = True
+                form.no_kk.errors.append(
+                    _(
+                        "We could not find this NIK with this No. KK in DTSEN. Check both "
+                        "numbers on your family card. If your household is not in DTSEN, "
+                        "file an usulan instead."
+                    )
+                )
+            except service.HeirNotInHousehold:
+                form.heir_nik.errors.append(
+                    _("Both people must be on the same family card in DTSEN. Check the numbers.")
+                )
+            else:
+                if draft is None:
+                    draft = service.new_draft(kind)
+                    _remember_draft(kind, draft)
+                if slug == "alasan":
+                    service.choose_reason(draft, kept["reason"])
+                else:
+                    service.save_step(draft, slug, kept)
+                target = journey.CHECK if request.form.get("return") == "check" else None
+                target = (
+                    target
+                    if target and journey.first_missing(kind, draft.answers) is None
+                    else None
+                )
+                return redirect(
+                    url_for(
+                        "appeals.step",
+                        kind_name=kind.value,
+                        slug=target or journey.next_slug(kind, draft.answers, slug),
+                    )
+                )
+        status = 400
+    return render_template(
+        "appeals/step.html",
+        kind=kind,
+        step=current,
+        form=form,
+        answers=answers,
+        back=journey.previous_slug(kind, answers, slug),
+        position=_position(kind, answers, slug),
+        search=f.DesaSearchForm(request.args) if slug == "desa" else None,
+        conditions=CONDITIONS,
+    ), status
+
+
+def _check_step(
+    slug: str, kind: Kind, answers: dict[str, Any], form: Any, kept: dict[str, Any]
+) -> None:
+    """Checks against DTSEN that a form alone cannot make."""
+    if slug == "pelapor":
+        reason = (answers.get("alasan") or {}).get("reason", "")
+        kept["verified"] = service.check_filer(kept["nik"], kept["no_kk"], reason)
+    if slug == "ahli-waris":
+        no_kk = answers["rumah-tangga"]["no_kk"]
+        service.check_heir(no_kk, kept["deceased_nik"], kept["heir_nik"])
+
+
+def _position(kind: Kind, answers: dict[str, Any], slug: str) -> tuple[int, int]:
+    slugs = [s.slug for s in journey.steps(kind, answers)]
+    return (slugs.index(slug) + 1 if slug in slugs else len(slugs), len(slugs))
+
+
+def _resume(kind: Kind, answers: dict[str, Any]) -> Response:
+    slug = journey.first_missing(kind, answers) or journey.CHECK
+    return redirect(url_for("appeals.step", kind_name=kind.value, slug=slug))
+
+
+@bp.route("/<any(sanggahan,usulan):kind_name>/foto", methods=["GET", "POST"])
+def photo_step(kind_name: str) -> Any:
+    kind = _kind(kind_name)
+    # uploads need a larger body than the site-wide limit; set it before the form is parsed
+    request.max_content_length = (
+        service.MAX_PHOTOS * int(current_app.config["PHOTO_MAX_BYTES"]) + 256 * 1024
+    )
+    draft = _draft(kind)
+    answers = draft.answers if draft else {}
+    if draft is None or not journey.reachable(kind, answers, "foto"):
+        return _resume(kind, answers)
+    form = f.PhotosForm()
+    status = 200
+    if request.method == "POST" and form.validate():
+        action = request.form.get("action", "continue")
+        if action.startswith("remove:") and action[7:].isdigit():
+            service.remove_photo(draft, int(action[7:]))
+            return redirect(url_for("appeals.step", kind_name=kind.value, slug="foto"))
+        files = [fs for fs in request.files.getlist("photos") if fs and fs.filename]
+        errors = []
+        for upload in files:
+            try:
+                clean = photos.sanitise(
+                    upload.stream, max_bytes=int(current_app.config["PHOTO_MAX_BYTES"])
+                )
+                service.add_photo(draft, clean)
+            except photos.PhotoRejected as exc:
+                errors.append(
+                    _(
+                        "%(name)s: %(problem)s",
+                        name=_filename(upload.filename),
+                        problem=PHOTO_MESSAGES[exc.reason],
+                    )
+                )
+            except service.PhotoLimitReached:
+                errors.append(_("You can add at most 3 photos."))
+                break
+        if errors:
+            form.photos.errors = errors
+            status = 400
+        elif action == "upload" and files:
+            flash(_("Photo added."), "success")
+            return redirect(url_for("appeals.step", kind_name=kind.value, slug="foto"))
+        else:
+            service.save_step(draft, "foto", {"count": len(service.draft_photos(draft))})
+            target = (
+                "periksa"
+                if request.form.get("return") == "check"
+                else journey.next_slug(kind, draft.answers, "foto")
+            )
+            return redirect(url_for("appeals.step", kind_name=kind.value, slug=target))
+    elif request.method == "POST":
+        status = 400
+    return render_template(
+        "appeals/step_foto.html",
+        kind=kind,
+        step=journey.get(kind, "foto"),
+        form=form,
+        photos=service.draft_photos(draft),
+        max_photos=service.MAX_PHOTOS,
+        back=journey.previous_slug(kind, answers, "foto"),
+        position=_position(kind, answers, "foto"),
+    ), status
+
+
+def _filename(name: str | None) -> str:
+    name = (name or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    return name[:60] or "?"
+
+
+# --- check answers and submit -------------------------------------------------------------
+
+
+@bp.route("/<any(sanggahan,usulan):kind_name>/periksa", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["APPEAL_LIMIT"], methods=["POST"], scope="appeal-submit-ip"
+)
+def check(kind_name: str) -> Any:
+    kind = _kind(kind_name)
+    draft = _draft(kind)
+    if draft is None:
+        receipt = session.get("receipt")
+        if request.method == "POST" and receipt:  # a retried submit after success
+            return redirect(url_for("appeals.receipt"))
+        return _resume(kind, {})
+    if not journey.reachable(kind, draft.answers, journey.CHECK):
+        return _resume(kind, draft.answers)
+    form = f.CheckForm()
+    status = 200
+    if request.method == "POST":
+        if form.honeypot_filled():
+            return too_many_requests()
+        if form.validate():
+            try:
+                appeal = service.submit(draft, locale=g.get("locale", "id"))
+            except service.FilingLimitReached:
+                return too_many_requests(3600)
+            except service.TooManyOpenCases:
+                form.declaration.errors.append(
+                    _(
+                        "You already have open cases about this household. Follow them with their"
+                        " ticket numbers at Track a case; you can file again once they are decided."
+                    )
+                )
+                status = 409
+            except service.FilerNotVerified:
+                return redirect(url_for("appeals.step", kind_name=kind.value, slug="pelapor"))
+            except service.DraftIncomplete:
+                return _resume(kind, draft.answers)
+            else:
+                _forget_draft(kind)
+                session["receipt"] = appeal.id
+                return redirect(url_for("appeals.receipt"))
+        else:
+            status = 400
+    return render_template(
+        "appeals/check.html",
+        kind=kind,
+        form=form,
+        answers=draft.answers,
+        summary=appeal_queries.summarise(kind, draft.answers, service.draft_photos(draft)),
+        back=journey.previous_slug(kind, draft.answers, journey.CHECK),
+    ), status
+
+
+@bp.get("/tanda-terima")
+def receipt() -> Any:
+    appeal_id = session.get("receipt")
+    appeal = service.get_appeal(appeal_id) if appeal_id else None
+    if appeal is None:
+        return redirect(url_for("appeals.track"))
+    return render_template(
+        "appeals/receipt.html", appeal=appeal, reason=REASONS[appeal.reason_code]
+    )
+
+
+# --- tracking -----------------------------------------------------------------------------
+
+
+def _ticket_key() -> str:
+    try:
+        return "ticket:" + tickets.normalise(request.form.get("ticket", ""))
+    except ValueError:
+        return "ticket:invalid"
+
+
+def _tracking_missed(_response: object) -> bool:
+    return bool(g.get("tracking_missed"))
+
+
+@bp.route("/lacak", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["TRACK_LIMIT"], methods=["POST"], scope="track-ip")
+@limiter.limit(
+    lambda: current_app.config["LOOKUP_NIK_FAILURE_LIMIT"],
+    methods=["POST"],
+    key_func=_ticket_key,
+    deduct_when=_tracking_missed,
+    scope="track-ticket",
+)
+def track() -> Any:
+    form = f.TrackForm()
+    status = 200
+    not_found = False
+    if request.method == "POST":
+        if form.honeypot_filled():
+            return too_many_requests()
+        code = None
+        if form.validate():
+            try:
+                code = tickets.normalise(form.ticket.data or "")
+            except tickets.TicketCheckError as exc:
+                suggestion = service.suggest_ticket(str(exc), form.nik.number or "")
+                message = _("This ticket number has a typo: one letter or digit is wrong.")
+                if suggestion:
+                    message += " " + _(
+                        "Did you mean %(ticket)s?", ticket=tickets.display(suggestion)
+                    )
+                form.ticket.errors.append(message)
+            except tickets.TicketFormatError:
+                form.ticket.errors.append(
+                    _(
+                        "A ticket number has 8 letters and digits, for example K7QM-4TX9. "
+                        "It never contains 0, O, 1 or I."
+                    )
+                )
+        if code and form.nik.number:
+            appeal = service.find_for_tracking(code, form.nik.number)
+            if appeal is not None:
+                session["track"] = {"id": appeal.id, "at": int(time.time())}
+                return redirect(url_for("appeals.case"))
+            g.tracking_missed = True
+            not_found = True
+        else:
+            status = 400
+    return render_template("appeals/track.html", form=form, not_found=not_found), status
+
+
+def _tracked() -> Any:
+    tracked = session.get("track") or {}
+    if not tracked or time.time() - tracked.get("at", 0) > TRACK_SECONDS:
+        session.pop("track", None)
+        return None
+    return service.get_appeal(int(tracked["id"]))
+
+
+@bp.get("/lacak/kasus")
+def case() -> Any:
+    appeal = _tracked()
+    if appeal is None:
+        flash(_("For your security, enter the ticket number and your NIK again."), "info")
+        return redirect(url_for("appeals.track"))
+    return render_template(
+        "appeals/case.html",
+        appeal=appeal,
+        reason=REASONS[appeal.reason_code],
+        timeline=appeal_queries.timeline(appeal),
+        can_withdraw=AppealStatus(appeal.status) in OPEN,
+        can_contest=service.can_contest(appeal),
+        contest_deadline=service.contest_deadline(appeal),
+        contest=service.contest_of(appeal),
+        decided=AppealStatus(appeal.status) in DECIDED,
+        withdraw_form=f.WithdrawForm(),
+    )
+
+
+@bp.route("/lacak/batalkan", methods=["GET", "POST"])
+def withdraw() -> Any:
+    appeal = _tracked()
+    if appeal is None:
+        return redirect(url_for("appeals.track"))
+    form = f.WithdrawForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            try:
+                service.withdraw(appeal)
+            except service.InvalidTransition:
+                flash(_("This case can no longer be withdrawn: it has been decided."), "error")
+            else:
+                flash(_("Your case was withdrawn."), "success")
+            return redirect(url_for("appeals.case"))
+        status = 400
+    if AppealStatus(appeal.status) not in OPEN:
+        return redirect(url_for("appeals.case"))
+    return render_template("appeals/withdraw.html", appeal=appeal, form=form), status
+
+
+@bp.route("/lacak/sanggah-keputusan", methods=["GET", "POST"])
+def contest() -> Any:
+    appeal = _tracked()
+    if appeal is None:
+        return redirect(url_for("appeals.track"))
+    if not service.can_contest(appeal):
+        flash(_("This decision can no longer be contested."), "error")
+        return redirect(url_for("appeals.case"))
+    form = f.ContestForm()
+    status = 200
+    if request.method == "POST":
+        if form.honeypot_filled():
+            return too_many_requests()
+        if form.validate():
+            try:
+                new = service.contest(appeal, form.note.data or "", locale=g.get("locale", "id"))
+            except service.ContestNotAllowed:
+                flash(_("This decision can no longer be contested."), "error")
+                return redirect(url_for("appeals.case"))
+            session["receipt"] = new.id
+            return redirect(url_for("appeals.receipt"))
+        status = 400
+    return render_template("appeals/contest.html", appeal=appeal, form=form), status
+
+
+@bp.post("/lacak/keluar")
+def forget() -> Response:
+    session.pop("track", None)
+    return redirect(url_for("appeals.track"))
