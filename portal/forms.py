@@ -9,10 +9,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import wtforms
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, StringField
 from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.core import nik as niklib
 from portal.wilayah import queries as wilayah
@@ -110,3 +112,33 @@ class HoneypotMixin:
 
     def honeypot_filled(self) -> bool:
         return bool(self.website.data)
+
+
+CHOICE_MESSAGE = _l("Choose one of the options shown.")
+
+
+def _values(field: Any) -> set[str]:
+    return {str(choice[0]) for choice in field.choices or []}
+
+
+class RadioField(wtforms.RadioField):
+    """Choice fields whose "not a valid choice" message is ours (translated, plain)."""
+
+    def pre_validate(self, form: Any) -> None:
+        if self.data is not None and str(self.data) not in _values(self):
+            raise ValidationError(CHOICE_MESSAGE)
+
+
+class SelectField(wtforms.SelectField):
+    def pre_validate(self, form: Any) -> None:
+        if self.data and str(self.data) not in _values(self):
+            raise ValidationError(CHOICE_MESSAGE)
+
+
+class MultiCheckboxField(wtforms.SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form: Any) -> None:
+        if any(str(d) not in _values(self) for d in self.data or []):
+            raise ValidationError(CHOICE_MESSAGE)

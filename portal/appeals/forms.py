@@ -7,30 +7,25 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import MultipleFileField
-from wtforms import (
-    BooleanField,
-    RadioField,
-    SelectField,
-    SelectMultipleField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.appeals.reasons import CONDITIONS, PROPOSABLE_PROGRAMS, Kind, for_kind
-from portal.forms import BaseForm, HoneypotMixin, KKField, NIKField
+from portal.forms import (
+    BaseForm,
+    HoneypotMixin,
+    KKField,
+    MultiCheckboxField,
+    NIKField,
+    RadioField,
+    SelectField,
+)
 from portal.lookup.labels import PROGRAM_NAMES
 
 NOTE_MAX = 2000
 ADDRESS_MAX = 200
 PHONE = re.compile(r"(?:\+?62|0)8\d{7,12}")
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}")
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class ReasonForm(BaseForm):
@@ -105,7 +100,6 @@ class DesaForm(BaseForm):
     desa = SelectField(
         _l("Desa or kelurahan where the household lives"),
         validators=[InputRequired(message=_l("Choose the desa or kelurahan."))],
-        validate_choice=True,
     )
 
     def __init__(self, choices: list[tuple[str, str]], *args: Any, **kwargs: Any) -> None:
