@@ -21,7 +21,7 @@ from portal.wilayah import queries as wilayah
 
 NIK_MESSAGES = {
     niklib.NIKError.EMPTY: _l("Enter the NIK, the 16-digit number on the KTP or the family card."),
-    niklib.NIKError.NOT_DIGITS: _l("The NIK may only contain digits."),
+    niklib.NIKError.NOT_DIGITS: _l("The NIK may only contain digits (spaces and dashes are fine)."),
     niklib.NIKError.LENGTH: _l("The NIK must be exactly 16 digits."),
     niklib.NIKError.REGION: _l(
         "The first 6 digits of the NIK are not a known kecamatan code. Check the number."
@@ -33,7 +33,9 @@ KK_MESSAGES = {
     niklib.NIKError.EMPTY: _l(
         "Enter the No. KK, the 16-digit number at the top of the family card."
     ),
-    niklib.NIKError.NOT_DIGITS: _l("The No. KK may only contain digits."),
+    niklib.NIKError.NOT_DIGITS: _l(
+        "The No. KK may only contain digits (spaces and dashes are fine)."
+    ),
     niklib.NIKError.LENGTH: _l("The No. KK must be exactly 16 digits."),
     niklib.NIKError.REGION: _l(
         "The first 6 digits of the No. KK are not a known kecamatan code. Check the number."

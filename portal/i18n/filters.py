@@ -6,17 +6,21 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, request, url_for
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, gettext
 from werkzeug.routing import BuildError
 
 from portal.core.names import mask_name
 from portal.i18n import LANGUAGE_NAMES
 
+# Query arguments a language link may carry over. Anything else (a NIK pasted into a URL,
+# tracking junk) is dropped, so it is never echoed into the page.
+KEPT_QUERY_ARGS = ("q", "alasan", "return")
+
 
 def lang_url(lang: str) -> str:
-    """The current page in another language, keeping view args and query (a plain link)."""
+    """The current page in another language, keeping view args and safe query args."""
     args: dict[str, Any] = dict(request.view_args or {})
-    args.update({k: v for k, v in request.args.items() if k != "lang"})
+    args.update({k: v for k, v in request.args.items() if k in KEPT_QUERY_ARGS})
     args["lang"] = lang
     endpoint = request.endpoint if request.endpoint and request.method == "GET" else None
     try:
@@ -38,9 +42,18 @@ def _datetime(value: datetime | None, fmt: str = "medium") -> str:
     return format_datetime(value, fmt)
 
 
+def period_label(period: object) -> str:
+    """``2026Q3`` -> "Triwulan III 2026" / "Quarter III 2026"."""
+    from portal.core.periods import Period
+
+    p = period if isinstance(period, Period) else Period.parse(str(period))
+    return gettext("Quarter %(roman)s %(year)s", roman=p.roman, year=p.year)
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters["masked"] = mask_name
     app.jinja_env.filters["date"] = _date
     app.jinja_env.filters["datetime"] = _datetime
     app.jinja_env.globals["lang_url"] = lang_url
+    app.jinja_env.globals["period_label"] = period_label
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
