@@ -31,6 +31,8 @@ def _http_error(exc: HTTPException) -> object:
     status = exc.code or 500
     body, status = render_error(status)
     headers = {}
+    if status == 503:
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     if status == 405 and exc.get_response().headers.get("Allow"):
         headers["Allow"] = exc.get_response().headers["Allow"]
     return body, status, headers

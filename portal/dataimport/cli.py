@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from portal import db
@@ -63,6 +63,7 @@ def periods_command() -> None:
 
 
 @click.command("demo")
+@with_appcontext
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),

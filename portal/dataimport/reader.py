@@ -93,7 +93,8 @@ def read_snapshot(
 ) -> Iterator[SnapshotRow | RowError]:
     """Yield each data row as a SnapshotRow, or a RowError naming its line and reason.
 
-    Line numbers count the header as line 1, as a spreadsheet shows them.
+    A row's line is the line of the file where it starts (the header is line 1), as a text
+    editor shows it; without line breaks inside quoted cells that is also the spreadsheet row.
     """
     reader = csv.reader(lines)
     try:
@@ -110,14 +111,14 @@ def read_snapshot(
     nik_lines: dict[str, int] = {}
     kk_first: dict[str, tuple[int, int, str]] = {}  # no_kk -> (line, desil, kode_desa)
     while True:
+        line = reader.line_num + 1  # where the next row starts (a quoted cell may span lines)
         try:
             fields = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            yield RowError(reader.line_num, f"unreadable CSV ({exc})")
+            yield RowError(line, f"unreadable CSV ({exc})")
             continue
-        line = reader.line_num
         if not fields or fields == [""]:
             continue
         if len(fields) != len(COLUMNS):

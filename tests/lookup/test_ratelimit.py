@@ -1,0 +1,105 @@
+"""Rate limits on the look-up (limited_app: LOOKUP_LIMIT "5 per minute" per client IP,
+LOOKUP_NIK_FAILURE_LIMIT "3 per hour" per NIK, counting failed matches only)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.helpers import Client, Page
+
+EN = {"Accept-Language": "en"}
+
+
+def look_up(client: Client, nik: str, no_kk: str, ip: str = "10.0.0.1") -> Page:
+    return client.post_form(
+        "/", {"nik": nik, "no_kk": no_kk}, headers=EN, environ_base={"REMOTE_ADDR": ip}
+    )
+
+
+def spaced(number: str) -> str:
+    return " ".join(number[i : i + 4] for i in range(0, 16, 4))
+
+
+def assert_refused_without_naming_the_limit(page: Page) -> None:
+    assert page.status == 429
+    assert int(page.response.headers["Retry-After"]) > 0
+    assert page.h1 == "Too many attempts"
+    text = page.soup.get_text(" ", strip=True)
+    for telltale in (r"per minute", r"per hour", r"\bIP\b", r"\bNIK\b", r"\b5\b", r"\b3\b"):
+        assert not re.search(telltale, text, re.I), f"the 429 page says {telltale!r}"
+    assert not [k for k, _ in page.response.headers if k.lower().startswith("x-ratelimit")]
+    assert page.soup.select(".member") == []
+
+
+@pytest.fixture
+def two_houses(limited_factory):
+    a, b = limited_factory.household(desil=2), limited_factory.household(desil=4)
+    limited_factory.publish("2026Q3", [a, b])
+    return a, b
+
+
+def test_sixth_lookup_from_one_ip_within_a_minute_is_refused(
+    limited_client: Client, two_houses
+) -> None:
+    house = two_houses[0]
+    for __ in range(5):
+        assert look_up(limited_client, house.members[0].nik, house.no_kk).status == 200
+
+    page = look_up(limited_client, house.members[0].nik, house.no_kk)
+
+    assert_refused_without_naming_the_limit(page)
+
+
+def test_ip_limit_counts_per_address(limited_client: Client, two_houses) -> None:
+    house = two_houses[0]
+    for __ in range(5):
+        look_up(limited_client, house.members[0].nik, house.no_kk, ip="10.0.1.1")
+    assert look_up(limited_client, house.members[0].nik, house.no_kk, ip="10.0.1.1").status == 429
+    assert look_up(limited_client, house.members[0].nik, house.no_kk, ip="10.0.1.2").status == 200
+
+
+def test_nik_with_three_failed_matches_is_refused_even_with_the_right_kk(
+    limited_client: Client, two_houses, limited_factory
+) -> None:
+    a, b = two_houses
+    nik = a.members[0].nik
+    wrong_kks = [b.no_kk, limited_factory.unknown_pair()[1], b.no_kk]
+    # the same NIK as people type it: separators do not make it a different NIK
+    for n, (typed, kk) in enumerate(zip([nik, spaced(nik), nik], wrong_kks, strict=True), 1):
+        page = look_up(limited_client, typed, kk, ip=f"10.0.0.{n}")
+        assert page.status == 200
+        assert "No family found" in page.h1
+
+    refused = look_up(limited_client, nik, a.no_kk, ip="10.0.0.4")
+    assert_refused_without_naming_the_limit(refused)
+
+    other = look_up(limited_client, b.members[0].nik, b.no_kk, ip="10.0.0.4")
+    assert other.status == 200
+    assert "in DTSEN" in other.h1
+
+
+def test_successful_lookups_do_not_count_toward_the_nik_failure_limit(
+    limited_client: Client, two_houses
+) -> None:
+    house = two_houses[0]
+    for n in range(1, 6):
+        page = look_up(limited_client, house.members[0].nik, house.no_kk, ip=f"10.0.2.{n}")
+        assert page.status == 200, f"look-up {n} refused"
+        assert "receives bansos" in page.h1
+
+
+def test_refused_input_does_not_count_toward_the_nik_failure_limit(
+    limited_client: Client, two_houses
+) -> None:
+    house = two_houses[0]
+    for n in range(1, 5):
+        page = look_up(limited_client, house.members[0].nik, "12345", ip=f"10.0.3.{n}")
+        assert page.status == 400
+    assert look_up(limited_client, house.members[0].nik, house.no_kk, ip="10.0.3.9").status == 200
+
+
+def test_showing_the_form_is_not_limited(limited_client: Client) -> None:
+    for __ in range(12):
+        limited_client.page("/", environ_base={"REMOTE_ADDR": "10.0.4.1"})

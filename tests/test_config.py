@@ -1,0 +1,288 @@
+"""create_app fails closed: production needs real, distinct keys and valid settings.
+
+Every environment change goes through monkeypatch, and an autouse fixture removes the
+settings the suite's own environment might carry, so each test starts from nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+import portal.config
+from portal import create_app
+from portal.config import Config, ConfigError, TestConfig
+
+SECRET = "s" * 40
+HMAC_KEY = "h" * 40
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [*Config.FROM_ENV, "PORTAL_ENV"]:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def db_file(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'config.sqlite'}"
+
+
+@pytest.fixture
+def make_app() -> Iterator[Any]:
+    """create_app, disposing of every engine it made."""
+    apps: list[Flask] = []
+
+    def make(config: Any = None) -> Flask:
+        app = create_app(config)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["db_engine"].dispose()
+
+
+def production(db_file: str, **values: Any) -> dict[str, Any]:
+    return {"ENV_NAME": "production", "DATABASE_URL": db_file, **values}
+
+
+# --- fails closed -------------------------------------------------------------------------
+
+
+def test_production_without_keys_refuses_to_start_naming_both(make_app, db_file: str) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        make_app(production(db_file))
+    message = str(excinfo.value)
+    assert "SECRET_KEY" in message
+    assert "NIK_HMAC_KEY" in message
+    assert "Refusing to start" in message
+
+
+@pytest.mark.parametrize(
+    ("given", "missing", "present"),
+    [
+        ({"SECRET_KEY": SECRET}, "NIK_HMAC_KEY", "SECRET_KEY"),
+        ({"NIK_HMAC_KEY": HMAC_KEY}, "SECRET_KEY", "NIK_HMAC_KEY"),
+        ({"SECRET_KEY": SECRET, "NIK_HMAC_KEY": ""}, "NIK_HMAC_KEY", "SECRET_KEY"),
+    ],
+)
+def test_production_with_one_key_missing_names_only_that_key(
+    make_app, db_file: str, given: dict[str, str], missing: str, present: str
+) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        make_app(production(db_file, **given))
+    assert missing in str(excinfo.value)
+    assert f"set {present}" not in str(excinfo.value)
+    assert f"and {present}" not in str(excinfo.value)
+
+
+@pytest.mark.parametrize("env_name", ["production", "development", "testing"])
+def test_equal_keys_are_refused_in_every_environment(
+    make_app, db_file: str, env_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(portal.config, "INSTANCE", tmp_path)
+    with pytest.raises(ConfigError, match="NIK_HMAC_KEY must differ from SECRET_KEY") as excinfo:
+        make_app(
+            {
+                "ENV_NAME": env_name,
+                "DATABASE_URL": db_file,
+                "SECRET_KEY": SECRET,
+                "NIK_HMAC_KEY": SECRET,
+            }  # fmt: skip
+        )
+    assert SECRET not in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("keys", "too_short"),
+    [
+        ({"SECRET_KEY": "short-secret", "NIK_HMAC_KEY": HMAC_KEY}, "SECRET_KEY"),
+        ({"SECRET_KEY": SECRET, "NIK_HMAC_KEY": "h" * 31}, "NIK_HMAC_KEY"),
+    ],
+)
+def test_short_keys_are_refused_in_production(
+    make_app, db_file: str, keys: dict[str, str], too_short: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"{too_short} is too short"):
+        make_app(production(db_file, **keys))
+
+
+def test_short_keys_are_allowed_in_testing(make_app, db_file: str) -> None:
+    app = make_app(
+        {"ENV_NAME": "testing", "DATABASE_URL": db_file, "SECRET_KEY": "a", "NIK_HMAC_KEY": "b"}
+    )
+    assert app.config["SECRET_KEY"] == "a"
+
+
+def test_production_with_good_keys_starts(make_app, db_file: str) -> None:
+    app = make_app(production(db_file, SECRET_KEY=SECRET, NIK_HMAC_KEY=HMAC_KEY))
+    assert app.config["ENV_NAME"] == "production"
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["RATELIMIT_ENABLED"] is True
+
+
+@pytest.mark.parametrize("setting", ["LOOKUP_LIMIT", "LOOKUP_NIK_FAILURE_LIMIT"])
+@pytest.mark.parametrize("value", ["5 per fortnight", "banana", "", "per minute", "-1/minute"])
+def test_malformed_rate_limit_is_refused_at_boot(
+    make_app, db_file: str, setting: str, value: str
+) -> None:
+    config = production(db_file, SECRET_KEY=SECRET, NIK_HMAC_KEY=HMAC_KEY, **{setting: value})
+    with pytest.raises(ConfigError, match=f"{setting} is not a rate limit string"):
+        make_app(config)
+
+
+@pytest.mark.parametrize("value", ["5 per minute", "60 per minute; 600 per hour", "3/hour"])
+def test_well_formed_rate_limits_are_accepted(make_app, db_file: str, value: str) -> None:
+    app = make_app(
+        production(db_file, SECRET_KEY=SECRET, NIK_HMAC_KEY=HMAC_KEY, LOOKUP_LIMIT=value)
+    )
+    assert app.config["LOOKUP_LIMIT"] == value
+
+
+def test_negative_proxy_count_is_refused(make_app, db_file: str) -> None:
+    config = production(db_file, SECRET_KEY=SECRET, NIK_HMAC_KEY=HMAC_KEY, PROXY_FIX_X_FOR=-1)
+    with pytest.raises(ConfigError, match="PROXY_FIX_X_FOR"):
+        make_app(config)
+
+
+@pytest.mark.parametrize("name", ["staging", "prod", "Production", "test"])
+def test_unknown_portal_env_is_refused(
+    make_app, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv("PORTAL_ENV", name)
+    with pytest.raises(ConfigError, match="PORTAL_ENV must be one of") as excinfo:
+        make_app()
+    assert repr(name) in str(excinfo.value)
+
+
+def test_portal_env_defaults_to_production(make_app) -> None:
+    with pytest.raises(ConfigError, match="SECRET_KEY and NIK_HMAC_KEY"):
+        make_app()
+
+
+# --- development keys ---------------------------------------------------------------------
+
+
+def test_development_generates_keys_once_and_keeps_them_in_instance(
+    make_app, db_file: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instance = tmp_path / "instance"
+    monkeypatch.setattr(portal.config, "INSTANCE", instance)
+    monkeypatch.setenv("PORTAL_ENV", "development")
+
+    first = make_app({"DATABASE_URL": db_file})
+    second = make_app({"DATABASE_URL": db_file})
+
+    keys_file = instance / "dev-keys.json"
+    stored = json.loads(keys_file.read_text())
+    assert stored == {
+        "SECRET_KEY": first.config["SECRET_KEY"],
+        "NIK_HMAC_KEY": first.config["NIK_HMAC_KEY"],
+    }
+    assert second.config["SECRET_KEY"] == first.config["SECRET_KEY"]
+    assert second.config["NIK_HMAC_KEY"] == first.config["NIK_HMAC_KEY"]
+    assert first.config["SECRET_KEY"] != first.config["NIK_HMAC_KEY"]
+    assert len(first.config["SECRET_KEY"]) >= 32
+    assert stat.S_IMODE(keys_file.stat().st_mode) == 0o600
+    assert first.config["ENV_NAME"] == "development"
+    assert first.config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_development_keys_differ_between_instances(
+    make_app, db_file: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PORTAL_ENV", "development")
+    monkeypatch.setattr(portal.config, "INSTANCE", tmp_path / "one")
+    one = make_app({"DATABASE_URL": db_file})
+    monkeypatch.setattr(portal.config, "INSTANCE", tmp_path / "two")
+    two = make_app({"DATABASE_URL": db_file})
+    assert one.config["SECRET_KEY"] != two.config["SECRET_KEY"]
+    assert one.config["NIK_HMAC_KEY"] != two.config["NIK_HMAC_KEY"]
+
+
+# --- environment variables ----------------------------------------------------------------
+
+
+def test_environment_variables_configure_production(
+    make_app, db_file: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", SECRET)
+    monkeypatch.setenv("NIK_HMAC_KEY", HMAC_KEY)
+    monkeypatch.setenv("DATABASE_URL", db_file)
+    monkeypatch.setenv("LOOKUP_LIMIT", "7 per minute")
+    monkeypatch.setenv("PROXY_FIX_X_FOR", "2")
+    monkeypatch.setenv("MAX_CONTENT_LENGTH", "1024")
+
+    app = make_app()
+
+    assert app.config["SECRET_KEY"] == SECRET
+    assert app.config["NIK_HMAC_KEY"] == HMAC_KEY
+    assert app.config["DATABASE_URL"] == db_file
+    assert app.config["LOOKUP_LIMIT"] == "7 per minute"
+    assert app.config["PROXY_FIX_X_FOR"] == 2
+    assert app.config["MAX_CONTENT_LENGTH"] == 1024
+
+
+def test_redis_url_becomes_the_rate_limit_storage_unless_set_apart(
+    make_app, db_file: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", SECRET)
+    monkeypatch.setenv("NIK_HMAC_KEY", HMAC_KEY)
+    monkeypatch.setenv("DATABASE_URL", db_file)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/5")
+    assert make_app().config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/5"
+
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "memory://")
+    assert make_app().config["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+def test_a_passed_mapping_overrides_the_environment(
+    make_app, db_file: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SECRET_KEY", SECRET)
+    monkeypatch.setenv("NIK_HMAC_KEY", HMAC_KEY)
+    monkeypatch.setenv("LOOKUP_LIMIT", "7 per minute")
+    app = make_app(production(db_file, LOOKUP_LIMIT="9 per minute"))
+    assert app.config["LOOKUP_LIMIT"] == "9 per minute"
+    assert app.config["SECRET_KEY"] == SECRET
+
+
+def test_environment_variables_can_make_production_fail_closed(
+    make_app, db_file: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SECRET_KEY", SECRET)
+    monkeypatch.setenv("NIK_HMAC_KEY", SECRET)
+    with pytest.raises(ConfigError, match="must differ"):
+        make_app(production(db_file))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("PROXY_FIX_X_FOR", "two"), ("MAX_CONTENT_LENGTH", "1MB")]
+)
+def test_badly_typed_environment_variable_is_refused(
+    make_app, db_file: str, monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=f"{name} must be of type int"):
+        make_app(production(db_file, SECRET_KEY=SECRET, NIK_HMAC_KEY=HMAC_KEY))
+
+
+def test_testing_ignores_the_environment(
+    make_app, db_file: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PORTAL_ENV", "testing")
+    monkeypatch.setenv("SECRET_KEY", SECRET)
+    monkeypatch.setenv("LOOKUP_LIMIT", "banana")
+    app = make_app({"DATABASE_URL": db_file})
+    assert app.config["SECRET_KEY"] == TestConfig.SECRET_KEY
+    assert app.config["LOOKUP_LIMIT"] == Config.LOOKUP_LIMIT
+    assert app.config["RATELIMIT_ENABLED"] is False

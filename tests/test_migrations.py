@@ -1,0 +1,95 @@
+"""The Alembic head equals the models, and the migrations run down and up again.
+
+(SecureDrop's ``test_alembic_head_matches_db_models``.) A fresh SQLite file per test; the
+suite's own backend (PostgreSQL when TEST_DATABASE_URL is set) is compared read-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask
+from sqlalchemy import inspect
+
+from portal import create_app
+from portal.db import Base, get_engine, import_models
+from portal.migrate import MIGRATIONS, upgrade
+
+
+def make_app(url: str) -> Iterator[Flask]:
+    app = create_app({"ENV_NAME": "testing", "TESTING": True, "DATABASE_URL": url})
+    try:
+        yield app
+    finally:
+        app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def fresh_app(tmp_path: Path) -> Iterator[Flask]:
+    yield from make_app(f"sqlite:///{tmp_path / 'migrations.sqlite'}")
+
+
+def differences(app: Flask) -> list[Any]:
+    import_models()
+    with app.app_context(), get_engine().connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, Base.metadata))
+
+
+def table_names(app: Flask) -> set[str]:
+    with app.app_context():
+        return set(inspect(get_engine()).get_table_names())
+
+
+def model_tables() -> set[str]:
+    import_models()
+    return set(Base.metadata.tables)
+
+
+def test_migrations_have_a_single_head() -> None:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert len(ScriptDirectory.from_config(config).get_heads()) == 1
+
+
+def test_alembic_head_matches_the_models_on_a_fresh_sqlite_file(fresh_app: Flask) -> None:
+    with fresh_app.app_context():
+        upgrade()
+    assert table_names(fresh_app) == model_tables() | {"alembic_version"}
+    assert differences(fresh_app) == []
+
+
+def test_alembic_head_matches_the_models_on_the_suite_backend(db_url: str) -> None:
+    # PostgreSQL when TEST_DATABASE_URL is set: types and constraints differ from SQLite's
+    for app in make_app(db_url):
+        assert differences(app) == []
+
+
+def test_downgrade_to_base_and_upgrade_again(fresh_app: Flask) -> None:
+    runner = fresh_app.test_cli_runner()
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "database at head" in result.output
+
+    result = runner.invoke(args=["db", "downgrade", "base"])
+    assert result.exit_code == 0, result.output
+    assert table_names(fresh_app) <= {"alembic_version"}
+
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert table_names(fresh_app) == model_tables() | {"alembic_version"}
+    assert differences(fresh_app) == []
+
+
+def test_upgrade_twice_is_harmless(fresh_app: Flask) -> None:
+    with fresh_app.app_context():
+        upgrade()
+        upgrade()
+    assert differences(fresh_app) == []

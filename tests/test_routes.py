@@ -1,0 +1,33 @@
+"""Route snapshot (after Notify's tests/app/test_routes.py).
+
+If this test fails, a route was added, removed or changed. That is a review point, not a
+formality: check the new route's method, its rate limit, CSRF, who may call it and whether a
+NIK could end up in its URL. Then update tests/routes.txt to the new list (the failure
+message prints it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+ROUTES_FILE = Path(__file__).with_name("routes.txt")
+IMPLICIT = {"HEAD", "OPTIONS"}
+
+
+def route_lines(app: Flask) -> list[str]:
+    lines = []
+    for rule in app.url_map.iter_rules():
+        methods = ",".join(sorted((rule.methods or set()) - IMPLICIT))
+        lines.append(f"{methods} {rule.rule} {rule.endpoint}")
+    return sorted(lines)
+
+
+def test_routes_match_the_reviewed_snapshot(app: Flask) -> None:
+    expected = ROUTES_FILE.read_text(encoding="utf-8").splitlines()
+    current = route_lines(app)
+    assert current == expected, (
+        "The route list changed. Review the change, then write this to tests/routes.txt:\n"
+        + "\n".join(current)
+    )
