@@ -55,8 +55,11 @@ def utcnow() -> datetime:
 def import_models() -> None:
     """Import every models module so Base.metadata knows all tables (Alembic, tests)."""
     from portal.appeals import models as _appeals  # noqa: F401
+    from portal.audit import models as _audit  # noqa: F401
+    from portal.auth import models as _auth  # noqa: F401
     from portal.dataimport import models as _dataimport  # noqa: F401
     from portal.lookup import models as _lookup  # noqa: F401
+    from portal.review import models as _review  # noqa: F401
     from portal.wilayah import models as _wilayah  # noqa: F401
 
 
@@ -78,6 +81,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 
 def init_app(app: Flask) -> None:
+    import_models()  # every table known before the first query: foreign keys cross modules
     url = app.config["DATABASE_URL"]
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////:memory:"):
         from pathlib import Path

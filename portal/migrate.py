@@ -19,9 +19,27 @@ db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 def _run(fn, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with get_engine().begin() as connection:
-        cfg.attributes["connection"] = connection
-        fn(cfg, *args, **kwargs)
+    engine = get_engine()
+    with engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table by copy-and-rename; with foreign keys enforced,
+            # dropping a table that other rows point at fails. Switch them off for the
+            # migration (only possible outside a transaction) and check them before commit.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end SQLAlchemy's autobegun transaction; pysqlite has none
+        try:
+            with connection.begin():
+                cfg.attributes["connection"] = connection
+                fn(cfg, *args, **kwargs)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def upgrade(revision: str = "head") -> None:

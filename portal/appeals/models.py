@@ -59,6 +59,13 @@ class Appeal(Base):
     decision_reason: Mapped[str | None] = mapped_column(String(40))
     decision_note: Mapped[str | None] = mapped_column(Text)
 
+    # staff work (review capability): who holds it, who decided, escalation and export
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    export_id: Mapped[int | None] = mapped_column(ForeignKey("exports.id"), index=True)
+
     cluster_of_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"))
     contests_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"), unique=True)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"))
@@ -104,6 +111,7 @@ class AppealPhoto(Base):
         ForeignKey("appeals.id", ondelete="CASCADE"), index=True
     )
     draft_token: Mapped[str | None] = mapped_column(String(64), index=True)
+    field_check_id: Mapped[int | None] = mapped_column(ForeignKey("field_checks.id"), index=True)
     storage_key: Mapped[str] = mapped_column(String(40), unique=True)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,1 @@
+"""Staff accounts, enrolment with TOTP, login, server-side sessions."""

@@ -1,0 +1,1 @@
+"""The staff review queue: claim, field verval, decide, export, audit, dashboard."""
