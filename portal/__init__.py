@@ -36,9 +36,9 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
 
     # 4. Blueprints, from an explicit list.
-    from portal import appeals, lookup
+    from portal import appeals, auth, lookup, review
 
-    for blueprint in (lookup.bp, appeals.bp):
+    for blueprint in (lookup.bp, appeals.bp, auth.bp, review.bp):
         app.register_blueprint(blueprint)
 
     # 5. Error pages and the CLI.

@@ -6,9 +6,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from portal.auth.cli import staff_cli
     from portal.dataimport.cli import demo_command, dtsen_cli
     from portal.migrate import db_cli
     from portal.wilayah.cli import wilayah_cli
 
-    for command in (db_cli, wilayah_cli, dtsen_cli, demo_command):
+    for command in (db_cli, wilayah_cli, dtsen_cli, demo_command, staff_cli):
         app.cli.add_command(command)

@@ -58,6 +58,17 @@ class Config:
     UPLOAD_DIR = str(INSTANCE / "uploads")
     PHOTO_MAX_BYTES = 5 * 1024 * 1024
 
+    # Staff: server-side sessions ("auto": Redis when REDIS_URL is set, else the database),
+    # time-outs, login throttling (failures only), enrolment links, password length.
+    STAFF_SESSION_BACKEND = "auto"
+    STAFF_COOKIE_NAME = "dtsen_staff"
+    STAFF_IDLE_MINUTES = 30
+    STAFF_ABSOLUTE_HOURS = 10
+    STAFF_LOGIN_LIMIT = "20 per 15 minutes"  # failed logins per client IP
+    STAFF_LOGIN_ACCOUNT_LIMIT = "5 per 15 minutes"  # failed logins per account and IP
+    STAFF_ENROL_HOURS = 72
+    STAFF_PASSWORD_MIN = 12
+
     PROXY_FIX_X_FOR = 0  # number of trusted proxies in front (X-Forwarded-For hops)
     MAX_CONTENT_LENGTH = 64 * 1024
     MAX_FORM_MEMORY_SIZE = 64 * 1024
@@ -94,6 +105,7 @@ class Config:
         "TRACK_LIMIT": str,
         "APPEAL_SLA_DAYS": int,
         "UPLOAD_DIR": str,
+        "STAFF_SESSION_BACKEND": str,
         "MAX_CONTENT_LENGTH": int,
     }
 
@@ -104,6 +116,8 @@ class Config:
         "APPEAL_LIMIT",
         "APPEAL_FILER_LIMIT",
         "TRACK_LIMIT",
+        "STAFF_LOGIN_LIMIT",
+        "STAFF_LOGIN_ACCOUNT_LIMIT",
     )
 
     @classmethod
@@ -126,6 +140,10 @@ class Config:
                     raise ValueError("empty")
             except ValueError as exc:
                 raise ConfigError(f"{key} is not a rate limit string: {config[key]!r}") from exc
+        if config["STAFF_SESSION_BACKEND"] not in ("auto", "database", "redis"):
+            raise ConfigError("STAFF_SESSION_BACKEND must be auto, database or redis.")
+        if config["STAFF_SESSION_BACKEND"] == "redis" and not config.get("REDIS_URL"):
+            raise ConfigError("STAFF_SESSION_BACKEND=redis needs REDIS_URL.")
         if config["PROXY_FIX_X_FOR"] < 0:
             raise ConfigError("PROXY_FIX_X_FOR must be 0 or more.")
 

@@ -72,7 +72,10 @@ def _unexpected(exc: Exception) -> object:
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(RateLimitExceeded, _rate_limited)
-    for down in (OperationalError, InterfaceError, PoolTimeout):
+    from redis.exceptions import ConnectionError as RedisDown
+    from redis.exceptions import TimeoutError as RedisTimeout
+
+    for down in (OperationalError, InterfaceError, PoolTimeout, RedisDown, RedisTimeout):
         app.register_error_handler(down, _database_down)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

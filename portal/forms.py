@@ -13,6 +13,7 @@ import wtforms
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -119,8 +120,13 @@ class HoneypotMixin:
 CHOICE_MESSAGE = _l("Choose one of the options shown.")
 
 
+def options(pairs: Any) -> list[SelectChoice]:
+    """Choices as WTForms 3.3+ wants them (tuples are deprecated): [(value, label), ...]."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 def _values(field: Any) -> set[str]:
-    return {str(choice[0]) for choice in field.choices or []}
+    return {str(c.value if isinstance(c, SelectChoice) else c[0]) for c in field.choices or []}
 
 
 class RadioField(wtforms.RadioField):

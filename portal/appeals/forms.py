@@ -19,6 +19,7 @@ from portal.forms import (
     NIKField,
     RadioField,
     SelectField,
+    options,
 )
 from portal.lookup.labels import PROGRAM_NAMES
 
@@ -36,7 +37,7 @@ class ReasonForm(BaseForm):
 
     def __init__(self, kind: Kind, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.reason.choices = [(r.code, r.title) for r in for_kind(kind)]
+        self.reason.choices = options((r.code, r.title) for r in for_kind(kind))
         self.hints = {r.code: r.hint for r in for_kind(kind)}
 
 
@@ -48,10 +49,7 @@ class FilerForm(HoneypotMixin, BaseForm):
 class SubjectForm(BaseForm):
     whose = RadioField(
         _l("Whose data is it about?"),
-        choices=[
-            ("own", _l("My own household")),
-            ("other", _l("Another household")),
-        ],
+        choices=options([("own", _l("My own household")), ("other", _l("Another household"))]),
         validators=[InputRequired(message=_l("Choose whose data it is about."))],
     )
     subject_nik = NIKField(
@@ -80,11 +78,14 @@ class DetailsForm(BaseForm):
 
     def __init__(self, evidence: tuple[tuple[str, object], ...], *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.evidence.choices = list(evidence)
+        self.evidence.choices = options(evidence)
 
 
 class HouseholdForm(BaseForm):
-    no_kk = KKField(_l("No. KK of the household"), description=_l("16 digits, on its family card."))
+    no_kk = KKField(
+        _l("No. KK of the household"),
+        description=_l("16 digits, at the top of the household's family card."),
+    )
     head_nik = NIKField(_l("NIK of the head of the household"))
     alamat = TextAreaField(
         _l("Address"),
@@ -104,7 +105,7 @@ class DesaForm(BaseForm):
 
     def __init__(self, choices: list[tuple[str, str]], *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.desa.choices = [("", _l("Choose..."))] + choices  # type: ignore[operator]
+        self.desa.choices = options([("", _l("Choose...")), *choices])
 
     def validate_desa(self, field: SelectField) -> None:
         if not field.data:
@@ -124,7 +125,7 @@ class DesaSearchForm(BaseForm):
 class ProgramsForm(BaseForm):
     programs = MultiCheckboxField(
         _l("Which programs do you propose? Tick all that apply."),
-        choices=[(code, PROGRAM_NAMES[code]) for code in PROPOSABLE_PROGRAMS],
+        choices=options((code, PROGRAM_NAMES[code]) for code in PROPOSABLE_PROGRAMS),
         validators=[DataRequired(message=_l("Choose at least one program."))],
     )
 
@@ -132,7 +133,9 @@ class ProgramsForm(BaseForm):
 def _condition_field(key: str) -> RadioField:
     label, choices = CONDITIONS[key]
     return RadioField(
-        label, choices=list(choices), validators=[InputRequired(message=_l("Choose one answer."))]
+        label,
+        choices=options(choices),
+        validators=[InputRequired(message=_l("Choose one answer."))],
     )
 
 

@@ -103,7 +103,7 @@ REASONS: dict[str, Reason] = {
             "INC-SELF",
             Kind.SANGGAHAN,
             Subject.OWN,
-            _l("Withdraw my own household"),
+            _l("Leave bansos: we no longer need it"),
             _l("Our situation has improved and we no longer need assistance (graduasi mandiri)."),
             (
                 ("income_enough", _l("Our income is now enough")),
@@ -197,8 +197,8 @@ CONDITIONS: dict[str, tuple[object, tuple[tuple[str, object], ...]]] = {
         _l("Household income per month"),
         (
             ("lt1", _l("Less than Rp 1 million")),
-            ("1to2", _l("Rp 1 to 2 million")),
-            ("2to3", _l("Rp 2 to 3 million")),
+            ("1to2", _l("Rp 1 million to less than Rp 2 million")),
+            ("2to3", _l("Rp 2 million to Rp 3 million")),
             ("gt3", _l("More than Rp 3 million")),
         ),
     ),

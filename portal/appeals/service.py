@@ -277,7 +277,7 @@ def _new_ticket() -> str:
 def submit(draft: AppealDraft, *, locale: str) -> Appeal:
     """File the case in DRAFT. Idempotent: a retried or concurrent submit of the same draft
     returns the case the first one created."""
-    existing = db.session.scalar(select(Appeal).where(Appeal.draft_token == draft.token))
+    existing = appeal_for_draft(draft.token)
     if existing is not None:
         return existing
     answers = draft.answers
@@ -380,23 +380,31 @@ def submit(draft: AppealDraft, *, locale: str) -> Appeal:
         else None,
         draft_token=draft.token,
     )
-    db.session.add(appeal)
-    db.session.flush()
-    _record(appeal, None, AppealStatus.DITERIMA, actor="filer")
-    for photo in draft_photos(draft):
-        photo.appeal_id = appeal.id
-        photo.draft_token = None
-    db.session.delete(draft)
+    token = draft.token
     try:
+        db.session.add(appeal)
+        db.session.flush()  # the unique draft_token decides a race here (or at commit)
+        _record(appeal, None, AppealStatus.DITERIMA, actor="filer")
+        for photo in draft_photos(draft):
+            photo.appeal_id = appeal.id
+            photo.draft_token = None
+        db.session.delete(draft)
         db.session.commit()
     except IntegrityError:
         # the same draft submitted twice at once: the other request won, show its case
         db.session.rollback()
-        winner = db.session.scalar(select(Appeal).where(Appeal.draft_token == draft.token))
+        winner = appeal_for_draft(token)
         if winner is None:
             raise
         return winner
     return appeal
+
+
+def appeal_for_draft(token: str | None) -> Appeal | None:
+    """The case filed from this draft, if it was filed (a retried or double-clicked submit)."""
+    if not token:
+        return None
+    return db.session.scalar(select(Appeal).where(Appeal.draft_token == token))
 
 
 # --- moves --------------------------------------------------------------------------------
@@ -585,3 +593,26 @@ def get_appeal(appeal_id: int) -> Appeal | None:
 
 def contest_of(appeal: Appeal) -> Appeal | None:
     return db.session.scalar(select(Appeal).where(Appeal.contests_id == appeal.id))
+
+
+def add_staff_photo(appeal: Appeal, field_check_id: int, photo: photolib.CleanPhoto) -> AppealPhoto:
+    """A photo taken by a desa operator during a field check."""
+    key = photolib.store(photo, upload_dir())
+    record = AppealPhoto(
+        appeal_id=appeal.id,
+        field_check_id=field_check_id,
+        storage_key=key,
+        width=photo.width,
+        height=photo.height,
+        size_bytes=len(photo.data),
+        sha256=photo.sha256,
+        uploaded_by="staff",
+    )
+    db.session.add(record)
+    try:
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        _unlink(key)
+        raise
+    return record

@@ -56,7 +56,9 @@ PHOTO_MESSAGES = {
         "The file is not a photo. Choose a JPEG, PNG or WebP picture."
     ),
     photos.PhotoError.FORMAT: f._l("This kind of picture is not accepted. Use JPEG, PNG or WebP."),
-    photos.PhotoError.TOO_MANY_PIXELS: f._l("The picture is too large in size. Choose another."),
+    photos.PhotoError.TOO_MANY_PIXELS: f._l(
+        "The picture has too many pixels. Choose another photo."
+    ),
     photos.PhotoError.CORRUPT: f._l("The photo is damaged or incomplete. Choose another."),
 }
 
@@ -74,12 +76,6 @@ def _draft(kind: Kind) -> AppealDraft | None:
 
 def _remember_draft(kind: Kind, draft: AppealDraft) -> None:
     session["drafts"] = {**(session.get("drafts") or {}), kind.value: draft.token}
-
-
-def _forget_draft(kind: Kind) -> None:
-    drafts = dict(session.get("drafts") or {})
-    drafts.pop(kind.value, None)
-    session["drafts"] = drafts
 
 
 def _verification_missed(_response: object) -> bool:
@@ -113,10 +109,14 @@ def _desa_choices(answers: dict[str, Any], query: str | None) -> list[tuple[str,
     if no_kk:
         codes = wilayah.desa_in_kecamatan(f"{no_kk[0:2]}.{no_kk[2:4]}.{no_kk[4:6]}")
     if query:
-        codes = wilayah.search_desa(query) + [c for c in codes if c not in codes]
-    chosen = (answers.get("desa") or {}).get("desa")
-    if chosen and chosen not in codes:
-        codes.insert(0, chosen)
+        found = wilayah.search_desa(query)
+        codes = found + [c for c in codes if c not in found]
+    # the answer given before, or the one being posted (found by a search whose query the
+    # POST does not carry): any real desa is a valid answer
+    posted = request.form.get("desa") if request.method == "POST" else None
+    for chosen in ((answers.get("desa") or {}).get("desa"), posted):
+        if chosen and chosen not in codes and wilayah.desa_exists(chosen):
+            codes.insert(0, chosen)
     return wilayah.describe(codes)
 
 
@@ -352,8 +352,10 @@ def check(kind_name: str) -> Any:
     kind = _kind(kind_name)
     draft = _draft(kind)
     if draft is None:
-        receipt = session.get("receipt")
-        if request.method == "POST" and receipt:  # a retried submit after success
+        # A double click or a retry: the draft of this browser was filed already.
+        filed = service.appeal_for_draft((session.get("drafts") or {}).get(kind.value))
+        if request.method == "POST" and filed is not None:
+            session["receipt"] = filed.id
             return redirect(url_for("appeals.receipt"))
         return _resume(kind, {})
     if not journey.reachable(kind, draft.answers, journey.CHECK):
@@ -381,7 +383,7 @@ def check(kind_name: str) -> Any:
             except service.DraftIncomplete:
                 return _resume(kind, draft.answers)
             else:
-                _forget_draft(kind)
+                # the draft token stays in the session: a retry of this POST finds the case
                 session["receipt"] = appeal.id
                 return redirect(url_for("appeals.receipt"))
         else:
@@ -443,7 +445,10 @@ def track() -> Any:
                 code = tickets.normalise(form.ticket.data or "")
             except tickets.TicketCheckError as exc:
                 suggestion = service.suggest_ticket(str(exc), form.nik.number or "")
-                message = _("This ticket number has a typo: one letter or digit is wrong.")
+                message = _(
+                    "This ticket number has a typo: one letter or digit is wrong, "
+                    "or two are swapped."
+                )
                 if suggestion:
                     message += " " + _(
                         "Did you mean %(ticket)s?", ticket=tickets.display(suggestion)

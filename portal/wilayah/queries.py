@@ -97,3 +97,20 @@ def describe(codes: list[str]) -> list[tuple[str, str]]:
         kab = code.rsplit(".", 2)[0]
         out.append((code, f"{known.get(code, code)}, {known.get(kec, kec)}, {known.get(kab, kab)}"))
     return out
+
+
+def children(code: str) -> list[Wilayah]:
+    return list(
+        db.session.scalars(
+            select(Wilayah).where(Wilayah.parent_code == code).order_by(Wilayah.name)
+        )
+    )
+
+
+def desa_in_kabupaten(kabupaten: str) -> list[str]:
+    stmt = (
+        select(Wilayah.code)
+        .where(Wilayah.level == int(Level.DESA), Wilayah.code.like(kabupaten + ".%"))
+        .order_by(Wilayah.code)
+    )
+    return list(db.session.scalars(stmt))

@@ -1,0 +1,102 @@
+"""Staff forms: queue filters, field-check request and result, decision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import MultipleFileField
+from wtforms import BooleanField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from portal.appeals.reasons import DECISION_REASONS, REASONS
+from portal.appeals.states import TITLES, AppealStatus
+from portal.forms import BaseForm, RadioField, SelectField, options
+
+NOTE_LIMITS = Length(min=10, max=2000, message=_l("Write between 10 and 2000 characters."))
+
+
+class QueueFilterForm(BaseForm):
+    class Meta:
+        csrf = False  # a GET filter: changes nothing
+
+    status = SelectField(_l("Status"), validators=[Optional()])
+    reason = SelectField(_l("Reason code"), validators=[Optional()])
+    kecamatan = SelectField(_l("Kecamatan"), validators=[Optional()])
+    overdue = BooleanField(_l("Only overdue"))
+    escalated = BooleanField(_l("Only escalated"))
+    mine = BooleanField(_l("Only assigned to me"))
+
+    def __init__(self, kecamatan: list[tuple[str, str]], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.status.choices = options(
+            [("", _l("All")), *((s.value, TITLES[s]) for s in AppealStatus)]
+        )
+        self.reason.choices = options([("", _l("All")), *((code, code) for code in REASONS)])
+        self.kecamatan.choices = options([("", _l("All")), *kecamatan])
+
+
+class FieldCheckRequestForm(BaseForm):
+    desa = SelectField(
+        _l("Desa where the check is done"),
+        validators=[InputRequired(message=_l("Choose the desa."))],
+    )
+    instructions = TextAreaField(
+        _l("What should the operator check?"),
+        validators=[DataRequired(message=_l("Say what to check.")), NOTE_LIMITS],
+    )
+
+    def __init__(self, desa: list[tuple[str, str]], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.desa.choices = options(desa)
+
+
+OUTCOMES = {
+    "confirmed": _l("Confirmed: the report is right"),
+    "not_confirmed": _l("Not confirmed: the report is not right"),
+    "unclear": _l("Unclear: could not be checked"),
+}
+
+
+class FieldCheckResultForm(BaseForm):
+    outcome = RadioField(
+        _l("What did you find?"),
+        choices=options(OUTCOMES.items()),
+        validators=[InputRequired(message=_l("Choose what you found."))],
+    )
+    finding = TextAreaField(
+        _l("Describe what you saw and who you spoke to"),
+        validators=[DataRequired(message=_l("Describe what you found.")), NOTE_LIMITS],
+    )
+    photos = MultipleFileField(
+        _l("Photos (optional)"),
+        description=_l("Up to 3 photos, JPEG, PNG or WebP, at most 5 MB each."),
+    )
+
+
+DECISIONS = (AppealStatus.DISETUJUI, AppealStatus.DITOLAK, AppealStatus.DUPLIKAT)
+
+
+class DecisionForm(BaseForm):
+    decision = RadioField(
+        _l("Decision"),
+        choices=options((s.value, TITLES[s]) for s in DECISIONS),
+        validators=[InputRequired(message=_l("Choose the decision."))],
+    )
+    reason = SelectField(
+        _l("Reason"),
+        choices=options([("", _l("Choose...")), *DECISION_REASONS.items()]),
+        validators=[DataRequired(message=_l("Choose the reason."))],
+    )
+    note = TextAreaField(
+        _l("Explanation for the citizen"),
+        description=_l(
+            "The citizen reads this with the reason. Write plainly; no names of other people."
+        ),
+        validators=[DataRequired(message=_l("Write the explanation.")), NOTE_LIMITS],
+    )
+    duplicate_of = StringField(
+        _l("Ticket of the case this one repeats"),
+        description=_l("Only for a duplicate."),
+        validators=[Optional(), Length(max=12)],
+    )

@@ -1,0 +1,64 @@
+"""Who may see and do what, enforced in queries. Every list, count, detail, photo and export
+query passes through ``scoped()``, so the region filter cannot be forgotten; a case outside
+the scope is simply not found (404, never 403: existence is not revealed)."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlalchemy import Select, select
+
+from portal.appeals.models import Appeal
+from portal.appeals.states import OPEN, AppealStatus
+from portal.auth.models import Role, StaffDesa, StaffUser
+
+T = TypeVar("T", bound=tuple)  # type: ignore[type-arg]
+
+DECIDERS = frozenset({Role.VERIFIKATOR, Role.ADMIN_DINSOS})
+
+
+def scoped(stmt: Select[T], user: StaffUser) -> Select[T]:
+    """Restrict a query over Appeal to the cases USER may see."""
+    role = user.role_enum
+    if role is Role.PUSAT:
+        return stmt
+    if role is Role.OPERATOR_DESA:
+        desa = select(StaffDesa.kode_desa).where(StaffDesa.staff_id == user.id)
+        return stmt.where(Appeal.kode_desa.in_(desa))
+    return stmt.where(Appeal.kabupaten_code == user.office_code)
+
+
+def in_scope(user: StaffUser, appeal: Appeal) -> bool:
+    role = user.role_enum
+    if role is Role.PUSAT:
+        return True
+    if role is Role.OPERATOR_DESA:
+        return appeal.kode_desa in user.desa_codes
+    return appeal.kabupaten_code == user.office_code
+
+
+def can_claim(user: StaffUser, appeal: Appeal) -> bool:
+    return (
+        user.role_enum in DECIDERS
+        and in_scope(user, appeal)
+        and AppealStatus(appeal.status) in OPEN
+        and appeal.assigned_to_id is None
+    )
+
+
+def can_work(user: StaffUser, appeal: Appeal) -> bool:
+    """Ask for verval and decide: the officer who holds the case."""
+    return (
+        user.role_enum in DECIDERS
+        and in_scope(user, appeal)
+        and appeal.assigned_to_id == user.id
+        and AppealStatus(appeal.status) is AppealStatus.VERIFIKASI
+    )
+
+
+def can_export(user: StaffUser) -> bool:
+    return user.role_enum is Role.ADMIN_DINSOS
+
+
+def can_see_dashboard(user: StaffUser) -> bool:
+    return user.role_enum in (Role.ADMIN_DINSOS, Role.PUSAT)

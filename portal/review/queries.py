@@ -1,0 +1,203 @@
+"""Reads for the staff pages. Every query over cases goes through permissions.scoped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from portal import db
+from portal.appeals.models import Appeal, AppealPhoto
+from portal.appeals.states import OPEN, AppealStatus
+from portal.auth.models import StaffUser
+from portal.dataimport import queries as snapshots
+from portal.dataimport.models import Household, Person
+from portal.review.models import FieldCheck
+from portal.review.permissions import scoped
+
+PAGE_SIZE = 25
+
+
+@dataclass
+class QueueFilter:
+    status: str | None = None
+    reason: str | None = None
+    kecamatan: str | None = None
+    desa: str | None = None
+    overdue: bool = False
+    mine: bool = False
+    escalated: bool = False
+
+    def apply(self, stmt: Select[Any], user: StaffUser, now: datetime) -> Select[Any]:
+        if self.status:
+            stmt = stmt.where(Appeal.status == self.status)
+        if self.reason:
+            stmt = stmt.where(Appeal.reason_code == self.reason)
+        if self.kecamatan:
+            stmt = stmt.where(Appeal.kecamatan_code == self.kecamatan)
+        if self.desa:
+            stmt = stmt.where(Appeal.kode_desa == self.desa)
+        if self.overdue:
+            stmt = stmt.where(Appeal.due_at < now, Appeal.status.in_([s.value for s in OPEN]))
+        if self.escalated:
+            stmt = stmt.where(
+                Appeal.escalated_at.is_not(None), Appeal.status.in_([s.value for s in OPEN])
+            )
+        if self.mine:
+            stmt = stmt.where(Appeal.assigned_to_id == user.id)
+        return stmt
+
+
+def encode_cursor(appeal: Appeal) -> str:
+    return f"{appeal.due_at.isoformat()}|{appeal.id}"
+
+
+def decode_cursor(raw: str | None) -> tuple[datetime, int] | None:
+    if not raw or "|" not in raw:
+        return None
+    due, _sep, ident = raw.rpartition("|")
+    try:
+        return datetime.fromisoformat(due), int(ident)
+    except ValueError:
+        return None
+
+
+@dataclass
+class QueuePage:
+    cases: list[Appeal]
+    next_cursor: str | None
+    counts: dict[str, int] = field(default_factory=dict)
+    overdue: int = 0
+
+
+def queue(user: StaffUser, filters: QueueFilter, cursor: str | None) -> QueuePage:
+    """Cases in scope sorted by due date (then id), PAGE_SIZE at a time, keyset-paginated."""
+    now = db.utcnow()
+    stmt = filters.apply(scoped(select(Appeal), user), user, now).order_by(Appeal.due_at, Appeal.id)
+    after = decode_cursor(cursor)
+    if after is not None:
+        due, ident = after
+        stmt = stmt.where(or_(Appeal.due_at > due, and_(Appeal.due_at == due, Appeal.id > ident)))
+    rows = list(db.session.scalars(stmt.limit(PAGE_SIZE + 1)))
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    without_status = QueueFilter(**{**filters.__dict__, "status": None})
+    count_stmt = without_status.apply(
+        scoped(select(Appeal.status, func.count()).select_from(Appeal), user), user, now
+    ).group_by(Appeal.status)
+    counts = dict(db.session.execute(count_stmt).all())
+    overdue = db.session.scalar(
+        scoped(select(func.count()).select_from(Appeal), user).where(
+            Appeal.due_at < now, Appeal.status.in_([s.value for s in OPEN])
+        )
+    )
+    return QueuePage(rows, encode_cursor(rows[-1]) if more and rows else None, counts, overdue or 0)
+
+
+def get_case(user: StaffUser, appeal_id: int) -> Appeal | None:
+    """The case if USER may see it; None otherwise (the view answers 404 either way)."""
+    return db.session.scalar(scoped(select(Appeal), user).where(Appeal.id == appeal_id))
+
+
+@dataclass
+class HouseholdView:
+    period: str
+    desil: int
+    kode_desa: str
+    alamat: str
+    no_kk: str
+    members: list[Person]
+
+
+def household_history(appeal: Appeal) -> list[HouseholdView]:
+    """The subject household in the current and the previous published snapshot."""
+    if not appeal.subject_kk_hmac:
+        return []
+    views = []
+    for snap in snapshots.published_snapshots(2):
+        household = db.session.scalar(
+            select(Household)
+            .where(Household.snapshot_id == snap.id, Household.kk_hmac == appeal.subject_kk_hmac)
+            .options(selectinload(Household.members))
+        )
+        if household is not None:
+            views.append(
+                HouseholdView(
+                    snap.period,
+                    household.desil,
+                    household.kode_desa,
+                    household.alamat,
+                    household.no_kk,
+                    list(household.members),
+                )
+            )
+    return views
+
+
+def linked_cases(user: StaffUser, appeal: Appeal) -> list[Appeal]:
+    """The cluster (same household and code), the contested case and contests, in scope."""
+    root = appeal.cluster_of_id or appeal.id
+    conditions = [Appeal.cluster_of_id == root, Appeal.id == root, Appeal.contests_id == appeal.id]
+    if appeal.contests_id:
+        conditions.append(Appeal.id == appeal.contests_id)
+    if appeal.duplicate_of_id:
+        conditions.append(Appeal.id == appeal.duplicate_of_id)
+    stmt = (
+        scoped(select(Appeal), user)
+        .where(or_(*conditions), Appeal.id != appeal.id)
+        .order_by(Appeal.id)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def field_checks_of(appeal: Appeal) -> list[FieldCheck]:
+    return list(
+        db.session.scalars(
+            select(FieldCheck).where(FieldCheck.appeal_id == appeal.id).order_by(FieldCheck.id)
+        )
+    )
+
+
+def photo_of(appeal: Appeal, photo_id: int) -> AppealPhoto | None:
+    return db.session.scalar(
+        select(AppealPhoto).where(AppealPhoto.id == photo_id, AppealPhoto.appeal_id == appeal.id)
+    )
+
+
+def by_ticket(user: StaffUser, ticket: str) -> Appeal | None:
+    return db.session.scalar(scoped(select(Appeal), user).where(Appeal.ticket == ticket))
+
+
+def open_field_checks(user: StaffUser) -> list[tuple[FieldCheck, Appeal]]:
+    """Field checks waiting in the operator's desa, oldest first."""
+    stmt = (
+        select(FieldCheck, Appeal)
+        .join(Appeal, Appeal.id == FieldCheck.appeal_id)
+        .where(FieldCheck.kode_desa.in_(user.desa_codes), FieldCheck.done_at.is_(None))
+        .order_by(FieldCheck.requested_at)
+    )
+    return [(check, appeal) for check, appeal in db.session.execute(stmt).all()]
+
+
+def field_check_for(user: StaffUser, check_id: int) -> tuple[FieldCheck, Appeal] | None:
+    row = db.session.execute(
+        select(FieldCheck, Appeal)
+        .join(Appeal, Appeal.id == FieldCheck.appeal_id)
+        .where(FieldCheck.id == check_id, FieldCheck.kode_desa.in_(user.desa_codes))
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def staff_names(ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(
+        db.session.execute(select(StaffUser.id, StaffUser.name).where(StaffUser.id.in_(ids))).all()
+    )
+
+
+def status_values() -> list[str]:
+    return [s.value for s in AppealStatus]

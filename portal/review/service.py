@@ -1,0 +1,286 @@
+"""Use-cases of the staff queue. Each is one transaction that writes its audit row with the
+change; concurrent officers are kept apart by conditional UPDATEs (and SKIP LOCKED when
+taking the next case on PostgreSQL), so exactly one wins a claim or a decision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+
+from portal import db
+from portal.appeals import service as appeals
+from portal.appeals.models import Appeal
+from portal.appeals.reasons import DECISION_REASONS
+from portal.appeals.states import DECIDED, OPEN, AppealStatus
+from portal.audit.service import record
+from portal.auth.models import Role, StaffUser
+from portal.lookup.models import AccessEvent, Actor
+from portal.review import permissions
+from portal.review.models import FieldCheck
+from portal.security import ip_prefix
+
+NOTE_MIN = 10
+
+
+class ReviewError(Exception):
+    pass
+
+
+class AlreadyClaimed(ReviewError):
+    pass
+
+
+class NotAllowed(ReviewError):
+    pass
+
+
+class SameOfficer(ReviewError):
+    """A contested decision must be decided by a different officer."""
+
+
+class BadDecision(ReviewError):
+    pass
+
+
+class NothingToTake(ReviewError):
+    pass
+
+
+def _snapshot(appeal: Appeal) -> dict[str, Any]:
+    return {"status": appeal.status, "assigned_to_id": appeal.assigned_to_id}
+
+
+def _original_decider(appeal: Appeal) -> int | None:
+    if appeal.contests_id is None:
+        return None
+    return db.session.scalar(select(Appeal.decided_by_id).where(Appeal.id == appeal.contests_id))
+
+
+def view_case(appeal: Appeal, user: StaffUser, remote_addr: str | None) -> None:
+    """Reading a case is an action too: audit it, and log the household's data access."""
+    record("view_case", staff=user, target_type="appeal", target_id=appeal.id)
+    if appeal.subject_kk_hmac:
+        db.session.add(
+            AccessEvent(
+                kk_hmac=appeal.subject_kk_hmac,
+                channel="staff",
+                actor=Actor.STAFF,
+                actor_role=user.role,
+                actor_office=user.office_code or None,
+                period=appeal.period,
+                ip_prefix=ip_prefix(remote_addr),
+            )
+        )
+    db.session.commit()
+
+
+def view_photo(appeal: Appeal, photo_id: int, user: StaffUser) -> None:
+    record(
+        "view_photo",
+        staff=user,
+        target_type="appeal",
+        target_id=appeal.id,
+        after={"photo": photo_id},
+    )
+    db.session.commit()
+
+
+def claim(appeal: Appeal, user: StaffUser) -> Appeal:
+    """Assign the case to USER and start the review. Exactly one of two officers claiming at
+    once wins: the UPDATE only matches while nobody holds the case."""
+    if not permissions.can_claim(user, appeal):
+        raise NotAllowed
+    if _original_decider(appeal) == user.id:
+        raise SameOfficer
+    before = _snapshot(appeal)
+    now = db.utcnow()
+    result = db.session.execute(
+        update(Appeal)
+        .where(
+            Appeal.id == appeal.id,
+            Appeal.assigned_to_id.is_(None),
+            Appeal.status.in_([s.value for s in OPEN]),
+        )
+        .values(assigned_to_id=user.id, assigned_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        raise AlreadyClaimed
+    appeal.assigned_to_id, appeal.assigned_at = user.id, now
+    if AppealStatus(appeal.status) is AppealStatus.DITERIMA:
+        appeals.transition(appeal, AppealStatus.VERIFIKASI, actor="staff", staff_id=user.id)
+    record(
+        "claim",
+        staff=user,
+        target_type="appeal",
+        target_id=appeal.id,
+        before=before,
+        after=_snapshot(appeal),
+    )
+    db.session.commit()
+    return appeal
+
+
+def take_next(user: StaffUser) -> Appeal:
+    """Claim the unassigned case in scope that is due first. On PostgreSQL the candidate row
+    is locked with SKIP LOCKED, so officers pressing the button at once get different cases."""
+    if user.role_enum not in permissions.DECIDERS:
+        raise NotAllowed
+    stmt = (
+        permissions.scoped(select(Appeal), user)
+        .where(Appeal.assigned_to_id.is_(None), Appeal.status == AppealStatus.DITERIMA.value)
+        .order_by(Appeal.due_at, Appeal.id)
+        .limit(5)
+        .with_for_update(skip_locked=True)
+    )
+    for candidate in db.session.scalars(stmt).all():
+        if _original_decider(candidate) == user.id:
+            continue  # a contest of this officer's own decision goes to someone else
+        try:
+            return claim(candidate, user)
+        except AlreadyClaimed:
+            continue
+    db.session.rollback()
+    raise NothingToTake
+
+
+def request_field_check(
+    appeal: Appeal, user: StaffUser, kode_desa: str, instructions: str
+) -> FieldCheck:
+    if not permissions.can_work(user, appeal):
+        raise NotAllowed
+    if not kode_desa.startswith(user.office_code + "."):
+        raise NotAllowed
+    check = FieldCheck(
+        appeal_id=appeal.id,
+        kode_desa=kode_desa,
+        requested_by_id=user.id,
+        instructions=instructions.strip(),
+    )
+    db.session.add(check)
+    db.session.flush()
+    record(
+        "request_field_check",
+        staff=user,
+        target_type="appeal",
+        target_id=appeal.id,
+        after={"field_check": check.id, "desa": kode_desa},
+        reason=instructions.strip(),
+    )
+    db.session.commit()
+    return check
+
+
+def record_field_check(
+    check: FieldCheck, user: StaffUser, outcome: str, finding: str
+) -> FieldCheck:
+    """An operator of the desa records what they found. Only once per request."""
+    if user.role_enum is not Role.OPERATOR_DESA or check.kode_desa not in user.desa_codes:
+        raise NotAllowed
+    result = db.session.execute(
+        update(FieldCheck)
+        .where(FieldCheck.id == check.id, FieldCheck.done_at.is_(None))
+        .values(done_by_id=user.id, done_at=db.utcnow(), outcome=outcome, finding=finding.strip())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        raise NotAllowed
+    record(
+        "record_field_check",
+        staff=user,
+        target_type="appeal",
+        target_id=check.appeal_id,
+        after={"field_check": check.id, "outcome": outcome},
+        reason=finding.strip(),
+    )
+    db.session.commit()
+    db.session.refresh(check)
+    return check
+
+
+def decide(
+    appeal: Appeal,
+    user: StaffUser,
+    status: AppealStatus,
+    reason_code: str,
+    note: str,
+    duplicate_of: Appeal | None = None,
+) -> Appeal:
+    """Decide with a reason from the list and a note; both are shown to the citizen."""
+    if status not in DECIDED or reason_code not in DECISION_REASONS:
+        raise BadDecision
+    if len(note.strip()) < NOTE_MIN:
+        raise BadDecision
+    if not permissions.can_work(user, appeal):
+        raise NotAllowed
+    if _original_decider(appeal) == user.id:
+        raise SameOfficer
+    if status is AppealStatus.DUPLIKAT and (
+        duplicate_of is None
+        or duplicate_of.id == appeal.id
+        or not permissions.in_scope(user, duplicate_of)
+    ):
+        raise BadDecision
+    before = _snapshot(appeal)
+    appeals.transition(
+        appeal,
+        status,
+        actor="staff",
+        staff_id=user.id,
+        note=note.strip(),
+        decision_reason=reason_code,
+    )  # conditional on the current state: a second decision at once fails here
+    appeal.decided_by_id = user.id
+    if duplicate_of is not None:
+        appeal.duplicate_of_id = duplicate_of.id
+    record(
+        "decide",
+        staff=user,
+        target_type="appeal",
+        target_id=appeal.id,
+        before=before,
+        after={
+            "status": status.value,
+            "reason": reason_code,
+            "duplicate_of": appeal.duplicate_of_id,
+        },
+        reason=note.strip(),
+    )
+    db.session.commit()
+    return appeal
+
+
+def escalate_overdue() -> list[Appeal]:
+    """Flag open cases past their due date for the admin_dinsos of their area (once each).
+    Nothing is ever decided automatically."""
+    now = db.utcnow()
+    overdue = list(
+        db.session.scalars(
+            select(Appeal).where(
+                Appeal.status.in_([s.value for s in OPEN]),
+                Appeal.due_at < now,
+                Appeal.escalated_at.is_(None),
+            )
+        )
+    )
+    for appeal in overdue:
+        result = db.session.execute(
+            update(Appeal)
+            .where(Appeal.id == appeal.id, Appeal.escalated_at.is_(None))
+            .values(escalated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            appeal.escalated_at = now
+            record(
+                "escalate",
+                staff=None,
+                target_type="appeal",
+                target_id=appeal.id,
+                after={"kabupaten": appeal.kabupaten_code},
+            )
+    db.session.commit()
+    return overdue

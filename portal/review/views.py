@@ -1,0 +1,318 @@
+"""HTTP for the staff queue. Thin: load in scope (404 otherwise), check, call the service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from portal.appeals import photos as photolib
+from portal.appeals import service as appeal_service
+from portal.appeals import tickets
+from portal.appeals.reasons import CONDITIONS, DECISION_REASONS, REASONS
+from portal.appeals.states import CSS, TITLES, AppealStatus
+from portal.auth.decorators import role_required, staff_gate
+from portal.auth.forms import EmptyForm
+from portal.auth.models import ROLE_TITLES, Role
+from portal.core.nik import mask_nik
+from portal.lookup.labels import HUBUNGAN_LABELS, PROGRAM_NAMES
+from portal.review import forms, permissions, queries, service
+from portal.wilayah import queries as wilayah
+
+bp = Blueprint("review", __name__, url_prefix="/staf")
+bp.before_request(staff_gate)
+
+
+@bp.app_template_global()
+def role_title(role: str) -> str:
+    return str(ROLE_TITLES[Role(role)])
+
+
+def _case_or_404(appeal_id: int) -> Any:
+    appeal = queries.get_case(g.staff, appeal_id)
+    if appeal is None:
+        abort(404)  # not in scope looks exactly like not existing
+    return appeal
+
+
+def _kecamatan_choices() -> list[tuple[str, str]]:
+    if not g.staff.office_code:
+        return []
+    return [(w.code, w.name) for w in wilayah.children(g.staff.office_code)]
+
+
+@bp.get("/")
+def queue() -> str:
+    form = forms.QueueFilterForm(_kecamatan_choices(), request.args)
+    form.validate()
+    filters = queries.QueueFilter(
+        status=form.status.data or None,
+        reason=form.reason.data or None,
+        kecamatan=form.kecamatan.data or None,
+        overdue=bool(form.overdue.data),
+        mine=bool(form.mine.data),
+        escalated=bool(form.escalated.data),
+    )
+    page = queries.queue(g.staff, filters, request.args.get("setelah"))
+    args = {k: v for k, v in request.args.items() if k != "setelah"}
+    return render_template(
+        "review/queue.html",
+        form=form,
+        page=page,
+        next_url=url_for("review.queue", setelah=page.next_cursor, **args)
+        if page.next_cursor
+        else None,
+        statuses=list(AppealStatus),
+        titles=TITLES,
+        css=CSS,
+        now=_now(),
+        take_form=EmptyForm(),
+        can_take=g.staff.role_enum in permissions.DECIDERS,
+    )
+
+
+def _now() -> Any:
+    from portal.db import utcnow
+
+    return utcnow()
+
+
+@bp.post("/ambil-berikutnya")
+def take_next() -> Response:
+    if not EmptyForm().validate():
+        abort(400)
+    try:
+        appeal = service.take_next(g.staff)
+    except service.NotAllowed:
+        abort(403)
+    except service.NothingToTake:
+        flash(_("No unassigned case is waiting."), "info")
+        return redirect(url_for("review.queue"))
+    flash(_("Case %(ticket)s is now yours.", ticket=tickets.display(appeal.ticket)), "success")
+    return redirect(url_for("review.case", appeal_id=appeal.id))
+
+
+@bp.get("/kasus/<int:appeal_id>")
+def case(appeal_id: int) -> str:
+    appeal = _case_or_404(appeal_id)
+    service.view_case(appeal, g.staff, request.remote_addr)
+    checks = queries.field_checks_of(appeal)
+    people = (
+        {appeal.assigned_to_id, appeal.decided_by_id}
+        | {c.requested_by_id for c in checks}
+        | {c.done_by_id for c in checks}
+    )
+    request_form = forms.FieldCheckRequestForm(
+        wilayah.describe(wilayah.desa_in_kabupaten(g.staff.office_code))
+        if g.staff.office_code
+        else [],
+        data={"desa": appeal.kode_desa},
+    )
+    return render_template(
+        "review/case.html",
+        appeal=appeal,
+        reason=REASONS[appeal.reason_code],
+        households=queries.household_history(appeal),
+        linked=queries.linked_cases(g.staff, appeal),
+        checks=checks,
+        names=queries.staff_names({p for p in people if p}),
+        region=", ".join(
+            w.name for w in reversed(wilayah.lineage(appeal.kode_desa or appeal.kecamatan_code)[1:])
+        ),
+        can_claim=permissions.can_claim(g.staff, appeal),
+        can_work=permissions.can_work(g.staff, appeal),
+        claim_form=EmptyForm(),
+        request_form=request_form,
+        titles=TITLES,
+        css=CSS,
+        conditions=CONDITIONS,
+        decision_reasons=DECISION_REASONS,
+        program_names=PROGRAM_NAMES,
+        hubungan=HUBUNGAN_LABELS,
+        mask_nik=mask_nik,
+        outcomes=forms.OUTCOMES,
+        display_ticket=tickets.display,
+    )
+
+
+@bp.post("/kasus/<int:appeal_id>/ambil")
+def claim(appeal_id: int) -> Response:
+    appeal = _case_or_404(appeal_id)
+    if not EmptyForm().validate():
+        abort(400)
+    try:
+        service.claim(appeal, g.staff)
+    except service.AlreadyClaimed:
+        flash(_("Another officer took this case a moment ago."), "error")
+    except service.SameOfficer:
+        flash(_("This case contests your own decision: another officer must handle it."), "error")
+    except service.NotAllowed:
+        abort(403)
+    else:
+        flash(_("The case is now yours."), "success")
+    return redirect(url_for("review.case", appeal_id=appeal.id))
+
+
+@bp.post("/kasus/<int:appeal_id>/verval")
+def request_check(appeal_id: int) -> Any:
+    appeal = _case_or_404(appeal_id)
+    choices = (
+        wilayah.describe(wilayah.desa_in_kabupaten(g.staff.office_code))
+        if g.staff.office_code
+        else []
+    )
+    form = forms.FieldCheckRequestForm(choices)
+    if not form.validate():
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        return redirect(url_for("review.case", appeal_id=appeal.id))
+    try:
+        service.request_field_check(
+            appeal, g.staff, form.desa.data or "", form.instructions.data or ""
+        )
+    except service.NotAllowed:
+        abort(403)
+    flash(_("The field check was sent to the operators of the desa."), "success")
+    return redirect(url_for("review.case", appeal_id=appeal.id))
+
+
+@bp.route("/kasus/<int:appeal_id>/putuskan", methods=["GET", "POST"])
+def decide(appeal_id: int) -> Any:
+    appeal = _case_or_404(appeal_id)
+    if not permissions.can_work(g.staff, appeal):
+        flash(_("Only the officer who holds a case in review can decide it."), "error")
+        return redirect(url_for("review.case", appeal_id=appeal.id))
+    form = forms.DecisionForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            duplicate = None
+            if form.decision.data == AppealStatus.DUPLIKAT.value:
+                try:
+                    code = tickets.normalise(form.duplicate_of.data or "")
+                except ValueError:
+                    code = None
+                duplicate = queries.by_ticket(g.staff, code) if code else None
+                if duplicate is None or duplicate.id == appeal.id:
+                    form.duplicate_of.errors.append(
+                        _("Enter the ticket of another case in your area.")
+                    )
+            if not form.errors:
+                try:
+                    service.decide(
+                        appeal,
+                        g.staff,
+                        AppealStatus(form.decision.data),
+                        form.reason.data or "",
+                        form.note.data or "",
+                        duplicate,
+                    )
+                except appeal_service.InvalidTransition:
+                    flash(_("This case was decided meanwhile; nothing was changed."), "error")
+                    return redirect(url_for("review.case", appeal_id=appeal.id))
+                except service.SameOfficer:
+                    form.form_errors.append(
+                        _("This case contests your own decision: another officer must decide it.")
+                    )
+                except (service.BadDecision, service.NotAllowed):
+                    form.form_errors.append(_("This decision is not possible for this case."))
+                else:
+                    flash(_("Decision saved. The citizen can read it now."), "success")
+                    return redirect(url_for("review.case", appeal_id=appeal.id))
+        status = 400
+    return render_template(
+        "review/decide.html",
+        appeal=appeal,
+        form=form,
+        reason=REASONS[appeal.reason_code],
+        display_ticket=tickets.display,
+    ), status
+
+
+@bp.get("/kasus/<int:appeal_id>/foto/<int:photo_id>")
+def photo(appeal_id: int, photo_id: int) -> Response:
+    appeal = _case_or_404(appeal_id)
+    found = queries.photo_of(appeal, photo_id)
+    if found is None:
+        abort(404)
+    service.view_photo(appeal, photo_id, g.staff)
+    path = photolib.path_for(appeal_service.upload_dir(), found.storage_key)
+    if not path.exists():
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg", max_age=0, conditional=False)
+    response.headers["Cache-Control"] = "no-store, private"
+    response.headers["Content-Disposition"] = "inline"
+    return response
+
+
+@bp.get("/verval")
+@role_required(Role.OPERATOR_DESA)
+def field_checks() -> str:
+    return render_template(
+        "review/field_checks.html",
+        checks=queries.open_field_checks(g.staff),
+        display_ticket=tickets.display,
+    )
+
+
+@bp.route("/verval/<int:check_id>", methods=["GET", "POST"])
+@role_required(Role.OPERATOR_DESA)
+def field_check(check_id: int) -> Any:
+    request.max_content_length = 3 * int(current_app.config["PHOTO_MAX_BYTES"]) + 256 * 1024
+    found = queries.field_check_for(g.staff, check_id)
+    if found is None:
+        abort(404)
+    check, appeal = found
+    form = forms.FieldCheckResultForm()
+    status = 200
+    if request.method == "POST" and check.done_at is None:
+        if form.validate():
+            uploads = [f for f in request.files.getlist("photos") if f and f.filename][:3]
+            cleaned = []
+            for upload in uploads:
+                try:
+                    cleaned.append(
+                        photolib.sanitise(
+                            upload.stream, max_bytes=int(current_app.config["PHOTO_MAX_BYTES"])
+                        )
+                    )
+                except photolib.PhotoRejected:
+                    form.photos.errors.append(
+                        _(
+                            "%(name)s is not a usable photo (JPEG, PNG or WebP, at most 5 MB).",
+                            name=(upload.filename or "?")[:60],
+                        )
+                    )
+            if not form.errors:
+                try:
+                    service.record_field_check(
+                        check, g.staff, form.outcome.data or "", form.finding.data or ""
+                    )
+                except service.NotAllowed:
+                    abort(404)
+                for clean in cleaned:
+                    appeal_service.add_staff_photo(appeal, check.id, clean)
+                flash(_("Thank you. The officer can see your finding now."), "success")
+                return redirect(url_for("review.field_checks"))
+        status = 400
+    return render_template(
+        "review/field_check.html",
+        check=check,
+        appeal=appeal,
+        form=form,
+        reason=REASONS[appeal.reason_code],
+        region=", ".join(w.name for w in reversed(wilayah.lineage(check.kode_desa)[1:])),
+        display_ticket=tickets.display,
+    ), status
