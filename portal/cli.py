@@ -9,7 +9,8 @@ def init_app(app: Flask) -> None:
     from portal.auth.cli import staff_cli
     from portal.dataimport.cli import demo_command, dtsen_cli
     from portal.migrate import db_cli
+    from portal.review.cli import review_cli
     from portal.wilayah.cli import wilayah_cli
 
-    for command in (db_cli, wilayah_cli, dtsen_cli, demo_command, staff_cli):
+    for command in (db_cli, wilayah_cli, dtsen_cli, demo_command, staff_cli, review_cli):
         app.cli.add_command(command)

@@ -89,6 +89,9 @@ class Config:
     PROGRAM_MAX_DESIL: dict[str, int | None] = {}
 
     SQL_ECHO = False
+    # How long a process may reuse the list of published snapshots (seconds); a new import
+    # in another process is seen within this time (the importing process sees it at once).
+    SNAPSHOT_CACHE_SECONDS = 10.0
 
     # Settings read from environment variables of the same name (strings unless typed here).
     FROM_ENV: dict[str, type] = {
@@ -186,6 +189,7 @@ class TestConfig(Config):
     SERVER_NAME = None
     # Outbound addresses point nowhere routable, so a forgotten mock cannot reach anyone.
     OUTBOUND_BASE_URL = "http://you-forgot-to-mock-an-outbound-call.invalid"
+    SNAPSHOT_CACHE_SECONDS = 0.0  # tests publish and look up at once
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -6,5 +6,6 @@ pytest_plugins = [
     "tests.fixtures.db",
     "tests.fixtures.app",
     "tests.fixtures.factories",
+    "tests.fixtures.staff",
     "tests.fixtures.guards",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import url_for
+from flask import current_app, url_for
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -15,9 +15,9 @@ from portal.auth.sessions import store
 staff_cli = AppGroup("staff", help="Staff accounts (roles, region scope, enrolment, sessions).")
 
 
-def _link(token: str, base_url: str | None) -> str:
-    path = url_for("auth.enrol", token=token)
-    return (base_url.rstrip("/") + path) if base_url else path
+def _link(token: str, base_url: str) -> str:
+    with current_app.test_request_context(base_url=base_url):
+        return url_for("auth.enrol", token=token, _external=True)
 
 
 def _user(email: str) -> StaffUser:

@@ -21,6 +21,7 @@ from sqlalchemy import insert, select, update
 
 from portal import db
 from portal.core.nik import hmac_number
+from portal.dataimport import queries as snapshot_queries
 from portal.dataimport.models import Household, Person, Snapshot, SnapshotStatus
 from portal.dataimport.reader import RowError, SnapshotFormatError, SnapshotRow, read_snapshot
 from portal.wilayah import queries as wilayah
@@ -149,6 +150,7 @@ def _load(fh: io.TextIOBase, source: str, sha: str, today: date, started: float)
     snapshot.status = SnapshotStatus.PUBLISHED
     snapshot.published_at = db.utcnow()
     db.session.commit()  # the publication: all of it becomes visible at once, or none
+    snapshot_queries.clear_snapshot_cache()
     return ImportResult(
         period, rows, len(households), time.perf_counter() - started, snapshot.id, replaced=replaced
     )

@@ -19,7 +19,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base, UTCDateTime, utcnow
 
@@ -61,13 +61,6 @@ class Household(Base):
     alamat: Mapped[str] = mapped_column(String(200))
     desil: Mapped[int] = mapped_column(SmallInteger)
 
-    members: Mapped[list[Person]] = relationship(
-        back_populates="household",
-        order_by="Person.position",
-        lazy="raise",
-        viewonly=True,
-    )
-
     __table_args__ = (
         CheckConstraint("desil BETWEEN 1 AND 10", name="desil_range"),
         Index("ix_households_snapshot_id_kode_desa", "snapshot_id", "kode_desa"),
@@ -87,8 +80,6 @@ class Person(Base):
     tanggal_lahir: Mapped[date] = mapped_column(Date)
     hubungan: Mapped[str] = mapped_column(String(20))
     programs: Mapped[str] = mapped_column(String(100), default="")  # "PKH;BPNT;PBI-JK"
-
-    household: Mapped[Household] = relationship(back_populates="members", lazy="raise")
 
     __table_args__ = (
         # Deferred: a snapshot is written in one transaction and its households are

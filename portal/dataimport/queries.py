@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
@@ -12,20 +14,59 @@ from portal.core.nik import hmac_number
 from portal.dataimport.models import Household, Person, Snapshot, SnapshotStatus
 
 
-def published_snapshots(limit: int = 2) -> list[Snapshot]:
-    """The newest published snapshots, newest period first."""
-    stmt = (
-        select(Snapshot)
-        .where(Snapshot.status == SnapshotStatus.PUBLISHED)
-        .order_by(Snapshot.period.desc())
-        .limit(limit)
-    )
-    return list(db.session.scalars(stmt))
+@dataclass(frozen=True)
+class SnapshotRef:
+    """What a request needs to know of a published snapshot (safe to share across requests)."""
+
+    id: int
+    period: str
+    published_at: datetime | None
 
 
-def current_snapshot() -> Snapshot | None:
+# Per process: (engine id, monotonic time read) -> the newest published snapshots. A look-up
+# asks for them on every request; they change once a quarter. The importing process clears
+# this at once; other processes see a new period within SNAPSHOT_CACHE_SECONDS.
+_published_cache: dict[int, tuple[float, list[SnapshotRef]]] = {}
+
+
+def clear_snapshot_cache() -> None:
+    _published_cache.clear()
+
+
+def published_snapshots(limit: int = 2) -> list[SnapshotRef]:
+    """The newest published snapshots (at most 2, newest period first)."""
+    ttl = float(current_app.config["SNAPSHOT_CACHE_SECONDS"])
+    key = id(current_app.extensions["db_engine"])
+    cached = _published_cache.get(key)
+    now = time.monotonic()
+    if cached is None or now - cached[0] > ttl:
+        stmt = (
+            select(Snapshot.id, Snapshot.period, Snapshot.published_at)
+            .where(Snapshot.status == SnapshotStatus.PUBLISHED)
+            .order_by(Snapshot.period.desc())
+            .limit(2)
+        )
+        refs = [SnapshotRef(i, p, at) for i, p, at in db.session.execute(stmt).all()]
+        if ttl > 0:
+            _published_cache[key] = (now, refs)
+        cached = (now, refs)
+    return cached[1][:limit]
+
+
+def current_snapshot() -> SnapshotRef | None:
     snapshots = published_snapshots(1)
     return snapshots[0] if snapshots else None
+
+
+def members(snapshot_id: int, kk_hmac: str) -> list[Person]:
+    """Members of one household in file order. An explicit query on both key columns: the
+    composite-key selectinload became a tuple IN that SQLite could not use the index for."""
+    stmt = (
+        select(Person)
+        .where(Person.snapshot_id == snapshot_id, Person.kk_hmac == kk_hmac)
+        .order_by(Person.position)
+    )
+    return list(db.session.scalars(stmt))
 
 
 def pseudonym(number: str, purpose: str) -> str:
@@ -35,15 +76,54 @@ def pseudonym(number: str, purpose: str) -> str:
 
 def matching_snapshots(nik_hmac: str, kk_hmac: str, snapshot_ids: list[int]) -> set[int]:
     """Which of these snapshots list NIK as a member of KK. One indexed query, whatever
-    the answer, so a miss costs the same as a mismatch (no timing oracle)."""
-    return set(
-        db.session.scalars(
-            select(Person.snapshot_id).where(
-                Person.snapshot_id.in_(snapshot_ids),
-                Person.nik_hmac == nik_hmac,
-                Person.kk_hmac == kk_hmac,
-            )
+    the answer, so a miss costs the same as a mismatch (no timing oracle).
+
+    The look-up's hot path runs Core statements on the session's connection: no identity
+    map, no unit of work, the same transaction."""
+    stmt = select(Person.snapshot_id).where(
+        Person.snapshot_id.in_(snapshot_ids),
+        Person.nik_hmac == nik_hmac,
+        Person.kk_hmac == kk_hmac,
+    )
+    return set(db.session.connection().execute(stmt).scalars())
+
+
+@dataclass(frozen=True)
+class HouseholdRow:
+    desil: int
+    kode_desa: str
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    nama: str
+    hubungan: str
+    programs: tuple[str, ...]
+
+
+def household_summary(
+    snapshot_id: int, kk_hmac: str
+) -> tuple[HouseholdRow, list[MemberRow]] | None:
+    """Desil, desa and members (name, relation, programs) of one household, for the look-up."""
+    conn = db.session.connection()
+    row = conn.execute(
+        select(Household.desil, Household.kode_desa).where(
+            Household.snapshot_id == snapshot_id, Household.kk_hmac == kk_hmac
         )
+    ).first()
+    if row is None:
+        return None
+    people = conn.execute(
+        select(Person.nama, Person.hubungan, Person.programs)
+        .where(Person.snapshot_id == snapshot_id, Person.kk_hmac == kk_hmac)
+        .order_by(Person.position)
+    ).all()
+    return (
+        HouseholdRow(row.desil, row.kode_desa),
+        [
+            MemberRow(p.nama, p.hubungan, tuple(x for x in p.programs.split(";") if x))
+            for p in people
+        ],
     )
 
 
@@ -59,7 +139,7 @@ def person(snapshot_id: int, nik_hmac: str) -> Person | None:
 class Membership:
     """A NIK proven to belong to a No. KK in the current snapshot."""
 
-    snapshot: Snapshot
+    snapshot: SnapshotRef
     nik_hmac: str
     kk_hmac: str
     household: Household

@@ -12,14 +12,12 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import insert
 
 from portal import db
 from portal.core.periods import Period
 from portal.core.programs import PROGRAMS, in_scope, is_bansos_desil
 from portal.dataimport import queries as snapshot_queries
-from portal.dataimport.models import Household, Snapshot
 from portal.lookup.models import AccessEvent, Actor
 
 
@@ -93,30 +91,27 @@ def lookup(
         )
     else:
         return LookupResult(Outcome.NOT_FOUND, period, current.published_at)
-    db.session.add(
-        AccessEvent(
+    db.session.connection().execute(
+        insert(AccessEvent).values(
             kk_hmac=kk_hmac,
+            at=db.utcnow(),
             channel=channel,
-            actor=Actor.CITIZEN,
+            actor=Actor.CITIZEN.value,
             period=current.period,
             ip_prefix=ip_prefix,
         )
     )
-    db.session.commit()
+    db.session.commit()  # the access is recorded before the page is shown
     return result
 
 
-def _found(snapshot: Snapshot, kk_hmac: str, period: Period) -> LookupResult:
-    household = db.session.scalars(
-        select(Household)
-        .where(Household.snapshot_id == snapshot.id, Household.kk_hmac == kk_hmac)
-        .options(selectinload(Household.members))
-    ).one()
-    members = [MemberView(p.nama, p.hubungan, p.program_codes) for p in household.members]
-    received: list[str] = []
-    for code in PROGRAMS:
-        if any(code in m.programs for m in members):
-            received.append(code)
+def _found(snapshot: snapshot_queries.SnapshotRef, kk_hmac: str, period: Period) -> LookupResult:
+    found = snapshot_queries.household_summary(snapshot.id, kk_hmac)
+    if found is None:  # the FK makes this impossible; never trust a join blindly
+        raise LookupError("member without household")
+    household, rows = found
+    members = [MemberView(m.nama, m.hubungan, list(m.programs)) for m in rows]
+    received = [code for code in PROGRAMS if any(code in m.programs for m in members)]
     scope = in_scope(household.desil, _program_limits())
     if not is_bansos_desil(household.desil):
         outcome = Outcome.ABOVE_RANGE

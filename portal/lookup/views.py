@@ -59,10 +59,8 @@ def index() -> object:
         raise ServiceUnavailable() from None
     if not result.matched:
         g.lookup_missed = True
-    region = None
-    if result.kode_desa:
-        # desa, kecamatan, kabupaten/kota: the province adds nothing for the family
-        region = ", ".join(w.name for w in reversed(wilayah.lineage(result.kode_desa)[1:]))
+    # desa, kecamatan, kabupaten/kota: the province adds nothing for the family
+    region = wilayah.place(result.kode_desa) if result.kode_desa else None
     return render_template("lookup/result.html", result=result, region=region)
 
 

@@ -7,14 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import selectinload
 
 from portal import db
 from portal.appeals.models import Appeal, AppealPhoto
 from portal.appeals.states import OPEN, AppealStatus
 from portal.auth.models import StaffUser
 from portal.dataimport import queries as snapshots
-from portal.dataimport.models import Household, Person
+from portal.dataimport.models import Person
 from portal.review.models import FieldCheck
 from portal.review.permissions import scoped
 
@@ -118,11 +117,7 @@ def household_history(appeal: Appeal) -> list[HouseholdView]:
         return []
     views = []
     for snap in snapshots.published_snapshots(2):
-        household = db.session.scalar(
-            select(Household)
-            .where(Household.snapshot_id == snap.id, Household.kk_hmac == appeal.subject_kk_hmac)
-            .options(selectinload(Household.members))
-        )
+        household = snapshots.household(snap.id, appeal.subject_kk_hmac)
         if household is not None:
             views.append(
                 HouseholdView(
@@ -131,7 +126,7 @@ def household_history(appeal: Appeal) -> list[HouseholdView]:
                     household.kode_desa,
                     household.alamat,
                     household.no_kk,
-                    list(household.members),
+                    snapshots.members(snap.id, appeal.subject_kk_hmac),
                 )
             )
     return views

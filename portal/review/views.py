@@ -129,9 +129,7 @@ def case(appeal_id: int) -> str:
         linked=queries.linked_cases(g.staff, appeal),
         checks=checks,
         names=queries.staff_names({p for p in people if p}),
-        region=", ".join(
-            w.name for w in reversed(wilayah.lineage(appeal.kode_desa or appeal.kecamatan_code)[1:])
-        ),
+        region=wilayah.place(appeal.kode_desa or appeal.kecamatan_code),
         can_claim=permissions.can_claim(g.staff, appeal),
         can_work=permissions.can_work(g.staff, appeal),
         claim_form=EmptyForm(),
@@ -313,6 +311,6 @@ def field_check(check_id: int) -> Any:
         appeal=appeal,
         form=form,
         reason=REASONS[appeal.reason_code],
-        region=", ".join(w.name for w in reversed(wilayah.lineage(check.kode_desa)[1:])),
+        region=wilayah.place(check.kode_desa),
         display_ticket=tickets.display,
     ), status

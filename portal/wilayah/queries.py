@@ -28,6 +28,18 @@ def codes(level: Level) -> frozenset[str]:
 
 def clear_cache() -> None:
     _codes.cache_clear()
+    _place.cache_clear()
+
+
+@lru_cache(maxsize=4096)
+def _place(engine_id: int, code: str) -> str:
+    return ", ".join(w.name for w in reversed(lineage(code)[1:]))
+
+
+def place(code: str) -> str:
+    """'Desa, Kecamatan, Kabupaten' (or 'Kecamatan, Kabupaten') for a region code, cached per
+    process: the look-up shows it on every hit and the region table changes only on import."""
+    return _place(id(current_app.extensions["db_engine"]), code)
 
 
 def kecamatan_exists(code: str) -> bool:

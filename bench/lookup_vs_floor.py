@@ -1,0 +1,760 @@
+"""Look-up benchmark: the portal's NIK look-up against the floor of ../shared/bench.
+
+The floor (``floor_app.py``) is bare Flask and one SQLite primary-key SELECT. Both are served
+in the same run by gunicorn with the same worker count and hit by wrk with the same settings,
+alternately (floor, portal, floor, portal, ...) so that drift on a shared machine shows. The
+figure we track is the ratio portal req/s / floor req/s (goal: at least 0.5).
+
+Everything is written under bench/out/ (never instance/):
+
+    portal.sqlite   the portal's database: migrations, regions, one snapshot of --persons
+    snapshot.csv    that snapshot (Kabupaten Bekasi, about 4 persons a household)
+    pairs.csv       NIK,No. KK pairs the wrk script posts (about 10% valid pairs that miss)
+    floor.sqlite    the floor's 1,000,000 rows
+    lookup.json     the figures of the last run
+
+Run with the project's venv: ``.venv/bin/python bench/lookup_vs_floor.py`` (``make bench``).
+Needs wrk (``apt-get install wrk``) and the compiled catalogs (``make i18n-compile``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import random
+import re
+import secrets
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import NoReturn
+
+try:
+    from portal.dataimport.demo import (
+        FEMALE,
+        KAMPUNG,
+        MALE,
+        PERUMAHAN,
+        SECOND,
+        House,
+        Member,
+        Numbers,
+        write_csv,
+    )
+except ModuleNotFoundError as exc:
+    raise SystemExit(
+        f"run with the project's venv: .venv/bin/python bench/lookup_vs_floor.py ({exc})"
+    ) from None
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+LUA = ROOT / "bench" / "lookup_post.lua"
+FLOOR_DIR = ROOT.parent / "shared" / "bench"
+HOST = "127.0.0.1"  # loopback only
+FLOOR_PORT = 8100
+PORTAL_PORT = 8101
+FLOOR_ROWS = 1_000_000  # floor_post.lua picks among 0..999999
+BENCH_LIMIT = "1000000 per second"
+KABUPATEN = "32.16"  # Kabupaten Bekasi
+SEED = 3216
+MISS_SHARE = 0.10
+PAIRS = 20_000
+GOAL = 0.5
+
+SIZES = (1, 2, 3, 4, 5, 6, 7)
+SIZE_WEIGHTS = (5, 12, 20, 28, 18, 10, 7)  # mean 4.0 persons a household
+DESIL_WEIGHTS = (6, 7, 8, 9, 9, 10, 11, 12, 14, 14)  # as in the demo data
+
+
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(code)
+
+
+def base_env() -> dict[str, str]:
+    """The environment every child gets: explicit, nothing inherited but PATH and HOME."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
+    if "HOME" in os.environ:
+        env["HOME"] = os.environ["HOME"]
+    return env
+
+
+def run(cmd: list[str], env: dict[str, str], timeout: float) -> str:
+    """Run CMD from the repo root; return its stdout, or stop with its stderr."""
+    try:
+        done = subprocess.run(
+            cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.CalledProcessError as exc:
+        sys.stderr.write(exc.stdout or "")
+        sys.stderr.write(exc.stderr or "")
+        fail(f"{' '.join(cmd[1:4])}... exited with {exc.returncode}")
+    except subprocess.TimeoutExpired:
+        fail(f"{' '.join(cmd[1:4])}... took longer than {timeout:.0f} s")
+    return done.stdout
+
+
+# --- the data set ------------------------------------------------------------------------------
+
+
+class DataSet:
+    """The generated snapshot: houses for write_csv and the pairs the wrk script posts."""
+
+    def __init__(self, persons: int, today: date, desas: list[str]) -> None:
+        self.rng = random.Random(SEED)
+        self.nums = Numbers(self.rng)
+        self.today = today
+        self.desas = sorted(desas)
+        self.kecamatans = sorted({d.rsplit(".", 1)[0] for d in self.desas})
+        self.houses: list[House] = []
+        count = 0
+        while count < persons:
+            house = self._house(persons - count)
+            self.houses.append(house)
+            count += len(house.members)
+
+    def _born(self, age_from: int, age_to: int) -> date:
+        """A real birth date (29 February included), never after today."""
+        oldest = self.today - timedelta(days=round((age_to + 1) * 365.25) - 1)
+        youngest = self.today - timedelta(days=round(age_from * 365.25))
+        return oldest + timedelta(days=self.rng.randint(0, (youngest - oldest).days))
+
+    def _name(self, sex: str) -> str:
+        first = self.rng.choice(MALE if sex == "L" else FEMALE)
+        return f"{first} {self.rng.choice(SECOND)}"
+
+    def _address(self, desil: int) -> str:
+        rng = self.rng
+        if desil >= 7:
+            block = f"{rng.choice('ABCDE')}{rng.randint(1, 12)}"
+            return f"{rng.choice(PERUMAHAN)} BLOK {block} NO. {rng.randint(1, 40)}"
+        kampung = rng.choice(KAMPUNG)
+        return f"KP. {kampung} RT {rng.randint(1, 15):03d}/RW {rng.randint(1, 12):03d}"
+
+    def _house(self, room: int) -> House:
+        rng = self.rng
+        desa = rng.choice(self.desas)
+        kec = desa.rsplit(".", 1)[0]
+        size = min(room, rng.choices(SIZES, SIZE_WEIGHTS)[0])
+        head_sex = "L" if rng.random() < 0.85 else "P"
+        head_age = rng.randint(20 if size == 1 else 24, 78)
+        people = [(head_sex, self._born(head_age, head_age), "KEPALA KELUARGA")]
+        if size >= 2 and head_sex == "L" and rng.random() < 0.92:
+            age = max(18, head_age - rng.randint(-2, 10))
+            people.append(("P", self._born(age, age), "ISTRI"))
+        elif size >= 2 and head_sex == "P" and rng.random() < 0.3:
+            age = max(18, head_age + rng.randint(-2, 8))
+            people.append(("L", self._born(age, age), "SUAMI"))
+        youngest_parent = min(self.today.year - born.year for _, born, _ in people)
+        while len(people) < size:
+            if len(people) >= 3 and head_age <= 55 and rng.random() < 0.12:
+                people.append(("P" if rng.random() < 0.7 else "L", self._born(65, 90), "ORANG TUA"))
+                continue
+            sex = rng.choice("LP")
+            people.append((sex, self._born(0, max(0, min(30, youngest_parent - 18))), "ANAK"))
+        # a NIK carries the kecamatan of first registration: mostly the household's own
+        members = [
+            Member(
+                self.nums.nik(kec if rng.random() < 0.9 else rng.choice(self.kecamatans), b, s),
+                self._name(s),
+                s,
+                b,
+                hub,
+            )
+            for s, b, hub in people
+        ]
+        desil = rng.choices(range(1, 11), weights=DESIL_WEIGHTS)[0]
+        issued = self._born(0, 15)  # the family card's issue date, within 15 years
+        house = House(self.nums.kk(kec, issued), desa, self._address(desil), desil, members)
+        self._programs(house)
+        return house
+
+    def _programs(self, house: House) -> None:
+        """Programs plausible for the desil, as in the demo data."""
+        rng, desil = self.rng, house.desil
+        common = []
+        if desil <= 4 and rng.random() < 0.55:
+            common.append("PKH")
+        if desil <= 5 and rng.random() < 0.65:
+            common.append("BPNT")
+        pbi = desil <= 5 and rng.random() < 0.8
+        for m in house.members:
+            m.programs = list(common) + (["PBI-JK"] if pbi else [])
+            age = (self.today - m.born).days // 365
+            if m.hubungan == "ANAK" and 6 <= age <= 18 and desil <= 4 and rng.random() < 0.6:
+                m.programs.append("PIP")
+
+    def pairs(self, count: int) -> list[tuple[str, str, str]]:
+        """COUNT (nik, no_kk, expected) rows: hits, and MISS_SHARE valid pairs that match nothing
+        (half wholly unknown numbers, half a known NIK with another family's No. KK)."""
+        rng = self.rng
+        rows = []
+        for __ in range(count):
+            house = rng.choice(self.houses)
+            if rng.random() >= MISS_SHARE:
+                rows.append((rng.choice(house.members).nik, house.no_kk, "hit"))
+            elif rng.random() < 0.5:
+                kec = rng.choice(self.kecamatans)
+                sex = rng.choice("LP")
+                nik = self.nums.nik(kec, self._born(0, 80), sex)
+                rows.append((nik, self.nums.kk(kec, self._born(0, 15)), "miss"))
+            else:
+                other = rng.choice(self.houses)
+                while other is house:
+                    other = rng.choice(self.houses)
+                rows.append((rng.choice(house.members).nik, other.no_kk, "miss"))
+        return rows
+
+
+def flask_cli(env: dict[str, str], *args: str, timeout: float = 600) -> str:
+    return run([sys.executable, "-m", "flask", "--app", "portal", *args], env, timeout)
+
+
+def bekasi_desas(db_path: Path) -> list[str]:
+    with sqlite3.connect(db_path) as conn:
+        rows = conn.execute(
+            "SELECT code FROM wilayah WHERE level = 4 AND code LIKE ?", (f"{KABUPATEN}.%",)
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def build_portal_data(persons: int, env: dict[str, str], db_path: Path) -> dict[str, object]:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    say(f"portal data set: {db_path.relative_to(ROOT)} (db upgrade, wilayah import)")
+    flask_cli(env, "db", "upgrade")
+    print("  " + flask_cli(env, "wilayah", "import").splitlines()[0])
+    desas = bekasi_desas(db_path)
+    if not desas:
+        fail(f"no desa of {KABUPATEN} in the region table after `wilayah import`")
+    today = date.today()
+    period = f"{today.year}Q{(today.month - 1) // 3 + 1}"
+    started = time.perf_counter()
+    data = DataSet(persons, today, desas)
+    csv_path = OUT / "snapshot.csv"
+    write_csv(csv_path, period, data.houses)
+    pairs = data.pairs(PAIRS)
+    with (OUT / "pairs.csv").open("w") as fh:
+        fh.writelines(f"{n},{k},{e}\n" for n, k, e in pairs)
+    say(
+        f"generated {persons:,} persons in {len(data.houses):,} households "
+        f"({persons / len(data.houses):.2f} a household, {len(data.desas)} desa of "
+        f"{len(data.kecamatans)} kecamatan) in {time.perf_counter() - started:.1f} s"
+    )
+    say(f"flask --app portal dtsen import {csv_path.relative_to(ROOT)}")
+    line = flask_cli(env, "dtsen", "import", str(csv_path)).strip()
+    print(f"  {line}")
+    rate = re.search(r"in ([\d.]+) s \(([\d,]+) rows/s\)", line)
+    return {
+        "persons": persons,
+        "households": len(data.houses),
+        "period": period,
+        "seed": SEED,
+        "pairs": len(pairs),
+        "miss_share": MISS_SHARE,
+        "import_line": line,
+        "import_seconds": float(rate.group(1)) if rate else None,
+        "import_rows_per_s": int(rate.group(2).replace(",", "")) if rate else None,
+    }
+
+
+def portal_dataset(args: argparse.Namespace) -> tuple[dict[str, object], dict[str, str]]:
+    """Build (or with --reuse-data, reuse) the portal's data set; return it and the keys."""
+    db_path = OUT / "portal.sqlite"
+    meta_path = OUT / "dataset.json"
+    keys_path = OUT / "keys.json"
+    if args.reuse_data and db_path.exists() and meta_path.exists() and keys_path.exists():
+        meta = json.loads(meta_path.read_text())
+        if meta.get("persons") == args.persons:
+            say(f"reusing {db_path.relative_to(ROOT)} ({args.persons:,} persons)")
+            return meta, json.loads(keys_path.read_text())
+    # bench-only keys, kept beside the data so that a reused data set stays findable
+    keys = {"SECRET_KEY": secrets.token_hex(32), "NIK_HMAC_KEY": secrets.token_hex(32)}
+    keys_path.write_text(json.dumps(keys))
+    keys_path.chmod(0o600)
+    meta = build_portal_data(args.persons, portal_env(keys, args), db_path)
+    meta_path.write_text(json.dumps(meta, indent=2))
+    return meta, keys
+
+
+def build_floor(floor_dir: Path, reuse: bool) -> Path:
+    floor_db = OUT / "floor.sqlite"
+    if reuse and floor_db.exists():
+        say(f"reusing {floor_db.relative_to(ROOT)}")
+        return floor_db
+    floor_db.unlink(missing_ok=True)
+    say(f"floor data set: {floor_db.relative_to(ROOT)} ({FLOOR_ROWS:,} rows)")
+    started = time.perf_counter()
+    env = base_env() | {"FLOOR_DB": str(floor_db)}
+    run([sys.executable, str(floor_dir / "floor_app.py"), str(FLOOR_ROWS)], env, 600)
+    say(f"floor built in {time.perf_counter() - started:.1f} s")
+    return floor_db
+
+
+# --- servers -----------------------------------------------------------------------------------
+
+
+def portal_env(keys: dict[str, str], args: argparse.Namespace) -> dict[str, str]:
+    return base_env() | {
+        "PORTAL_ENV": "production",
+        "SECRET_KEY": keys["SECRET_KEY"],
+        "NIK_HMAC_KEY": keys["NIK_HMAC_KEY"],
+        "DATABASE_URL": f"sqlite:///{OUT / 'portal.sqlite'}",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "LOOKUP_LIMIT": args.limit,
+        "LOOKUP_NIK_FAILURE_LIMIT": args.limit,
+    }
+
+
+class Server:
+    def __init__(self, name: str, port: int, app: str, chdir: Path, env: dict[str, str]) -> None:
+        self.name, self.port, self.app, self.chdir, self.env = name, port, app, chdir, env
+        self.log = OUT / f"gunicorn-{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def start(self, workers: int) -> None:
+        with socket.socket() as sock:
+            if sock.connect_ex((HOST, self.port)) == 0:
+                fail(f"{HOST}:{self.port} is already in use: stop what listens there first")
+        cmd = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"{HOST}:{self.port}"]
+        cmd += ["--chdir", str(self.chdir), self.app]
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(
+                cmd, cwd=self.chdir, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    def wait_ready(self, path: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is None or self.proc.poll() is not None:
+                break
+            try:
+                if http(self.url + path, timeout=2)[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        tail = self.log.read_text(errors="replace")[-3000:]
+        fail(f"{self.name} did not answer {path} on {self.url}. Its log:\n{tail}")
+
+    def workers(self) -> list[int]:
+        """The master's children (its gunicorn workers), from /proc."""
+        if self.proc is None:
+            return []
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == self.proc.pid:
+                found.append(int(entry.name))
+        return sorted(found)
+
+    def memory(self) -> dict[str, object]:
+        pids = self.workers()
+        rss = [status_kib(pid, "VmRSS") for pid in pids]
+        hwm = [status_kib(pid, "VmHWM") for pid in pids]
+        return {
+            "master_rss_kib": status_kib(self.proc.pid, "VmRSS") if self.proc else None,
+            "worker_pids": pids,
+            "worker_rss_kib": rss,
+            "worker_peak_rss_kib": hwm,
+            "workers_rss_total_kib": sum(r for r in rss if r),
+        }
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the workers so far (to tell CPU cost from waiting)."""
+        total = 0
+        for pid in self.workers():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()  # SIGTERM to the master: graceful shutdown of its workers
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+
+def status_kib(pid: int, field: str) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def http(
+    url: str, data: bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 10
+) -> tuple[int, str, list[str]]:
+    """One request to one of our loopback servers: status, body and Set-Cookie headers."""
+    if not url.startswith(f"http://{HOST}:"):
+        raise ValueError(f"not a loopback URL: {url}")
+    request = urllib.request.Request(url, data=data, headers=headers or {})  # noqa: S310 (checked)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 (checked)
+            return resp.status, resp.read().decode(), resp.headers.get_all("Set-Cookie") or []
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(errors="replace"), []
+
+
+def open_session(base: str) -> tuple[str, str]:
+    """GET "/" like a browser: the session cookie and the page's csrf_token."""
+    _status, html, cookies = http(base + "/")
+    tag = re.search(r'<input[^>]*name="csrf_token"[^>]*>', html)
+    value = re.search(r'value="([^"]+)"', tag.group(0)) if tag else None
+    if not value or not cookies:
+        fail("GET / gave no csrf_token or no session cookie: cannot post the look-up form")
+    return "; ".join(c.split(";", 1)[0] for c in cookies), value.group(1)
+
+
+def post_lookup(base: str, cookie: str, token: str, nik: str, kk: str) -> tuple[int, str]:
+    body = urllib.parse.urlencode({"nik": nik, "no_kk": kk, "csrf_token": token}).encode()
+    headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+    status, html, _cookies = http(base + "/", body, headers)
+    return status, html
+
+
+def check_answers(base: str, cookie: str, token: str, pairs: list[list[str]]) -> None:
+    """A few look-ups by hand: hits must show a household, misses must not, all with 200.
+    (wrk only counts statuses: a wrong key would make every hit a fast, fake miss.)"""
+    hits = [p for p in pairs if p[2] == "hit"][:20]
+    misses = [p for p in pairs if p[2] == "miss"][:10]
+    for nik, kk, expected in hits + misses:
+        status, html = post_lookup(base, cookie, token, nik, kk)
+        found = "desil-card" in html
+        if status != 200 or found != (expected == "hit"):
+            fail(f"look-up check: expected a {expected}, got HTTP {status}, household={found}")
+    say(f"look-up check: {len(hits)} hits and {len(misses)} misses answered as expected")
+
+
+def access_events(db_path: Path) -> int:
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30) as conn:
+        return int(conn.execute("SELECT count(*) FROM access_events").fetchone()[0])
+
+
+# --- wrk ---------------------------------------------------------------------------------------
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def wrk(
+    url: str, script: Path, args: argparse.Namespace, env: dict[str, str], seconds: int
+) -> dict[str, object]:
+    cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s", "--latency"]
+    cmd += ["-s", str(script), url]
+    try:
+        done = subprocess.run(
+            cmd, env=env, check=True, capture_output=True, text=True, timeout=seconds + 60
+        )
+    except subprocess.CalledProcessError as exc:
+        fail(f"wrk exited with {exc.returncode}:\n{exc.stdout}{exc.stderr}")
+    except subprocess.TimeoutExpired:
+        fail(f"wrk did not finish within {seconds + 60} s")
+    out = done.stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in ([\d.]+)(\w+)", out)
+    if not rps or not total:
+        fail(f"cannot read wrk's output:\n{out}{done.stderr}")
+    latency = {
+        f"p{p}_ms": round(float(v) * _UNITS[u], 3)
+        for p, v, u in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
+    }
+    if "p50_ms" not in latency or "p99_ms" not in latency:
+        fail(f"no latency distribution in wrk's output:\n{out}")
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "requests_per_s": float(rps.group(1)),
+        "requests": int(total.group(1)),
+        **latency,
+        "non_2xx_3xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": dict(
+            zip(("connect", "read", "write", "timeout"), map(int, sock.groups()), strict=True)
+        )
+        if sock
+        else {},
+        "stderr": done.stderr.strip(),
+    }
+
+
+def summarise(runs: list[dict[str, object]]) -> dict[str, object]:
+    rps = [r["requests_per_s"] for r in runs]
+    return {
+        "requests_per_s_median": round(statistics.median(rps), 1),
+        "requests_per_s_best": max(rps),
+        "requests_per_s_runs": rps,
+        "p50_ms_median": round(statistics.median(r["p50_ms"] for r in runs), 3),
+        "p99_ms_median": round(statistics.median(r["p99_ms"] for r in runs), 3),
+        "workers_cpu_ms_per_request_median": round(
+            statistics.median(r["workers_cpu_ms_per_request"] for r in runs), 3
+        ),
+    }
+
+
+# --- reporting ---------------------------------------------------------------------------------
+
+
+def git_commit() -> str | None:
+    """The checked-out commit, read from .git (no git command run)."""
+    try:
+        head = (ROOT / ".git" / "HEAD").read_text().strip()
+        if not head.startswith("ref: "):
+            return head
+        ref = head[5:]
+        loose = ROOT / ".git" / ref
+        if loose.exists():
+            return loose.read_text().strip()
+        for line in (ROOT / ".git" / "packed-refs").read_text().splitlines():
+            if line.endswith(" " + ref):
+                return line.split()[0]
+    except OSError:
+        return None
+    return None
+
+
+def mib(kib: int | None) -> str:
+    return f"{kib / 1024:.0f}" if kib else "?"
+
+
+def print_table(result: dict[str, object]) -> None:
+    s = result["settings"]
+    floor, portal = result["summary"]["floor"], result["summary"]["portal"]
+    mem = result["memory"]
+    print()
+    print(
+        f"Look-up vs floor: gunicorn -w {s['workers']} (sync), wrk -t{s['threads']} "
+        f"-c{s['connections']} -d{s['duration_s']}s --latency, {s['rounds']} rounds "
+        f"alternated; {result['machine']['cpus']} CPUs"
+    )
+    print(f"Portal rate limits for the run: {s['rate_limit']} (memory://)")
+    loads = (
+        result["machine"]["load_average_at_start"][0],
+        result["machine"]["load_average_at_end"][0],
+    )
+    print(f"Load average (1 min) at start {loads[0]:.2f}, at end {loads[1]:.2f}")
+    print()
+    header = (
+        f"{'':8} {'req/s':>9} {'best':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>11}"
+        f"  {'workers RSS MiB':<16}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, row in (("floor", floor), ("portal", portal)):
+        rss = " + ".join(mib(k) for k in mem[name]["worker_rss_kib"])
+        print(
+            f"{name:8} {row['requests_per_s_median']:>9,.0f} {row['requests_per_s_best']:>9,.0f} "
+            f"{row['p50_ms_median']:>8.2f} {row['p99_ms_median']:>8.2f} "
+            f"{row['workers_cpu_ms_per_request_median']:>11.2f}  {rss}"
+        )
+    print("-" * len(header))
+    ratio = result["summary"]["ratio_median"]
+    verdict = "meets the goal" if ratio >= GOAL else "BELOW the goal"
+    print(f"ratio portal/floor (medians): {ratio:.3f}  ({verdict} of {GOAL})")
+    rounds = ", ".join(f"{r:.3f}" for r in result["summary"]["ratio_by_round"])
+    print(f"ratio round by round: {rounds}")
+    print("req/s: median of the rounds (best: the highest round); p50, p99: median of the rounds")
+    print("CPU ms/req: user+system CPU of the gunicorn workers during a run / its requests")
+    print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--persons", type=int, default=200_000, help="persons in the snapshot")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers, both servers")
+    parser.add_argument("--duration", type=int, default=20, help="seconds of each wrk run")
+    parser.add_argument("--rounds", type=int, default=2, help="floor+portal rounds (alternated)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of wrk warm-up, each")
+    parser.add_argument("--limit", default=BENCH_LIMIT, help="both look-up rate limits")
+    parser.add_argument("--floor-dir", type=Path, default=FLOOR_DIR, help="the shared floor")
+    parser.add_argument(
+        "--reuse-data", action="store_true", help="keep bench/out's data sets if they fit"
+    )
+    args = parser.parse_args()
+    if args.persons < 1000 or args.workers < 1 or args.duration < 1 or args.rounds < 1:
+        parser.error("--persons >= 1000, --workers, --duration and --rounds >= 1")
+
+    started = time.monotonic()
+    load_before = os.getloadavg()
+    if not (args.floor_dir / "floor_app.py").exists():
+        fail(
+            f"the floor is missing: {args.floor_dir}/floor_app.py (../shared/bench beside the "
+            "repo; --floor-dir points elsewhere)"
+        )
+    floor_lua = args.floor_dir / "floor_post.lua"
+    if not floor_lua.exists():
+        fail(f"the floor's wrk script is missing: {floor_lua}")
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: apt-get install wrk", file=sys.stderr)
+        raise SystemExit(2)
+    if importlib.util.find_spec("gunicorn") is None:
+        fail("gunicorn is missing: run with the project's venv (.venv/bin/python)")
+    if not (ROOT / "translations" / "id" / "LC_MESSAGES" / "messages.mo").exists():
+        fail("the catalogs are not compiled: run `make i18n-compile` (make bench does)")
+    OUT.mkdir(parents=True, exist_ok=True)
+
+    dataset, keys = portal_dataset(args)
+    floor_db = build_floor(args.floor_dir, args.reuse_data)
+    pairs = [line.split(",") for line in (OUT / "pairs.csv").read_text().splitlines()]
+
+    floor = Server(
+        "floor",
+        FLOOR_PORT,
+        "floor_app:app",
+        args.floor_dir,
+        base_env() | {"FLOOR_DB": str(floor_db)},
+    )
+    portal = Server("portal", PORTAL_PORT, "wsgi:app", ROOT, portal_env(keys, args))
+    runs: list[dict[str, object]] = []
+    try:
+        for server, ready in ((floor, "/hello"), (portal, "/readyz")):
+            server.start(args.workers)
+            server.wait_ready(ready)
+            say(
+                f"{server.name}: gunicorn -w {args.workers} on {server.url} (pid {server.proc.pid})"
+            )
+        cookie, token = open_session(portal.url)
+        check_answers(portal.url, cookie, token, pairs)
+        portal_wrk_env = base_env() | {
+            "LOOKUP_PAIRS": str(OUT / "pairs.csv"),
+            "LOOKUP_COOKIE": cookie,
+            "LOOKUP_CSRF": urllib.parse.quote(token, safe=""),
+        }
+        targets = {
+            "floor": (floor.url, floor_lua, base_env()),
+            "portal": (portal.url, LUA, portal_wrk_env),
+        }
+        if args.warmup:
+            for name, (url, script, env) in targets.items():
+                warm = wrk(url, script, args, env, args.warmup)
+                say(f"warm-up {name}: {warm['requests_per_s']:,.0f} req/s")
+        for round_no in range(1, args.rounds + 1):
+            for name, (url, script, env) in targets.items():
+                server = floor if name == "floor" else portal
+                events = access_events(OUT / "portal.sqlite") if name == "portal" else 0
+                cpu = server.cpu_seconds()
+                result = wrk(url, script, args, env, args.duration)
+                cpu = server.cpu_seconds() - cpu
+                result |= {
+                    "server": name,
+                    "round": round_no,
+                    "workers_cpu_s": round(cpu, 2),
+                    "workers_cpu_ms_per_request": round(1000 * cpu / max(result["requests"], 1), 3),
+                }
+                if name == "portal":
+                    written = access_events(OUT / "portal.sqlite") - events
+                    result["access_events_written"] = written
+                    result["hit_share"] = round(written / max(result["requests"], 1), 3)
+                runs.append(result)
+                errors = result["socket_errors"]
+                say(
+                    f"round {round_no} {name:6}: {result['requests_per_s']:>8,.0f} req/s  "
+                    f"p50 {result.get('p50_ms', 0):.2f} ms  p99 {result.get('p99_ms', 0):.2f} ms  "
+                    f"CPU {result['workers_cpu_ms_per_request']:.2f} ms/req  "
+                    f"non-2xx {result['non_2xx_3xx']}"
+                    + (f"  socket errors {errors}" if any(errors.values()) else "")
+                    + (f"  hits logged {result['hit_share']:.0%}" if name == "portal" else "")
+                )
+        memory = {"floor": floor.memory(), "portal": portal.memory()}
+    finally:
+        for server in (portal, floor):
+            server.stop()
+
+    bad = [r for r in runs if r["non_2xx_3xx"]]
+    floor_runs = [r for r in runs if r["server"] == "floor"]
+    portal_runs = [r for r in runs if r["server"] == "portal"]
+    summary = {"floor": summarise(floor_runs), "portal": summarise(portal_runs)}
+    summary["ratio_median"] = round(
+        summary["portal"]["requests_per_s_median"] / summary["floor"]["requests_per_s_median"], 4
+    )
+    summary["ratio_best"] = round(
+        summary["portal"]["requests_per_s_best"] / summary["floor"]["requests_per_s_best"], 4
+    )
+    summary["ratio_by_round"] = [
+        round(p["requests_per_s"] / f["requests_per_s"], 4)
+        for f, p in zip(floor_runs, portal_runs, strict=True)
+    ]
+    summary["goal"] = GOAL
+    summary["meets_goal"] = summary["ratio_median"] >= GOAL
+    summary["valid"] = not bad
+    result = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": git_commit(),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version,
+            # other work on the machine shows here (the runs themselves load it too)
+            "load_average_at_start": [round(x, 2) for x in load_before],
+            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        },
+        "settings": {
+            "workers": args.workers,
+            "worker_class": "sync",
+            "threads": args.threads,
+            "connections": args.connections,
+            "duration_s": args.duration,
+            "warmup_s": args.warmup,
+            "rounds": args.rounds,
+            "order": "floor, portal, alternated",
+            "rate_limit": f"LOOKUP_LIMIT = LOOKUP_NIK_FAILURE_LIMIT = {args.limit!r}",
+            "ratelimit_storage": "memory://",
+            "portal_env": "production (bench keys in bench/out/keys.json)",
+        },
+        "dataset": dataset,
+        "floor_rows": FLOOR_ROWS,
+        "runs": runs,
+        "summary": summary,
+        "memory": memory,
+        "elapsed_s": round(time.monotonic() - started, 1),
+    }
+    (OUT / "lookup.json").write_text(json.dumps(result, indent=2) + "\n")
+    print_table(result)
+    say(f"figures written to {(OUT / 'lookup.json').relative_to(ROOT)}")
+    if bad:
+        fail(
+            "non-2xx/3xx responses in "
+            + ", ".join(f"round {r['round']} {r['server']} ({r['non_2xx_3xx']})" for r in bad)
+            + ": the figures are not valid (a 400 or 429 answers faster than a look-up). "
+            f"See {OUT.relative_to(ROOT)}/gunicorn-*.log"
+        )
+
+
+if __name__ == "__main__":
+    main()
