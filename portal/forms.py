@@ -120,6 +120,33 @@ class HoneypotMixin:
 CHOICE_MESSAGE = _l("Choose one of the options shown.")
 
 
+def photo_limit_mb() -> str:
+    """The configured photo size limit for messages, e.g. "5" or "0.5"."""
+    from flask import current_app
+
+    mb = int(current_app.config["PHOTO_MAX_BYTES"]) / (1024 * 1024)
+    return f"{mb:.0f}" if mb >= 1 else f"{mb:.1f}"
+
+
+class PhotoHint:
+    """A lazy field description that names the configured size limit."""
+
+    def __str__(self) -> str:
+        from flask_babel import gettext
+
+        return gettext(
+            "Up to 3 photos, JPEG, PNG or WebP, at most %(mb)s MB each.", mb=photo_limit_mb()
+        )
+
+    def __html__(self) -> str:
+        from markupsafe import escape
+
+        return str(escape(str(self)))
+
+    def __bool__(self) -> bool:
+        return True
+
+
 def options(pairs: Any) -> list[SelectChoice]:
     """Choices as WTForms 3.3+ wants them (tuples are deprecated): [(value, label), ...]."""
     return [SelectChoice(value, label) for value, label in pairs]

@@ -17,6 +17,7 @@ from portal.forms import (
     KKField,
     MultiCheckboxField,
     NIKField,
+    PhotoHint,
     RadioField,
     SelectField,
     options,
@@ -163,7 +164,7 @@ class HeirForm(BaseForm):
 class PhotosForm(BaseForm):
     photos = MultipleFileField(
         _l("Add photos (optional)"),
-        description=_l("Up to 3 photos, JPEG, PNG or WebP, at most 5 MB each."),
+        description=PhotoHint(),
     )
 
 

@@ -30,6 +30,7 @@ from portal.appeals.reasons import CONDITIONS, REASONS, Kind
 from portal.appeals.states import CSS, DECIDED, OPEN, TITLES, AppealStatus
 from portal.errors import too_many_requests
 from portal.extensions import limiter
+from portal.forms import photo_limit_mb
 from portal.security import form_nik_key
 from portal.wilayah import queries as wilayah
 
@@ -51,7 +52,7 @@ TRACK_SECONDS = 30 * 60  # how long a proven ticket + NIK stays open in this bro
 
 PHOTO_MESSAGES = {
     photos.PhotoError.EMPTY: f._l("The file is empty."),
-    photos.PhotoError.TOO_LARGE: f._l("The photo is larger than 5 MB. Choose a smaller one."),
+    photos.PhotoError.TOO_LARGE: f._l("The photo is larger than %(mb)s MB. Choose a smaller one."),
     photos.PhotoError.NOT_IMAGE: f._l(
         "The file is not a photo. Choose a JPEG, PNG or WebP picture."
     ),
@@ -302,7 +303,7 @@ def photo_step(kind_name: str) -> Any:
                     _(
                         "%(name)s: %(problem)s",
                         name=_filename(upload.filename),
-                        problem=PHOTO_MESSAGES[exc.reason],
+                        problem=str(PHOTO_MESSAGES[exc.reason]) % {"mb": photo_limit_mb()},
                     )
                 )
             except service.PhotoLimitReached:

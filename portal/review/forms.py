@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from portal.appeals.reasons import DECISION_REASONS, REASONS
 from portal.appeals.states import TITLES, AppealStatus
-from portal.forms import BaseForm, RadioField, SelectField, options
+from portal.forms import BaseForm, PhotoHint, RadioField, SelectField, options
 
 NOTE_LIMITS = Length(min=10, max=2000, message=_l("Write between 10 and 2000 characters."))
 
@@ -70,7 +70,7 @@ class FieldCheckResultForm(BaseForm):
     )
     photos = MultipleFileField(
         _l("Photos (optional)"),
-        description=_l("Up to 3 photos, JPEG, PNG or WebP, at most 5 MB each."),
+        description=PhotoHint(),
     )
 
 

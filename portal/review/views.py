@@ -28,6 +28,7 @@ from portal.auth.decorators import role_required, staff_gate
 from portal.auth.forms import EmptyForm
 from portal.auth.models import ROLE_TITLES, Role
 from portal.core.nik import mask_nik
+from portal.forms import photo_limit_mb
 from portal.lookup.labels import HUBUNGAN_LABELS, PROGRAM_NAMES
 from portal.review import forms, permissions, queries, service
 from portal.wilayah import queries as wilayah
@@ -289,8 +290,10 @@ def field_check(check_id: int) -> Any:
                 except photolib.PhotoRejected:
                     form.photos.errors.append(
                         _(
-                            "%(name)s is not a usable photo (JPEG, PNG or WebP, at most 5 MB).",
+                            "%(name)s is not a usable photo "
+                            "(JPEG, PNG or WebP, at most %(mb)s MB).",
                             name=(upload.filename or "?")[:60],
+                            mb=photo_limit_mb(),
                         )
                     )
             if not form.errors:
