@@ -461,7 +461,9 @@ def transition(
     """The one way a case changes state. Does not commit: the calling use-case does.
 
     Uses a conditional UPDATE on the current state, so two concurrent moves of the same
-    case cannot both succeed: the loser gets InvalidTransition.
+    case cannot both succeed: the loser's whole transaction is rolled back (nothing of a
+    half-done use-case survives) and it gets InvalidTransition; a batch use-case such as
+    the export retries from the start.
     """
     from sqlalchemy import update
 
