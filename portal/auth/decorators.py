@@ -3,6 +3,7 @@ staff session, except the endpoints listed in PUBLIC. @role_required narrows fur
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -57,13 +58,11 @@ def role_required(*roles: Role) -> Callable[[F], F]:
     return decorator
 
 
+_SAFE_PATH = re.compile(r"/staf/[A-Za-z0-9/_.~%?=&+-]*")
+
+
 def safe_next(target: str | None) -> str | None:
-    """Only a path inside the staff area: never an open redirect."""
-    if (
-        target
-        and target.startswith("/staf/")
-        and not target.startswith("//")
-        and "\\" not in target
-    ):
+    """Only a plain path inside the staff area: never an open redirect, never a header."""
+    if target and _SAFE_PATH.fullmatch(target) and "//" not in target:
         return target
     return None

@@ -62,7 +62,7 @@ def create_export() -> Response:
     return redirect(url_for("review.exports"))
 
 
-@bp.get("/ekspor/<int:export_id>.csv")
+@bp.get("/ekspor/<int(max=2147483647):export_id>.csv")
 @role_required(Role.ADMIN_DINSOS, Role.PUSAT)
 def download_export(export_id: int) -> Response:
     found = exporting.get_export(g.staff, export_id)

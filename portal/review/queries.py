@@ -18,6 +18,7 @@ from portal.review.models import FieldCheck
 from portal.review.permissions import scoped
 
 PAGE_SIZE = 25
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
 
 
 @dataclass
@@ -59,9 +60,12 @@ def decode_cursor(raw: str | None) -> tuple[datetime, int] | None:
         return None
     due, _sep, ident = raw.rpartition("|")
     try:
-        return datetime.fromisoformat(due), int(ident)
+        when, number = datetime.fromisoformat(due), int(ident)
     except ValueError:
         return None
+    if when.tzinfo is None or not 0 < number <= MAX_ID:
+        return None  # not a cursor this page made: start from the first page
+    return when, number
 
 
 @dataclass

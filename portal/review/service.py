@@ -89,6 +89,8 @@ def view_photo(appeal: Appeal, photo_id: int, user: StaffUser) -> None:
 def claim(appeal: Appeal, user: StaffUser) -> Appeal:
     """Assign the case to USER and start the review. Exactly one of two officers claiming at
     once wins: the UPDATE only matches while nobody holds the case."""
+    if appeal.assigned_to_id is not None and appeal.assigned_to_id != user.id:
+        raise AlreadyClaimed  # the page was loaded before another officer took it
     if not permissions.can_claim(user, appeal):
         raise NotAllowed
     if _original_decider(appeal) == user.id:

@@ -106,7 +106,7 @@ def take_next() -> Response:
     return redirect(url_for("review.case", appeal_id=appeal.id))
 
 
-@bp.get("/kasus/<int:appeal_id>")
+@bp.get("/kasus/<int(max=2147483647):appeal_id>")
 def case(appeal_id: int) -> str:
     appeal = _case_or_404(appeal_id)
     service.view_case(appeal, g.staff, request.remote_addr)
@@ -147,7 +147,7 @@ def case(appeal_id: int) -> str:
     )
 
 
-@bp.post("/kasus/<int:appeal_id>/ambil")
+@bp.post("/kasus/<int(max=2147483647):appeal_id>/ambil")
 def claim(appeal_id: int) -> Response:
     appeal = _case_or_404(appeal_id)
     if not EmptyForm().validate():
@@ -165,7 +165,7 @@ def claim(appeal_id: int) -> Response:
     return redirect(url_for("review.case", appeal_id=appeal.id))
 
 
-@bp.post("/kasus/<int:appeal_id>/verval")
+@bp.post("/kasus/<int(max=2147483647):appeal_id>/verval")
 def request_check(appeal_id: int) -> Any:
     appeal = _case_or_404(appeal_id)
     choices = (
@@ -175,7 +175,7 @@ def request_check(appeal_id: int) -> Any:
     )
     form = forms.FieldCheckRequestForm(choices)
     if not form.validate():
-        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
         return redirect(url_for("review.case", appeal_id=appeal.id))
     try:
         service.request_field_check(
@@ -187,7 +187,7 @@ def request_check(appeal_id: int) -> Any:
     return redirect(url_for("review.case", appeal_id=appeal.id))
 
 
-@bp.route("/kasus/<int:appeal_id>/putuskan", methods=["GET", "POST"])
+@bp.route("/kasus/<int(max=2147483647):appeal_id>/putuskan", methods=["GET", "POST"])
 def decide(appeal_id: int) -> Any:
     appeal = _case_or_404(appeal_id)
     if not permissions.can_work(g.staff, appeal):
@@ -240,7 +240,7 @@ def decide(appeal_id: int) -> Any:
     ), status
 
 
-@bp.get("/kasus/<int:appeal_id>/foto/<int:photo_id>")
+@bp.get("/kasus/<int(max=2147483647):appeal_id>/foto/<int(max=2147483647):photo_id>")
 def photo(appeal_id: int, photo_id: int) -> Response:
     appeal = _case_or_404(appeal_id)
     found = queries.photo_of(appeal, photo_id)
@@ -266,7 +266,7 @@ def field_checks() -> str:
     )
 
 
-@bp.route("/verval/<int:check_id>", methods=["GET", "POST"])
+@bp.route("/verval/<int(max=2147483647):check_id>", methods=["GET", "POST"])
 @role_required(Role.OPERATOR_DESA)
 def field_check(check_id: int) -> Any:
     request.max_content_length = 3 * int(current_app.config["PHOTO_MAX_BYTES"]) + 256 * 1024
