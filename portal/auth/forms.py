@@ -37,7 +37,7 @@ class LoginForm(BaseForm):
 class EnrolForm(BaseForm):
     password = PasswordField(
         _l("New password"),
-        description=_l("At least 12 characters. A few unrelated words make a good password."),
+        description=_l("A few unrelated words make a good password."),
         validators=[DataRequired(message=_l("Choose a password.")), Length(max=200)],
         render_kw={"autocomplete": "new-password"},
     )

@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from portal.auth import forms, service
@@ -112,7 +113,11 @@ def enrol(token: str) -> Any:
                 service.enrol(user, form.password.data or "", form.code.data or "")
             except service.WeakPassword:
                 form.password.errors.append(
-                    _("Choose a longer password: at least 12 characters, not based on your e-mail.")
+                    _(
+                        "Choose a stronger password: at least %(num)d characters, with some "
+                        "variety, and not based on your e-mail.",
+                        num=int(current_app.config["STAFF_PASSWORD_MIN"]),
+                    )
                 )
             except service.BadCode:
                 form.code.errors.append(
@@ -167,7 +172,14 @@ def logout_everywhere() -> Response:
     form = forms.EmptyForm()
     if form.validate():
         count = service.logout_everywhere(g.staff)
-        flash(_("Logged out of %(num)d session(s), including this one.", num=count), "success")
+        flash(
+            ngettext(
+                "Logged out of %(num)d session, including this one.",
+                "Logged out of %(num)d sessions, including this one.",
+                count,
+            ),
+            "success",
+        )
         response = make_response(redirect(url_for("auth.login")))
         response.delete_cookie(current_app.config["STAFF_COOKIE_NAME"], path="/staf")
         return response
