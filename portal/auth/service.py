@@ -270,6 +270,11 @@ def _failed(user: StaffUser | None) -> None:
     db.session.commit()
 
 
+def logged_out(user: StaffUser) -> None:
+    record("logout", staff=user, target_type="staff", target_id=user.id)
+    db.session.commit()
+
+
 def logout_everywhere(user: StaffUser) -> int:
     count = store().revoke_all(user.id)
     record(

@@ -149,6 +149,7 @@ def logout() -> Response:
         token = request.cookies.get(cookie)
         if token:
             store().revoke(token_hash(token))
+        service.logged_out(g.staff)
         response = make_response(redirect(url_for("auth.login")))
         response.delete_cookie(cookie, path="/staf")
         flash(_("You are logged out."), "success")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, false, func, or_, select
 
 from portal import db
 from portal.appeals.models import Appeal, AppealPhoto
@@ -30,8 +30,11 @@ class QueueFilter:
     overdue: bool = False
     mine: bool = False
     escalated: bool = False
+    nothing: bool = False  # a filter value was refused: match no case
 
     def apply(self, stmt: Select[Any], user: StaffUser, now: datetime) -> Select[Any]:
+        if self.nothing:
+            return stmt.where(false())
         if self.status:
             stmt = stmt.where(Appeal.status == self.status)
         if self.reason:

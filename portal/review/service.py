@@ -125,21 +125,29 @@ def claim(appeal: Appeal, user: StaffUser) -> Appeal:
     return appeal
 
 
-def take_next(user: StaffUser) -> Appeal:
+def take_next(user: StaffUser, attempts: int = 10) -> Appeal:
     """Claim the unassigned case in scope that is due first. On PostgreSQL the candidate row
-    is locked with SKIP LOCKED, so officers pressing the button at once get different cases."""
+    is locked with SKIP LOCKED, one at a time, so officers pressing the button at once get
+    different cases and nobody is told "nothing waiting" while a case is free."""
     if user.role_enum not in permissions.DECIDERS:
         raise NotAllowed
-    stmt = (
-        permissions.scoped(select(Appeal), user)
-        .where(Appeal.assigned_to_id.is_(None), Appeal.status == AppealStatus.DITERIMA.value)
-        .order_by(Appeal.due_at, Appeal.id)
-        .limit(5)
-        .with_for_update(skip_locked=True)
-    )
-    for candidate in db.session.scalars(stmt).all():
+    passed: list[int] = []  # contests of this officer's own decisions: for someone else
+    for _attempt in range(attempts):
+        stmt = (
+            permissions.scoped(select(Appeal), user)
+            .where(Appeal.assigned_to_id.is_(None), Appeal.status == AppealStatus.DITERIMA.value)
+            .order_by(Appeal.due_at, Appeal.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if passed:
+            stmt = stmt.where(Appeal.id.not_in(passed))
+        candidate = db.session.scalars(stmt).first()
+        if candidate is None:
+            break
         if _original_decider(candidate) == user.id:
-            continue  # a contest of this officer's own decision goes to someone else
+            passed.append(candidate.id)
+            continue
         try:
             return claim(candidate, user)
         except AlreadyClaimed:

@@ -59,13 +59,19 @@ def _kecamatan_choices() -> list[tuple[str, str]]:
 def queue() -> str:
     form = forms.QueueFilterForm(_kecamatan_choices(), request.args)
     form.validate()
+
+    def valid(field: Any) -> Any:
+        # a refused value (not one of the options, a NUL byte...) never reaches the database
+        return None if field.errors else (field.data or None)
+
     filters = queries.QueueFilter(
-        status=form.status.data or None,
-        reason=form.reason.data or None,
-        kecamatan=form.kecamatan.data or None,
-        overdue=bool(form.overdue.data),
-        mine=bool(form.mine.data),
-        escalated=bool(form.escalated.data),
+        status=valid(form.status),
+        reason=valid(form.reason),
+        kecamatan=valid(form.kecamatan),
+        overdue=bool(valid(form.overdue)),
+        mine=bool(valid(form.mine)),
+        escalated=bool(valid(form.escalated)),
+        nothing=bool(form.errors),  # ...and matches no case, with the error shown
     )
     page = queries.queue(g.staff, filters, request.args.get("setelah"))
     args = {k: v for k, v in request.args.items() if k != "setelah"}
