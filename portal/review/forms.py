@@ -23,17 +23,25 @@ class QueueFilterForm(BaseForm):
     status = SelectField(_l("Status"), validators=[Optional()])
     reason = SelectField(_l("Reason code"), validators=[Optional()])
     kecamatan = SelectField(_l("Kecamatan"), validators=[Optional()])
+    desa = SelectField(_l("Desa/kelurahan"), validators=[Optional()])
     overdue = BooleanField(_l("Only overdue"))
     escalated = BooleanField(_l("Only escalated"))
     mine = BooleanField(_l("Only assigned to me"))
 
-    def __init__(self, kecamatan: list[tuple[str, str]], *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        kecamatan: list[tuple[str, str]],
+        desa: list[tuple[str, str]],
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.status.choices = options(
             [("", _l("All")), *((s.value, TITLES[s]) for s in AppealStatus)]
         )
         self.reason.choices = options([("", _l("All")), *((code, code) for code in REASONS)])
         self.kecamatan.choices = options([("", _l("All")), *kecamatan])
+        self.desa.choices = options([("", _l("All")), *desa])
 
 
 class FieldCheckRequestForm(BaseForm):

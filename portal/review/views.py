@@ -55,9 +55,20 @@ def _kecamatan_choices() -> list[tuple[str, str]]:
     return [(w.code, w.name) for w in wilayah.children(g.staff.office_code)]
 
 
+def _desa_choices() -> list[tuple[str, str]]:
+    """The desa an officer can filter on: an operator's own, else those of the office."""
+    if g.staff.role_enum is Role.OPERATOR_DESA:
+        codes = g.staff.desa_codes
+    elif g.staff.office_code:
+        codes = wilayah.desa_in_kabupaten(g.staff.office_code)
+    else:
+        return []  # pusat: the national list is too long for a select
+    return wilayah.describe(codes)
+
+
 @bp.get("/")
 def queue() -> str:
-    form = forms.QueueFilterForm(_kecamatan_choices(), request.args)
+    form = forms.QueueFilterForm(_kecamatan_choices(), _desa_choices(), request.args)
     form.validate()
 
     def valid(field: Any) -> Any:
@@ -68,6 +79,7 @@ def queue() -> str:
         status=valid(form.status),
         reason=valid(form.reason),
         kecamatan=valid(form.kecamatan),
+        desa=valid(form.desa),
         overdue=bool(valid(form.overdue)),
         mine=bool(valid(form.mine)),
         escalated=bool(valid(form.escalated)),

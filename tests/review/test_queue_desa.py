@@ -1,0 +1,47 @@
+"""The queue can be narrowed to one desa (the issue's 'kecamatan/desa' filter)."""
+
+from flask import Flask
+
+from portal import db
+from portal.appeals.models import Appeal
+from tests.helpers import Client
+
+
+def _case(app: Flask, ticket: str, desa: str) -> None:
+    with app.app_context():
+        now = db.utcnow()
+        db.session.add(
+            Appeal(
+                ticket=ticket,
+                kind="sanggahan",
+                reason_code="INC-MAMPU",
+                status="diterima",
+                filer_nik_hmac="f" * 32,
+                filer_nik="3216010101900001",
+                filer_kk_hmac="k" * 32,
+                filer_verified=True,
+                subject_is_filer_household=False,
+                subject_found=False,
+                kabupaten_code="32.16",
+                kecamatan_code=desa[:8],
+                kode_desa=desa,
+                declared=True,
+                created_at=now,
+                updated_at=now,
+                due_at=now,
+                draft_token=ticket,
+            )
+        )
+        db.session.commit()
+
+
+def test_queue_filtered_on_a_desa_lists_only_its_cases(app: Flask, staff) -> None:
+    _case(app, "AAAA2222", "32.16.01.2001")
+    _case(app, "BBBB3333", "32.16.02.2001")
+    client: Client = staff.login(staff.create("verifikator"))
+
+    page = client.page("/staf/?desa=32.16.01.2001")
+
+    listed = page.texts("table.table--queue tbody td:first-child a")
+    assert listed == ["AAAA-2222"]
+    assert page.soup.find("select", attrs={"name": "desa"})
