@@ -514,36 +514,44 @@ def can_contest(appeal: Appeal) -> bool:
     )
 
 
+# What a contest takes over from the contested case: who filed, about whom, where, and the
+# evidence. Everything about its handling (state, officers, decision, dates) starts afresh.
+CARRIED_TO_CONTEST = (
+    "kind",
+    "reason_code",
+    "filer_nik_hmac",
+    "filer_nik",
+    "filer_kk_hmac",
+    "filer_verified",
+    "subject_is_filer_household",
+    "subject_nik_hmac",
+    "subject_nik",
+    "subject_kk_hmac",
+    "subject_found",
+    "kabupaten_code",
+    "kecamatan_code",
+    "kode_desa",
+    "evidence",
+    "details",
+    "contact_phone",
+    "contact_email",
+    "period",
+)
+
+
 def contest(appeal: Appeal, note: str, *, locale: str) -> Appeal:
     """Contest a decision once, within CONTEST_DAYS: a new case linked to the first."""
     if not can_contest(appeal):
         raise ContestNotAllowed
     now = db.utcnow()
+    carried = {column: getattr(appeal, column) for column in CARRIED_TO_CONTEST}
     new = Appeal(
+        **carried,
         ticket=_new_ticket(),
-        kind=appeal.kind,
-        reason_code=appeal.reason_code,
         status=AppealStatus.DITERIMA.value,
-        filer_nik_hmac=appeal.filer_nik_hmac,
-        filer_nik=appeal.filer_nik,
-        filer_kk_hmac=appeal.filer_kk_hmac,
-        filer_verified=appeal.filer_verified,
         filer_locale=locale,
-        subject_is_filer_household=appeal.subject_is_filer_household,
-        subject_nik_hmac=appeal.subject_nik_hmac,
-        subject_nik=appeal.subject_nik,
-        subject_kk_hmac=appeal.subject_kk_hmac,
-        subject_found=appeal.subject_found,
-        kabupaten_code=appeal.kabupaten_code,
-        kecamatan_code=appeal.kecamatan_code,
-        kode_desa=appeal.kode_desa,
         note=note,
-        evidence=appeal.evidence,
-        details=appeal.details,
         declared=True,
-        contact_phone=appeal.contact_phone,
-        contact_email=appeal.contact_email,
-        period=appeal.period,
         created_at=now,
         updated_at=now,
         due_at=now + timedelta(days=int(current_app.config["APPEAL_SLA_DAYS"])),

@@ -37,6 +37,9 @@ from portal.wilayah import queries as wilayah
 bp = Blueprint("appeals", __name__)
 
 
+bp.add_app_template_filter(tickets.display, "ticket")
+
+
 @bp.app_template_global()
 def status_title(status: str) -> str:
     return str(TITLES[AppealStatus(status)])

@@ -28,6 +28,7 @@ from portal.auth.decorators import role_required, staff_gate
 from portal.auth.forms import EmptyForm
 from portal.auth.models import ROLE_TITLES, Role
 from portal.core.nik import mask_nik
+from portal.db import utcnow
 from portal.forms import photo_limit_mb
 from portal.lookup.labels import HUBUNGAN_LABELS, PROGRAM_NAMES
 from portal.review import forms, permissions, queries, service
@@ -97,16 +98,10 @@ def queue() -> str:
         statuses=list(AppealStatus),
         titles=TITLES,
         css=CSS,
-        now=_now(),
+        now=utcnow(),
         take_form=EmptyForm(),
         can_take=g.staff.role_enum in permissions.DECIDERS,
     )
-
-
-def _now() -> Any:
-    from portal.db import utcnow
-
-    return utcnow()
 
 
 @bp.post("/ambil-berikutnya")
@@ -161,7 +156,6 @@ def case(appeal_id: int) -> str:
         hubungan=HUBUNGAN_LABELS,
         mask_nik=mask_nik,
         outcomes=forms.OUTCOMES,
-        display_ticket=tickets.display,
     )
 
 
@@ -254,7 +248,6 @@ def decide(appeal_id: int) -> Any:
         appeal=appeal,
         form=form,
         reason=REASONS[appeal.reason_code],
-        display_ticket=tickets.display,
     ), status
 
 
@@ -280,7 +273,6 @@ def field_checks() -> str:
     return render_template(
         "review/field_checks.html",
         checks=queries.open_field_checks(g.staff),
-        display_ticket=tickets.display,
     )
 
 
@@ -333,5 +325,4 @@ def field_check(check_id: int) -> Any:
         form=form,
         reason=REASONS[appeal.reason_code],
         region=wilayah.place(check.kode_desa),
-        display_ticket=tickets.display,
     ), status
