@@ -68,6 +68,10 @@ class Config:
     STAFF_LOGIN_ACCOUNT_LIMIT = "5 per 15 minutes"  # failed logins per account and IP
     STAFF_ENROL_HOURS = 72
     STAFF_PASSWORD_MIN = 12
+    # argon2id cost of staff passwords (argon2-cffi's RFC 9106 "low memory" profile).
+    PASSWORD_TIME_COST = 3
+    PASSWORD_MEMORY_KIB = 64 * 1024
+    PASSWORD_PARALLELISM = 4
 
     PROXY_FIX_X_FOR = 0  # number of trusted proxies in front (X-Forwarded-For hops)
     MAX_CONTENT_LENGTH = 64 * 1024
@@ -190,6 +194,10 @@ class TestConfig(Config):
     # Outbound addresses point nowhere routable, so a forgotten mock cannot reach anyone.
     OUTBOUND_BASE_URL = "http://you-forgot-to-mock-an-outbound-call.invalid"
     SNAPSHOT_CACHE_SECONDS = 0.0  # tests publish and look up at once
+    # cheap password hashing: the tests check behaviour, not the cost (0.3 s -> ~1 ms a hash)
+    PASSWORD_TIME_COST = 1
+    PASSWORD_MEMORY_KIB = 8
+    PASSWORD_PARALLELISM = 1
 
 
 CONFIGS: dict[str, type[Config]] = {
