@@ -14,10 +14,31 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from limits import parse_many
+from portal.settings import SETTINGS, SettingError
 
-ROOT = Path(__file__).resolve().parent.parent
-INSTANCE = ROOT / "instance"
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent  # a checkout: templates/, static/, translations/ sit beside the package
+
+
+def asset_dir(name: str) -> Path:
+    """templates/, static/ or translations/: inside the package when installed from a wheel
+    (the build copies them there), else beside it in the checkout."""
+    packaged = PACKAGE / name
+    return packaged if packaged.is_dir() else ROOT / name
+
+
+def _instance_dir() -> Path:
+    """Where the SQLite database, uploads and development keys live by default: INSTANCE_PATH,
+    else ``instance/`` of the checkout, else ``instance/`` of the working directory."""
+    configured = os.environ.get("INSTANCE_PATH")
+    if configured:
+        return Path(configured).resolve()
+    if (ROOT / "pyproject.toml").is_file():
+        return ROOT / "instance"
+    return Path.cwd() / "instance"
+
+
+INSTANCE = _instance_dir()
 
 
 class ConfigError(RuntimeError):
@@ -57,6 +78,9 @@ class Config:
     CONTEST_DAYS = 30
     UPLOAD_DIR = str(INSTANCE / "uploads")
     PHOTO_MAX_BYTES = 5 * 1024 * 1024
+    # Body of a photo page (MAX_CONTENT_LENGTH elsewhere). Each file beyond PHOTO_MAX_BYTES is
+    # refused by name, so this only bounds the transfer: three oversized phone photos fit.
+    UPLOAD_MAX_BODY_BYTES = 48 * 1024 * 1024
 
     # Staff: server-side sessions ("auto": Redis when REDIS_URL is set, else the database),
     # time-outs, login throttling (failures only), enrolment links, password length.
@@ -93,39 +117,14 @@ class Config:
     PROGRAM_MAX_DESIL: dict[str, int | None] = {}
 
     SQL_ECHO = False
+    DATABASE_POOL_SIZE = 5
+    DATABASE_MAX_OVERFLOW = 5
+    DATABASE_POOL_PRE_PING = True
     # How long a process may reuse the list of published snapshots (seconds); a new import
     # in another process is seen within this time (the importing process sees it at once).
     SNAPSHOT_CACHE_SECONDS = 10.0
 
-    # Settings read from environment variables of the same name (strings unless typed here).
-    FROM_ENV: dict[str, type] = {
-        "SECRET_KEY": str,
-        "NIK_HMAC_KEY": str,
-        "DATABASE_URL": str,
-        "REDIS_URL": str,
-        "RATELIMIT_STORAGE_URI": str,
-        "LOOKUP_LIMIT": str,
-        "LOOKUP_NIK_FAILURE_LIMIT": str,
-        "PROXY_FIX_X_FOR": int,
-        "APPEAL_LIMIT": str,
-        "APPEAL_FILER_LIMIT": str,
-        "TRACK_LIMIT": str,
-        "APPEAL_SLA_DAYS": int,
-        "UPLOAD_DIR": str,
-        "STAFF_SESSION_BACKEND": str,
-        "MAX_CONTENT_LENGTH": int,
-    }
-
     REQUIRED = ("SECRET_KEY", "NIK_HMAC_KEY")
-    LIMIT_KEYS = (
-        "LOOKUP_LIMIT",
-        "LOOKUP_NIK_FAILURE_LIMIT",
-        "APPEAL_LIMIT",
-        "APPEAL_FILER_LIMIT",
-        "TRACK_LIMIT",
-        "STAFF_LOGIN_LIMIT",
-        "STAFF_LOGIN_ACCOUNT_LIMIT",
-    )
 
     @classmethod
     def validate(cls, config: dict[str, Any]) -> None:
@@ -141,18 +140,15 @@ class Config:
         for key in ("SECRET_KEY", "NIK_HMAC_KEY"):
             if len(str(config[key])) < 32 and config.get("ENV_NAME") == "production":
                 raise ConfigError(f"{key} is too short: use at least 32 random characters.")
-        for key in cls.LIMIT_KEYS:
+        for setting in SETTINGS.values():
             try:
-                if not parse_many(str(config[key])):
-                    raise ValueError("empty")
-            except ValueError as exc:
-                raise ConfigError(f"{key} is not a rate limit string: {config[key]!r}") from exc
-        if config["STAFF_SESSION_BACKEND"] not in ("auto", "database", "redis"):
-            raise ConfigError("STAFF_SESSION_BACKEND must be auto, database or redis.")
+                setting.verify(config[setting.name])
+            except SettingError as exc:
+                raise ConfigError(str(exc)) from None
+        if config["PHOTO_MAX_BYTES"] > config["UPLOAD_MAX_BODY_BYTES"]:
+            raise ConfigError("UPLOAD_MAX_BODY_BYTES must be at least PHOTO_MAX_BYTES.")
         if config["STAFF_SESSION_BACKEND"] == "redis" and not config.get("REDIS_URL"):
             raise ConfigError("STAFF_SESSION_BACKEND=redis needs REDIS_URL.")
-        if config["PROXY_FIX_X_FOR"] < 0:
-            raise ConfigError("PROXY_FIX_X_FOR must be 0 or more.")
 
 
 class DevConfig(Config):
@@ -223,21 +219,39 @@ def load(config: type[Config] | dict[str, Any] | None) -> tuple[type[Config], di
     if config is DevConfig:
         values.update(DevConfig.load_dev_keys())
     if config is not TestConfig:  # tests are hermetic: they pass what they need
-        values.update(_read_env(config.FROM_ENV))
+        values.update(read_environment())
         if values.get("REDIS_URL") and "RATELIMIT_STORAGE_URI" not in os.environ:
             values["RATELIMIT_STORAGE_URI"] = values["REDIS_URL"]
     values.update(overrides)
     return config, values
 
 
-def _read_env(spec: dict[str, type]) -> dict[str, Any]:
+def read_environment() -> dict[str, Any]:
+    """Every setting set in the environment, parsed; ConfigError names a bad one."""
     values: dict[str, Any] = {}
-    for name, kind in spec.items():
+    for name, setting in SETTINGS.items():
         raw = os.environ.get(name)
         if raw is None or raw == "":
             continue
         try:
-            values[name] = kind(raw)
-        except ValueError:
-            raise ConfigError(f"{name} must be of type {kind.__name__}, got {raw!r}") from None
+            values[name] = setting.read(raw)
+        except SettingError as exc:
+            raise ConfigError(str(exc)) from None
     return values
+
+
+def markdown_table() -> str:
+    """The settings table of docs/settings.md, with the production defaults."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for name, setting in SETTINGS.items():
+        default = getattr(Config, name)
+        if setting.secret or default is None:
+            shown = "required" if name in Config.REQUIRED else "unset"
+        elif isinstance(default, dict):
+            shown = ",".join(f"{k}={v}" for k, v in default.items()) or "(none)"
+        elif name in ("DATABASE_URL", "UPLOAD_DIR"):
+            shown = str(default).replace(str(INSTANCE), "instance")
+        else:
+            shown = str(default).lower() if isinstance(default, bool) else str(default)
+        rows.append(f"| `{name}` | `{shown}` | {setting.help} |")
+    return "\n".join(rows) + "\n"

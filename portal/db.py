@@ -63,7 +63,10 @@ def import_models() -> None:
     from portal.wilayah import models as _wilayah  # noqa: F401
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, config: dict[str, Any] | None = None) -> Engine:
+    """The engine for URL; CONFIG gives SQL_ECHO and the DATABASE_POOL_* settings."""
+    config = config or {}
+    echo = bool(config.get("SQL_ECHO", False))
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"timeout": 15})
 
@@ -77,7 +80,13 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=bool(config.get("DATABASE_POOL_PRE_PING", True)),
+        pool_size=int(config.get("DATABASE_POOL_SIZE", 5)),
+        max_overflow=int(config.get("DATABASE_MAX_OVERFLOW", 5)),
+    )
 
 
 def init_app(app: Flask) -> None:
@@ -87,7 +96,7 @@ def init_app(app: Flask) -> None:
         from pathlib import Path
 
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(url, echo=app.config["SQL_ECHO"])
+    engine = make_engine(url, app.config)
     app.extensions["db_engine"] = engine
     app.extensions["db_sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
     app.teardown_appcontext(_close_session)

@@ -17,7 +17,8 @@ from flask import Flask
 
 import portal.config
 from portal import create_app
-from portal.config import Config, ConfigError, TestConfig
+from portal.config import Config, ConfigError, TestConfig, markdown_table
+from portal.settings import SETTINGS
 
 SECRET = "s" * 40
 HMAC_KEY = "h" * 40
@@ -25,7 +26,7 @@ HMAC_KEY = "h" * 40
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in [*Config.FROM_ENV, "PORTAL_ENV"]:
+    for name in [*SETTINGS, "PORTAL_ENV"]:
         monkeypatch.delenv(name, raising=False)
 
 
@@ -134,7 +135,7 @@ def test_malformed_rate_limit_is_refused_at_boot(
     make_app, db_file: str, setting: str, value: str
 ) -> None:
     config = production(db_file, SECRET_KEY=SECRET, NIK_HMAC_KEY=HMAC_KEY, **{setting: value})
-    with pytest.raises(ConfigError, match=f"{setting} is not a rate limit string"):
+    with pytest.raises(ConfigError, match=f"{setting}: must be a rate limit"):
         make_app(config)
 
 
@@ -272,7 +273,7 @@ def test_badly_typed_environment_variable_is_refused(
     make_app, db_file: str, monkeypatch: pytest.MonkeyPatch, name: str, value: str
 ) -> None:
     monkeypatch.setenv(name, value)
-    with pytest.raises(ConfigError, match=f"{name} must be of type int"):
+    with pytest.raises(ConfigError, match=f"{name} must be a whole number"):
         make_app(production(db_file, SECRET_KEY=SECRET, NIK_HMAC_KEY=HMAC_KEY))
 
 
@@ -286,3 +287,135 @@ def test_testing_ignores_the_environment(
     assert app.config["SECRET_KEY"] == TestConfig.SECRET_KEY
     assert app.config["LOOKUP_LIMIT"] == Config.LOOKUP_LIMIT
     assert app.config["RATELIMIT_ENABLED"] is False
+
+
+# --- every setting from the environment -------------------------------------------------------
+
+# A valid value for each setting, different from its default where it can be.
+SAMPLES = {
+    "SECRET_KEY": ("k" * 40, "k" * 40),
+    "NIK_HMAC_KEY": ("n" * 40, "n" * 40),
+    "DATABASE_URL": (None, None),  # set by the test to its own file
+    "DATABASE_POOL_SIZE": ("12", 12),
+    "DATABASE_MAX_OVERFLOW": ("0", 0),
+    "DATABASE_POOL_PRE_PING": ("off", False),
+    "REDIS_URL": ("redis://127.0.0.1:6379/3", "redis://127.0.0.1:6379/3"),
+    "RATELIMIT_STORAGE_URI": ("memory://", "memory://"),
+    "RATELIMIT_ENABLED": ("false", False),
+    "RATELIMIT_KEY_PREFIX": ("bekasi", "bekasi"),
+    "LOOKUP_LIMIT": ("7 per minute", "7 per minute"),
+    "LOOKUP_NIK_FAILURE_LIMIT": ("4 per hour", "4 per hour"),
+    "APPEAL_LIMIT": ("8 per hour", "8 per hour"),
+    "APPEAL_FILER_LIMIT": ("2 per day", "2 per day"),
+    "APPEAL_MAX_OPEN_PER_SUBJECT": ("3", 3),
+    "TRACK_LIMIT": ("9 per minute", "9 per minute"),
+    "STAFF_LOGIN_LIMIT": ("11 per hour", "11 per hour"),
+    "STAFF_LOGIN_ACCOUNT_LIMIT": ("3 per hour", "3 per hour"),
+    "APPEAL_SLA_DAYS": ("10", 10),
+    "CONTEST_DAYS": ("20", 20),
+    "UPLOAD_DIR": ("/srv/dtsen/uploads", "/srv/dtsen/uploads"),
+    "PHOTO_MAX_BYTES": ("8_000_000", 8_000_000),
+    "UPLOAD_MAX_BODY_BYTES": ("30000000", 30_000_000),
+    "PROGRAM_MAX_DESIL": ("PKH=3, sembako=5, BLT=none", {"PKH": 3, "BPNT": 5, "BLT": None}),
+    "SNAPSHOT_CACHE_SECONDS": ("2.5", 2.5),
+    "STAFF_SESSION_BACKEND": ("database", "database"),
+    "STAFF_COOKIE_NAME": ("bekasi_staff", "bekasi_staff"),
+    "STAFF_IDLE_MINUTES": ("15", 15),
+    "STAFF_ABSOLUTE_HOURS": ("8", 8),
+    "STAFF_ENROL_HOURS": ("24", 24),
+    "STAFF_PASSWORD_MIN": ("14", 14),
+    "PASSWORD_TIME_COST": ("4", 4),
+    "PASSWORD_MEMORY_KIB": ("32768", 32768),
+    "PASSWORD_PARALLELISM": ("2", 2),
+    "PROXY_FIX_X_FOR": ("1", 1),
+    "MAX_CONTENT_LENGTH": ("32768", 32768),
+    "MAX_FORM_MEMORY_SIZE": ("32768", 32768),
+    "SESSION_COOKIE_NAME": ("bekasi_session", "bekasi_session"),
+    "SESSION_COOKIE_SECURE": ("no", False),
+    "PERMANENT_SESSION_LIFETIME": ("3600", 3600),
+    "WTF_CSRF_TIME_LIMIT": ("7200", 7200),
+    "PREFERRED_URL_SCHEME": ("http", "http"),
+    "BABEL_DEFAULT_LOCALE": ("en", "en"),
+    "SQL_ECHO": ("yes", True),
+}
+
+# Class attributes that are not settings: how the config itself works, or fixed by the code.
+NOT_SETTINGS = {
+    "ENV_NAME",  # PORTAL_ENV
+    "REQUIRED",
+    "LANGUAGES",  # a language needs a catalog, not a setting
+    "BABEL_DEFAULT_TIMEZONE",  # dates are Jakarta dates by product decision
+    "SESSION_COOKIE_HTTPONLY",
+    "SESSION_COOKIE_SAMESITE",
+    "RATELIMIT_STRATEGY",
+    "RATELIMIT_HEADERS_ENABLED",
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED",
+    "RATELIMIT_SWALLOW_ERRORS",
+}
+
+
+def test_every_config_attribute_is_a_setting_or_deliberately_fixed() -> None:
+    attributes = {name for name in dir(Config) if name.isupper()}
+    assert attributes - NOT_SETTINGS == set(SETTINGS)
+    assert set(SAMPLES) == set(SETTINGS)
+
+
+def test_every_setting_is_read_from_the_environment(
+    make_app, db_file: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("DATABASE_URL", db_file)
+    for name, (raw, _expected) in SAMPLES.items():
+        if raw is not None:
+            monkeypatch.setenv(name, raw)
+
+    app = make_app()
+
+    for name, (raw, expected) in SAMPLES.items():
+        if raw is not None:
+            assert app.config[name] == expected, name
+
+
+BAD = {
+    "DATABASE_POOL_SIZE": "five",
+    "DATABASE_POOL_PRE_PING": "maybe",
+    "REDIS_URL": "127.0.0.1:6379",
+    "APPEAL_SLA_DAYS": "0",
+    "PHOTO_MAX_BYTES": "5MB",
+    "UPLOAD_MAX_BODY_BYTES": "1000",
+    "PROGRAM_MAX_DESIL": "PKH=11",
+    "SNAPSHOT_CACHE_SECONDS": "-1",
+    "STAFF_SESSION_BACKEND": "memcached",
+    "PROXY_FIX_X_FOR": "9",
+    "SESSION_COOKIE_SECURE": "ja",
+    "BABEL_DEFAULT_LOCALE": "jv",
+    "TRACK_LIMIT": "30 per fortnight",
+}
+
+
+@pytest.mark.parametrize(("name", "value"), BAD.items(), ids=BAD.keys())
+def test_a_setting_that_does_not_parse_stops_start_up_naming_it(
+    make_app, db_file: str, monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=rf"^{name}\b"):
+        make_app(production(db_file, SECRET_KEY=SECRET, NIK_HMAC_KEY=HMAC_KEY))
+
+
+def test_photo_limit_cannot_exceed_the_photo_page_body_limit(make_app, db_file: str) -> None:
+    config = production(
+        db_file,
+        SECRET_KEY=SECRET,
+        NIK_HMAC_KEY=HMAC_KEY,
+        PHOTO_MAX_BYTES=20_000_000,
+        UPLOAD_MAX_BODY_BYTES=10_000_000,
+    )
+    with pytest.raises(ConfigError, match="UPLOAD_MAX_BODY_BYTES"):
+        make_app(config)
+
+
+def test_the_settings_table_in_the_docs_is_current() -> None:
+    docs = Path(portal.config.ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
+    assert markdown_table() in docs, (
+        "docs/settings.md is stale: replace its table with `python -m portal settings`"
+    )

@@ -7,10 +7,10 @@ from pathlib import Path
 from flask import Flask, current_app, g, request, session
 from flask_babel import get_locale
 
-from portal.config import ROOT
+from portal.config import ConfigError, asset_dir
 from portal.extensions import babel
 
-TRANSLATIONS = ROOT / "translations"
+TRANSLATIONS = asset_dir("translations")
 LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
 
 
@@ -34,8 +34,14 @@ def _set_locale_global() -> None:
 
 def init_app(app: Flask) -> None:
     catalog = Path(TRANSLATIONS / "id" / "LC_MESSAGES" / "messages.mo")
-    if not catalog.exists() and not app.testing:
-        app.logger.warning("Compiled id catalog missing (%s): run `make i18n-compile`.", catalog)
+    if not catalog.exists():
+        # Without it every page is English: a broken portal for the people it serves.
+        if app.config["ENV_NAME"] == "production":
+            raise ConfigError(f"The compiled Indonesian catalog is missing ({catalog}).")
+        if not app.testing:
+            app.logger.warning(
+                "Compiled id catalog missing (%s): run `make i18n-compile`.", catalog
+            )
     babel.init_app(
         app,
         default_locale=app.config["BABEL_DEFAULT_LOCALE"],
