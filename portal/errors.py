@@ -6,7 +6,6 @@ A database failure is a 503 "service unavailable", never "not found". A rate-lim
 
 from __future__ import annotations
 
-import contextlib
 import logging
 
 from flask import Flask, render_template, request
@@ -18,7 +17,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger("portal")
 
-PAGES = {400, 403, 404, 405, 413, 429, 500, 503}
+PAGES = {400, 403, 404, 405, 413, 415, 429, 500, 503}
 RETRY_AFTER_SECONDS = 60
 
 
@@ -38,18 +37,15 @@ def _http_error(exc: HTTPException) -> object:
     return body, status, headers
 
 
-def too_many_requests(retry_after: int = RETRY_AFTER_SECONDS) -> tuple[str, int, dict[str, str]]:
+def too_many_requests() -> tuple[str, int, dict[str, str]]:
+    """The one answer to every limit, honeypot included: the same page and the same
+    Retry-After, so neither says which limit was hit (per IP, per NIK, per filer...)."""
     body, status = render_error(429)
-    return body, status, {"Retry-After": str(retry_after)}
+    return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
-def _rate_limited(exc: RateLimitExceeded) -> object:
-    retry = RETRY_AFTER_SECONDS
-    limit = getattr(exc, "limit", None)
-    if limit is not None:
-        with contextlib.suppress(AttributeError, TypeError, ValueError):
-            retry = int(limit.limit.get_expiry())
-    return too_many_requests(retry)
+def _rate_limited(_exc: RateLimitExceeded) -> object:
+    return too_many_requests()
 
 
 def _csrf_error(_exc: CSRFError) -> object:

@@ -12,6 +12,8 @@ from typing import Any
 import wtforms
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, MultipleFileField
+from werkzeug.datastructures import FileStorage
 from wtforms import Field, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
@@ -44,15 +46,40 @@ KK_MESSAGES = {
 }
 
 
+# Shown at the top of a form whose CSRF token expired or whose session was lost: the form is
+# re-rendered with the answers it can keep, and sending it again works.
+SESSION_EXPIRED = _l(
+    "For your security, a form can only be sent for a few hours after it was opened, and this "
+    "one had expired. Check your answers below and send it again."
+)
+
+
 def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
+
+
+def _text_only(value: Any) -> Any:
+    """A file sent in place of a text answer is no answer (never a crash in a validator)."""
+    return None if isinstance(value, FileStorage) else value
 
 
 class BaseForm(FlaskForm):
     class Meta:
         def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Field:
-            filters = [_strip, *unbound_field.kwargs.get("filters", [])]
-            return unbound_field.bind(form=form, filters=filters, **options)
+            own = unbound_field.kwargs.get("filters", [])
+            if issubclass(unbound_field.field_class, FileField | MultipleFileField):
+                return unbound_field.bind(form=form, filters=own, **options)
+            return unbound_field.bind(form=form, filters=[_text_only, _strip, *own], **options)
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        token = getattr(self, "csrf_token", None)
+        if token is not None and token.errors:
+            # Flask-WTF's messages are technical ("The CSRF token has expired."); the hidden
+            # field has nothing to link to, so the message goes to the top of the form.
+            token.errors = []
+            self.form_errors.append(SESSION_EXPIRED)
+        return bool(valid)
 
 
 class _NumberField(StringField):

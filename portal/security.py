@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 
 from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -46,7 +47,9 @@ def _security_headers(response: Response) -> Response:
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    # Our own pages send their address to our own pages only (the same-origin check in
+    # portal.guard reads it); other sites never learn which page a citizen came from.
+    headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if request.is_secure:
@@ -57,12 +60,22 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+# The one-time enrolment link is a credential until it is used: keep it out of access logs.
+_ENROL_TOKEN = re.compile(r"(/staf/daftar/)[^\s/?\"]+")
+
+
+def scrub_line(text: str) -> str:
+    """A log line without NIK-like numbers or enrolment tokens."""
+    return _ENROL_TOKEN.sub(r"\1[token]", scrub(text))
+
+
 class ScrubNIKFilter(logging.Filter):
-    """Masks any 16-digit run in log records, whatever logger wrote them."""
+    """Masks any 16-digit run and any enrolment token in log records, whatever logger
+    wrote them (gunicorn's access log included)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = scrub(message)
+        cleaned = scrub_line(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
         # A traceback may quote a library's input (int(), a driver, a parser): format it now
@@ -70,9 +83,9 @@ class ScrubNIKFilter(logging.Filter):
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = scrub(record.exc_text)
+            record.exc_text = scrub_line(record.exc_text)
         if record.stack_info:
-            record.stack_info = scrub(record.stack_info)
+            record.stack_info = scrub_line(record.stack_info)
         return True
 
 

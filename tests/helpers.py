@@ -8,6 +8,7 @@ from typing import Any
 
 from bs4 import BeautifulSoup
 from flask.testing import FlaskClient
+from werkzeug.datastructures import Headers
 from werkzeug.test import TestResponse
 
 SIXTEEN_DIGITS = re.compile(r"(?<!\d)\d{16}(?!\d)")
@@ -60,6 +61,10 @@ class Page:
     def error_summary(self) -> list[str]:
         return self.texts(".error-summary__list a")
 
+    def error_summary_text(self) -> list[str]:
+        """Every message of the error summary, linked to a field or about the whole form."""
+        return self.texts(".error-summary__list li")
+
     def __contains__(self, needle: str) -> bool:
         return needle in self.soup.get_text(" ", strip=True)
 
@@ -87,3 +92,33 @@ class Client(FlaskClient):
         if "html" in page.response.content_type:
             page.check()
         return page
+
+
+class Browser(Client):
+    """A client that talks to the portal as a current browser does where it is deployed: over
+    HTTPS, either straight to the app (``behind_proxy=False``) or through a TLS proxy that
+    forwards plain HTTP with ``X-Forwarded-Proto``/``-For`` (``behind_proxy=True``, for an app
+    with PROXY_FIX_X_FOR=1). Every POST carries what a browser adds to a form sent from one of
+    our pages under ``Referrer-Policy: same-origin``: ``Origin``, ``Sec-Fetch-Site`` and
+    ``Referer``.
+    """
+
+    origin = "https://portal.example"
+    behind_proxy = False
+    address = "203.0.113.7"
+
+    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
+        if args and isinstance(args[0], str):
+            headers = Headers(kwargs.pop("headers", None) or {})
+            if self.behind_proxy:
+                kwargs.setdefault("base_url", self.origin.replace("https://", "http://", 1))
+                headers.setdefault("X-Forwarded-Proto", "https")
+                headers.setdefault("X-Forwarded-For", self.address)
+            else:
+                kwargs.setdefault("base_url", self.origin)
+            if str(kwargs.get("method", "GET")).upper() == "POST":
+                headers.setdefault("Origin", self.origin)
+                headers.setdefault("Sec-Fetch-Site", "same-origin")
+                headers.setdefault("Referer", self.origin + "/")
+            kwargs["headers"] = headers
+        return super().open(*args, **kwargs)

@@ -17,10 +17,20 @@ IMPLICIT = {"HEAD", "OPTIONS"}
 
 
 def route_lines(app: Flask) -> list[str]:
+    """METHODS RULE ENDPOINT [flags]: ``photos`` (multipart, photo body limit) and
+    ``form-csrf`` (the view's form checks the token and re-renders on failure; every other
+    POST is checked by the guard before the view runs)."""
     lines = []
     for rule in app.url_map.iter_rules():
         methods = ",".join(sorted((rule.methods or set()) - IMPLICIT))
-        lines.append(f"{methods} {rule.rule} {rule.endpoint}")
+        view = app.view_functions[rule.endpoint]
+        flags = [
+            flag
+            for flag, attribute in (("photos", "accepts_photos"), ("form-csrf", "csrf_in_form"))
+            if getattr(view, attribute, False)
+        ]
+        suffix = f" [{','.join(flags)}]" if flags else ""
+        lines.append(f"{methods} {rule.rule} {rule.endpoint}{suffix}")
     return sorted(lines)
 
 

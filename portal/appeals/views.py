@@ -20,17 +20,18 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from portal.appeals import forms as f
-from portal.appeals import journey, photos, service, tickets
+from portal.appeals import journey, service, tickets, uploads
 from portal.appeals import queries as appeal_queries
 from portal.appeals.models import AppealDraft
 from portal.appeals.reasons import CONDITIONS, REASONS, Kind
 from portal.appeals.states import CSS, DECIDED, OPEN, TITLES, AppealStatus
 from portal.errors import too_many_requests
 from portal.extensions import limiter
-from portal.forms import photo_limit_mb
+from portal.guard import accepts_photos, csrf_in_form, photo_too_large
 from portal.security import form_nik_key
 from portal.wilayah import queries as wilayah
 
@@ -52,19 +53,6 @@ def status_css(status: str) -> str:
 
 KINDS = {k.value: k for k in Kind}
 TRACK_SECONDS = 30 * 60  # how long a proven ticket + NIK stays open in this browser
-
-PHOTO_MESSAGES = {
-    photos.PhotoError.EMPTY: f._l("The file is empty."),
-    photos.PhotoError.TOO_LARGE: f._l("The photo is larger than %(mb)s MB. Choose a smaller one."),
-    photos.PhotoError.NOT_IMAGE: f._l(
-        "The file is not a photo. Choose a JPEG, PNG or WebP picture."
-    ),
-    photos.PhotoError.FORMAT: f._l("This kind of picture is not accepted. Use JPEG, PNG or WebP."),
-    photos.PhotoError.TOO_MANY_PIXELS: f._l(
-        "The picture has too many pixels. Choose another photo."
-    ),
-    photos.PhotoError.CORRUPT: f._l("The photo is damaged or incomplete. Choose another."),
-}
 
 
 def _kind(name: str) -> Kind:
@@ -101,7 +89,11 @@ def start() -> str:
 @bp.get("/<any(sanggahan,usulan):kind_name>")
 def start_kind(kind_name: str) -> Response:
     kind = _kind(kind_name)
-    return redirect(url_for("appeals.step", kind_name=kind.value, slug="alasan", **request.args))
+    # Only the reason is carried over (links from the look-up preselect it); any other
+    # argument is dropped, never passed on to url_for (where it could set _external).
+    reason = request.args.get("alasan")
+    args = {"alasan": reason} if reason in REASONS else {}
+    return redirect(url_for("appeals.step", kind_name=kind.value, slug="alasan", **args))
 
 
 # --- the question pages -------------------------------------------------------------------
@@ -166,6 +158,7 @@ def _answers_of(form: Any) -> dict[str, Any]:
 
 
 @bp.route("/<any(sanggahan,usulan):kind_name>/<slug>", methods=["GET", "POST"])
+@csrf_in_form
 @limiter.limit(
     lambda: current_app.config["APPEAL_LIMIT"],
     methods=["POST"],
@@ -276,52 +269,42 @@ def _resume(kind: Kind, answers: dict[str, Any]) -> Response:
 
 
 @bp.route("/<any(sanggahan,usulan):kind_name>/foto", methods=["GET", "POST"])
+@accepts_photos
+@csrf_in_form
 def photo_step(kind_name: str) -> Any:
     kind = _kind(kind_name)
-    # uploads need a larger body than the site-wide limit; set it before the form is parsed
-    request.max_content_length = (
-        service.MAX_PHOTOS * int(current_app.config["PHOTO_MAX_BYTES"]) + 256 * 1024
-    )
     draft = _draft(kind)
     answers = draft.answers if draft else {}
     if draft is None or not journey.reachable(kind, answers, "foto"):
         return _resume(kind, answers)
     form = f.PhotosForm()
     status = 200
-    if request.method == "POST" and form.validate():
+    if photo_too_large():
+        form.form_errors.append(uploads.too_large_body())
+        status = 413
+    elif request.method == "POST" and form.validate():
         action = request.form.get("action", "continue")
         if action.startswith("remove:") and action[7:].isdigit():
             service.remove_photo(draft, int(action[7:]))
             return redirect(url_for("appeals.step", kind_name=kind.value, slug="foto"))
-        files = [fs for fs in request.files.getlist("photos") if fs and fs.filename]
-        errors = []
-        for upload in files:
-            try:
-                clean = photos.sanitise(
-                    upload.stream, max_bytes=int(current_app.config["PHOTO_MAX_BYTES"])
-                )
-                service.add_photo(draft, clean)
-            except photos.PhotoRejected as exc:
-                errors.append(
-                    _(
-                        "%(name)s: %(problem)s",
-                        name=_filename(upload.filename),
-                        problem=str(PHOTO_MESSAGES[exc.reason]) % {"mb": photo_limit_mb()},
-                    )
-                )
-            except service.PhotoLimitReached:
-                errors.append(_("You can add at most 3 photos."))
-                break
-        if errors:
-            form.photos.errors = errors
+        room = service.MAX_PHOTOS - len(service.draft_photos(draft))
+        files = uploads.chosen(request.files.getlist("photos"))
+        uploaded = uploads.read(files, room)
+        for clean in uploaded.photos:
+            service.add_photo(draft, clean)  # the good ones are kept, even beside a bad one
+        if uploaded.errors:
+            form.photos.errors = uploaded.errors
             status = 400
         elif action == "upload" and files:
-            flash(_("Photo added."), "success")
+            flash(
+                ngettext("Photo added.", "%(num)d photos added.", len(uploaded.photos)),
+                "success",
+            )
             return redirect(url_for("appeals.step", kind_name=kind.value, slug="foto"))
         else:
             service.save_step(draft, "foto", {"count": len(service.draft_photos(draft))})
             target = (
-                "periksa"
+                journey.CHECK
                 if request.form.get("return") == "check"
                 else journey.next_slug(kind, draft.answers, "foto")
             )
@@ -340,15 +323,11 @@ def photo_step(kind_name: str) -> Any:
     ), status
 
 
-def _filename(name: str | None) -> str:
-    name = (name or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
-    return name[:60] or "?"
-
-
 # --- check answers and submit -------------------------------------------------------------
 
 
 @bp.route("/<any(sanggahan,usulan):kind_name>/periksa", methods=["GET", "POST"])
+@csrf_in_form
 @limiter.limit(
     lambda: current_app.config["APPEAL_LIMIT"], methods=["POST"], scope="appeal-submit-ip"
 )
@@ -373,7 +352,7 @@ def check(kind_name: str) -> Any:
             try:
                 appeal = service.submit(draft, locale=g.get("locale", "id"))
             except service.FilingLimitReached:
-                return too_many_requests(3600)
+                return too_many_requests()
             except service.TooManyOpenCases:
                 form.declaration.errors.append(
                     _(
@@ -428,6 +407,7 @@ def _tracking_missed(_response: object) -> bool:
 
 
 @bp.route("/lacak", methods=["GET", "POST"])
+@csrf_in_form
 @limiter.limit(lambda: current_app.config["TRACK_LIMIT"], methods=["POST"], scope="track-ip")
 @limiter.limit(
     lambda: current_app.config["LOOKUP_NIK_FAILURE_LIMIT"],
@@ -506,6 +486,7 @@ def case() -> Any:
 
 
 @bp.route("/lacak/batalkan", methods=["GET", "POST"])
+@csrf_in_form
 def withdraw() -> Any:
     appeal = _tracked()
     if appeal is None:
@@ -528,6 +509,7 @@ def withdraw() -> Any:
 
 
 @bp.route("/lacak/sanggah-keputusan", methods=["GET", "POST"])
+@csrf_in_form
 def contest() -> Any:
     appeal = _tracked()
     if appeal is None:

@@ -25,6 +25,7 @@ from portal.auth import forms, service
 from portal.auth.decorators import load_staff, safe_next, staff_gate
 from portal.auth.sessions import store, token_hash
 from portal.extensions import limiter
+from portal.guard import csrf_in_form
 from portal.security import ip_prefix
 
 bp = Blueprint("auth", __name__, url_prefix="/staf")
@@ -61,6 +62,7 @@ def _start_session(user: Any) -> Response:
 
 
 @bp.route("/masuk", methods=["GET", "POST"])
+@csrf_in_form
 @limiter.limit(
     lambda: current_app.config["STAFF_LOGIN_LIMIT"],
     methods=["POST"],
@@ -94,6 +96,7 @@ def login() -> Any:
 
 
 @bp.route("/daftar/<token>", methods=["GET", "POST"])
+@csrf_in_form
 @limiter.limit(
     lambda: current_app.config["STAFF_LOGIN_LIMIT"],
     methods=["POST"],

@@ -8,6 +8,7 @@ from werkzeug.exceptions import ServiceUnavailable
 
 from portal.errors import too_many_requests
 from portal.extensions import limiter
+from portal.guard import csrf_in_form
 from portal.lookup import service
 from portal.lookup.forms import LookupForm
 from portal.lookup.labels import HUBUNGAN_LABELS, PROGRAM_NAMES, desil_label
@@ -35,6 +36,7 @@ def _lookup_missed(_response: object) -> bool:
 
 
 @bp.route("/", methods=["GET", "POST"])
+@csrf_in_form
 @limiter.limit(lambda: current_app.config["LOOKUP_LIMIT"], methods=["POST"], scope="lookup-ip")
 @limiter.limit(
     lambda: current_app.config["LOOKUP_NIK_FAILURE_LIMIT"],
@@ -45,7 +47,7 @@ def _lookup_missed(_response: object) -> bool:
 )
 def index() -> object:
     form = LookupForm()
-    if request.method == "GET":
+    if request.method != "POST":
         return render_template("lookup/index.html", form=form)
     if form.honeypot_filled():
         return too_many_requests()

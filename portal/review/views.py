@@ -7,7 +7,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     g,
     redirect,
@@ -21,7 +20,7 @@ from werkzeug.wrappers import Response
 
 from portal.appeals import photos as photolib
 from portal.appeals import service as appeal_service
-from portal.appeals import tickets
+from portal.appeals import tickets, uploads
 from portal.appeals.reasons import CONDITIONS, DECISION_REASONS, REASONS
 from portal.appeals.states import CSS, TITLES, AppealStatus
 from portal.auth.decorators import role_required, staff_gate
@@ -29,7 +28,7 @@ from portal.auth.forms import EmptyForm
 from portal.auth.models import ROLE_TITLES, Role
 from portal.core.nik import mask_nik
 from portal.db import utcnow
-from portal.forms import photo_limit_mb
+from portal.guard import accepts_photos, csrf_in_form, photo_too_large
 from portal.lookup.labels import HUBUNGAN_LABELS, PROGRAM_NAMES
 from portal.review import forms, permissions, queries, service
 from portal.wilayah import queries as wilayah
@@ -87,7 +86,8 @@ def queue() -> str:
         nothing=bool(form.errors),  # ...and matches no case, with the error shown
     )
     page = queries.queue(g.staff, filters, request.args.get("setelah"))
-    args = {k: v for k, v in request.args.items() if k != "setelah"}
+    # the next page keeps the filters, and only them (nothing else reaches url_for)
+    args = {f.name: request.args[f.name] for f in form if f.name in request.args and not f.errors}
     return render_template(
         "review/queue.html",
         form=form,
@@ -200,6 +200,7 @@ def request_check(appeal_id: int) -> Any:
 
 
 @bp.route("/kasus/<int(max=2147483647):appeal_id>/putuskan", methods=["GET", "POST"])
+@csrf_in_form
 def decide(appeal_id: int) -> Any:
     appeal = _case_or_404(appeal_id)
     if not permissions.can_work(g.staff, appeal):
@@ -277,35 +278,23 @@ def field_checks() -> str:
 
 
 @bp.route("/verval/<int(max=2147483647):check_id>", methods=["GET", "POST"])
+@accepts_photos
+@csrf_in_form
 @role_required(Role.OPERATOR_DESA)
 def field_check(check_id: int) -> Any:
-    request.max_content_length = 3 * int(current_app.config["PHOTO_MAX_BYTES"]) + 256 * 1024
     found = queries.field_check_for(g.staff, check_id)
     if found is None:
         abort(404)
     check, appeal = found
     form = forms.FieldCheckResultForm()
     status = 200
-    if request.method == "POST" and check.done_at is None:
+    if photo_too_large():
+        form.form_errors.append(uploads.too_large_body())
+        status = 413
+    elif request.method == "POST" and check.done_at is None:
         if form.validate():
-            uploads = [f for f in request.files.getlist("photos") if f and f.filename][:3]
-            cleaned = []
-            for upload in uploads:
-                try:
-                    cleaned.append(
-                        photolib.sanitise(
-                            upload.stream, max_bytes=int(current_app.config["PHOTO_MAX_BYTES"])
-                        )
-                    )
-                except photolib.PhotoRejected:
-                    form.photos.errors.append(
-                        _(
-                            "%(name)s is not a usable photo "
-                            "(JPEG, PNG or WebP, at most %(mb)s MB).",
-                            name=(upload.filename or "?")[:60],
-                            mb=photo_limit_mb(),
-                        )
-                    )
+            uploaded = uploads.read(request.files.getlist("photos"), appeal_service.MAX_PHOTOS)
+            form.photos.errors.extend(uploaded.errors)
             if not form.errors:
                 try:
                     service.record_field_check(
@@ -313,7 +302,7 @@ def field_check(check_id: int) -> Any:
                     )
                 except service.NotAllowed:
                     abort(404)
-                for clean in cleaned:
+                for clean in uploaded.photos:
                     appeal_service.add_staff_photo(appeal, check.id, clean)
                 flash(_("Thank you. The officer can see your finding now."), "success")
                 return redirect(url_for("review.field_checks"))

@@ -13,6 +13,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from portal import db
+from portal.appeals import photos as photolib
 from portal.appeals.models import AppealPhoto
 from portal.appeals.states import AppealStatus
 from tests.appeals.conftest import (
@@ -193,14 +194,21 @@ def test_bad_file_is_refused_with_a_message_naming_it(
     assert stored(uploads) == []
 
 
-def test_a_fourth_photo_is_refused(client: Client, uploads: Path, at_photos: str) -> None:
+def test_more_photos_than_there_is_room_for_are_refused_before_decoding(
+    client: Client, uploads: Path, at_photos: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     photos = [(jpeg_with_gps(colour=(i * 60, 10, 10)), f"foto{i}.jpg") for i in range(4)]
+    decoded: list[object] = []
+    real = photolib.sanitise
+    monkeypatch.setattr(photolib, "sanitise", lambda *a, **k: decoded.append(1) or real(*a, **k))
 
     page = upload(client, at_photos, *photos)
 
     assert page.status == 400
-    assert "You can add at most 3 photos." in page
-    assert len(stored(uploads)) == 3
+    assert "You chose 4 photos, but only 3 more can be added. Choose fewer." in page
+    assert decoded == [], "a photo was decoded although the count was over"
+    assert stored(uploads) == []
+    assert upload(client, at_photos, *photos[:3]).status == 302
     full = client.page(at_photos)
     assert "3 photos added" in full
     assert not full.soup.find("input", attrs={"type": "file"})
@@ -224,14 +232,35 @@ def test_photo_larger_than_the_limit_is_refused(
     assert stored(uploads) == []
 
 
-def test_upload_far_over_the_limit_is_refused_before_it_is_read(
+def test_body_over_the_photo_page_limit_shows_the_photo_page_with_the_way_on(
     client: Client, app, uploads: Path, at_photos: str
 ) -> None:
-    app.config["PHOTO_MAX_BYTES"] = 2_000  # the request may carry 3 x 2 kB + 256 kB
+    app.config["UPLOAD_MAX_BODY_BYTES"] = 300_000
 
     page = upload(client, at_photos, (b"\xff\xd8\xff" + bytes(400_000), "video.jpg"))
 
     assert page.status == 413
+    assert page.h1 == "Photos"
+    assert "larger than" in " ".join(page.error_summary_text())
+    assert stored(uploads) == []
+    skip = page.soup.find("form", class_="skip-form")
+    assert skip is not None
+    assert not skip.find("input", attrs={"type": "file"})
+    again = client.page(at_photos).soup.find("form", class_="skip-form")
+    sent = client.post(again["action"], data={i["name"]: i["value"] for i in again("input")})
+    assert sent.status_code == 302
+    assert "/sanggahan/kontak" in sent.headers["Location"]
+
+
+def test_a_photo_far_over_its_limit_is_named_and_only_its_first_bytes_are_kept(
+    client: Client, app, uploads: Path, at_photos: str
+) -> None:
+    app.config["PHOTO_MAX_BYTES"] = 2_000
+
+    page = upload(client, at_photos, (b"\xff\xd8\xff" + bytes(400_000), "video.jpg"))
+
+    assert page.status == 400
+    assert "video.jpg: The photo is larger than" in page
     assert stored(uploads) == []
 
 

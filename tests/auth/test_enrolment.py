@@ -4,6 +4,7 @@ the server (inline SVG, no outside service) with the key in groups to type inste
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 
@@ -274,3 +275,13 @@ def test_staff_commands_name_an_unknown_account(command: str, runner: FlaskCliRu
     result = runner.invoke(args=["staff", command, "nobody@dinsos.example.go.id"])
     assert result.exit_code == 1
     assert "no account for nobody@dinsos.example.go.id" in result.output
+
+
+def test_the_enrolment_token_is_masked_in_access_log_lines(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="gunicorn.access")
+    token = "Zq3vN0t-aR3al_T0ken"
+    logging.getLogger("gunicorn.access").info('203.0.113.9 "GET /staf/daftar/%s" 200', token)
+    assert token not in caplog.text
+    assert "/staf/daftar/[token]" in caplog.text

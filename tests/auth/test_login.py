@@ -162,7 +162,7 @@ def test_logging_out_without_csrf_token_is_refused_and_keeps_the_session(
     app: Flask, staff: StaffFactory
 ) -> None:
     client = staff.login(staff.create("verifikator"), browser(app))
-    assert client.post("/staf/keluar").status_code == 400
+    assert client.post("/staf/keluar", data={"go": "1"}).status_code == 400
     assert signed_in(client)
 
 
@@ -284,7 +284,9 @@ def test_sign_in_without_csrf_token_is_refused(app: Flask, staff: StaffFactory) 
     data = {"email": officer.email, "password": PASSWORD, "code": officer.code()}
     page = Page(client.post("/staf/masuk", data=data))
     assert page.status == 400
-    assert page.h1 == "Your session expired"
+    assert page.h1 == "Staff sign-in"  # the form again, with a message, not a dead end
+    assert "a form can only be sent for a few hours" in " ".join(page.error_summary_text())
+    assert page.soup.find("input", attrs={"name": "email"})["value"] == officer.email
     assert staff_cookie(client) is None
 
 

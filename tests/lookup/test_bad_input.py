@@ -127,8 +127,14 @@ def id_translation(msgid: str) -> str | None:
     return text if text != msgid else None
 
 
+SESSION_EXPIRED = (
+    "For your security, a form can only be sent for a few hours after it was opened, and this "
+    "one had expired. Check your answers below and send it again."
+)
+
+
 @pytest.mark.parametrize("token", [None, "forged-token"], ids=["missing", "forged"])
-def test_post_without_a_valid_csrf_token_says_the_session_expired_in_indonesian(
+def test_post_without_a_valid_csrf_token_shows_the_form_again_with_a_kind_message(
     client: Client, token: str | None
 ) -> None:
     client.get("/")  # a session exists, as for a person who left the form open
@@ -140,14 +146,24 @@ def test_post_without_a_valid_csrf_token_says_the_session_expired_in_indonesian(
 
     assert page.status == 400
     assert page.lang == "id"
-    assert page.h1
-    translated = id_translation("Your session expired")
+    assert page.soup.find("input", attrs={"name": "nik"}), "the look-up form is not shown again"
+    translated = id_translation(SESSION_EXPIRED)
     if translated:
-        assert translated in page.h1
+        assert page.error_summary_text() == [translated]
+    assert "Sesi Anda sudah berakhir" not in page.h1  # not the dead-end page
 
 
-def test_post_without_csrf_token_in_english_says_the_session_expired(client: Client) -> None:
+def test_post_without_csrf_token_in_english_asks_to_send_again(client: Client) -> None:
     page = Page(client.post("/", data={"nik": GOOD_NIK}, headers=EN)).check()
+    assert page.status == 400
+    assert page.h1 == "Check your DTSEN status"
+    assert SESSION_EXPIRED in page.error_summary_text()
+
+
+def test_post_without_csrf_token_where_no_form_is_shown_gets_the_expired_page(
+    client: Client,
+) -> None:
+    page = Page(client.post("/lacak/keluar", data={"go": "1"}, headers=EN)).check()
     assert page.status == 400
     assert page.h1 == "Your session expired"
 
