@@ -10,7 +10,7 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve setup-demo test test-sqlite test-postgres lint fmt \
+.PHONY: help install lock run serve setup-demo test test-sqlite test-postgres lint fmt \
         i18n-extract i18n-update i18n-compile i18n-check db-upgrade bench clean
 
 help: ## List the targets
@@ -20,11 +20,19 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+# The exact versions of requirements/dev.txt (hashes checked), then the portal itself.
+$(VENV)/.installed: requirements/dev.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-install: $(VENV)/.installed ## Create .venv and install the portal with its dev tools
+install: $(VENV)/.installed ## Create .venv and install the portal with its dev tools (locked)
+
+LOCK := $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-header
+
+lock: install ## Re-resolve requirements/*.txt from the ranges in pyproject.toml (network)
+	$(LOCK) --upgrade -o requirements/main.txt pyproject.toml
+	$(LOCK) --upgrade --extra dev -o requirements/dev.txt pyproject.toml
 
 i18n-compile: install ## Compile the translation catalogs (.mo files are not committed)
 	$(BIN)/pybabel compile -d translations --statistics
