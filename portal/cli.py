@@ -6,11 +6,20 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from portal.appeals.cli import appeals_cli
     from portal.auth.cli import staff_cli
     from portal.dataimport.cli import demo_command, dtsen_cli
     from portal.migrate import db_cli
     from portal.review.cli import review_cli
     from portal.wilayah.cli import wilayah_cli
 
-    for command in (db_cli, wilayah_cli, dtsen_cli, demo_command, staff_cli, review_cli):
+    for command in (
+        db_cli,
+        wilayah_cli,
+        dtsen_cli,
+        demo_command,
+        staff_cli,
+        review_cli,
+        appeals_cli,
+    ):
         app.cli.add_command(command)

@@ -118,19 +118,27 @@ def choose_reason(draft: AppealDraft, reason_code: str) -> None:
     db.session.commit()
 
 
-def purge_drafts() -> None:
-    """Delete drafts (and their photos) untouched for DRAFT_LIFETIME."""
+def purge_drafts() -> int:
+    """Delete drafts untouched for DRAFT_LIFETIME, with their photos; return how many.
+
+    The rows go first (one commit), the files after: a failure in between leaves an
+    orphan file, never a row that points at a missing photo.
+    """
     cutoff = db.utcnow() - DRAFT_LIFETIME
     stale = list(
         db.session.scalars(select(AppealDraft.token).where(AppealDraft.updated_at < cutoff))
     )
     if not stale:
-        return
-    for photo in db.session.scalars(select(AppealPhoto).where(AppealPhoto.draft_token.in_(stale))):
-        _unlink(photo.storage_key)
+        return 0
+    photos = list(db.session.scalars(select(AppealPhoto).where(AppealPhoto.draft_token.in_(stale))))
+    keys = [photo.storage_key for photo in photos]
+    for photo in photos:
         db.session.delete(photo)
     db.session.execute(delete(AppealDraft).where(AppealDraft.token.in_(stale)))
     db.session.commit()
+    for key in keys:
+        _unlink(key)
+    return len(stale)
 
 
 def upload_dir() -> Path:

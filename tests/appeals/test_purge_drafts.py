@@ -1,0 +1,56 @@
+"""``flask --app portal appeals purge-drafts``: unfinished drafts older than a day go, with
+their photos; a draft in use stays."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import func, select, update
+
+from portal import db
+from portal.appeals.models import AppealDraft, AppealPhoto
+from tests.appeals.conftest import answers_for, jpeg_with_gps, walk
+from tests.helpers import Client
+
+
+def count(app: Flask, model: type) -> int:
+    with app.app_context():
+        return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_purge_removes_stale_drafts_and_their_photos_only(
+    app: Flask, client: Client, world, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    walk(client, "sanggahan", answers_for(world, "INC-MAMPU"), stop_at="foto")
+    token = client.csrf_token("/sanggahan/foto")
+    data = {
+        "csrf_token": token,
+        "action": "upload",
+        "photos": (io.BytesIO(jpeg_with_gps()), "a.jpg"),
+    }
+    sent = client.post("/sanggahan/foto", data=data, content_type="multipart/form-data")
+    assert sent.status_code == 302
+    [photo_file] = list((tmp_path / "uploads").iterdir())
+    fresh = Client(app, app.response_class)
+    walk(fresh, "usulan", answers_for(world, "USUL-PROGRAM"), stop_at="program")
+    with app.app_context():
+        db.session.execute(
+            update(AppealDraft)
+            .where(AppealDraft.kind == "sanggahan")
+            .values(updated_at=db.utcnow() - timedelta(hours=25))
+        )
+        db.session.commit()
+
+    result = runner.invoke(args=["appeals", "purge-drafts"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "purged 1 draft(s)"
+    assert not photo_file.exists()
+    assert count(app, AppealPhoto) == 0
+    assert count(app, AppealDraft) == 1
+    assert runner.invoke(args=["appeals", "purge-drafts"]).output.strip() == "purged 0 draft(s)"
