@@ -8,6 +8,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 import pyotp
 from argon2 import PasswordHasher
@@ -21,9 +22,6 @@ from portal.auth.models import Role, StaffDesa, StaffUser
 from portal.auth.sessions import store
 from portal.wilayah.models import Level, Wilayah
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# Verified against when the account does not exist, so a miss costs as much as a hit.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 TOTP_ISSUER = "DTSEN Portal"
 
 
@@ -49,6 +47,34 @@ class WeakPassword(AuthError):
 
 class StaffDataError(AuthError, ValueError):
     """Bad input to the staff CLI (role, region, e-mail)."""
+
+
+@lru_cache(maxsize=8)
+def _hasher_for(time_cost: int, memory_kib: int, parallelism: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+
+
+@lru_cache(maxsize=8)
+def _dummy_hash_for(time_cost: int, memory_kib: int, parallelism: int) -> str:
+    """Verified against when the account does not exist, so a miss costs as much as a hit.
+    Made once per set of parameters, on first use (not at import)."""
+    return _hasher_for(time_cost, memory_kib, parallelism).hash(secrets.token_hex(16))
+
+
+def _hash_params() -> tuple[int, int, int]:
+    """The argon2id cost from the app config (PASSWORD_TIME_COST, _MEMORY_KIB, _PARALLELISM)."""
+    config = current_app.config
+    return (
+        int(config["PASSWORD_TIME_COST"]),
+        int(config["PASSWORD_MEMORY_KIB"]),
+        int(config["PASSWORD_PARALLELISM"]),
+    )
+
+
+def _hasher() -> PasswordHasher:
+    """The password hasher of the current app's configured cost (a new hash uses it; a stored
+    hash of another cost still verifies, and is rehashed at the next sign-in)."""
+    return _hasher_for(*_hash_params())
 
 
 def _token_hash(token: str) -> str:
@@ -230,7 +256,7 @@ def enrol(user: StaffUser, password: str, code: str) -> None:
     if not _accept_code(user, code):
         db.session.rollback()
         raise BadCode
-    user.password_hash = _hasher.hash(password)
+    user.password_hash = _hasher().hash(password)
     user.enrolled_at = db.utcnow()
     user.enrol_token_hash = None
     user.enrol_expires_at = None
@@ -245,8 +271,11 @@ def authenticate(email: str, password: str, code: str) -> StaffUser:
     """The officer, or LoginFailed. The same answer and the same work (an argon2 verify)
     whatever was wrong, so the form reveals neither accounts nor which factor failed."""
     user = by_email(email)
+    params = _hash_params()
+    hasher = _hasher_for(*params)
     try:
-        _hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
+        stored = user.password_hash if user and user.password_hash else _dummy_hash_for(*params)
+        hasher.verify(stored, password)
         password_ok = user is not None and user.password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         password_ok = False
@@ -256,8 +285,8 @@ def authenticate(email: str, password: str, code: str) -> StaffUser:
     if not _accept_code(user, code):
         _failed(user)
         raise LoginFailed
-    if _hasher.check_needs_rehash(user.password_hash or ""):
-        user.password_hash = _hasher.hash(password)
+    if hasher.check_needs_rehash(user.password_hash or ""):
+        user.password_hash = hasher.hash(password)
     user.last_login_at = db.utcnow()
     record("login", staff=user, target_type="staff", target_id=user.id)
     db.session.commit()
