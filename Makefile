@@ -11,7 +11,7 @@ REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 
 .DEFAULT_GOAL := help
 .PHONY: help install lock run serve setup-demo test test-sqlite test-postgres lint fmt \
-        i18n-extract i18n-update i18n-compile i18n-check db-upgrade bench clean
+        e2e i18n-extract i18n-update i18n-compile i18n-check db-upgrade bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-15s %s\n", $$1, $$2}'
@@ -61,10 +61,11 @@ run: setup-demo serve ## Install, set up the demo database and serve on 127.0.0.
 db-upgrade: install ## Apply the Alembic migrations to DATABASE_URL
 	$(FLASK) db upgrade
 
-test: i18n-compile ## Install and run the whole suite (twice with CI=true: SQLite, then PostgreSQL + Redis)
+test: i18n-compile ## Install and run everything: unit suite (SQLite; + PostgreSQL/Redis with CI=true), e2e, lint
 	$(MAKE) --no-print-directory test-sqlite
 	@if [ "$${CI:-}" = "true" ] || [ -n "$${TEST_POSTGRES:-}" ]; then \
 	    $(MAKE) --no-print-directory test-postgres; fi
+	$(MAKE) --no-print-directory e2e
 	$(MAKE) --no-print-directory lint
 
 test-sqlite: i18n-compile ## Run the suite on SQLite with in-memory rate-limit storage
@@ -73,6 +74,13 @@ test-sqlite: i18n-compile ## Run the suite on SQLite with in-memory rate-limit s
 test-postgres: i18n-compile ## Run the suite on PostgreSQL + Redis (fails if either is unreachable)
 	TEST_DATABASE_URL=$(PG_TEST_URL) TEST_REDIS_URL=$(REDIS_TEST_URL) \
 	    $(BIN)/python -m pytest -q -p no:cacheprovider
+
+e2e: install ## The browser suite against the wheel behind nginx + TLS, on PostgreSQL + Redis
+	npm ci --prefix e2e --no-audit --no-fund --silent
+	$(BIN)/python e2e/stack.py up
+	@status=0; $(BIN)/python -m pytest -p no:cacheprovider -q e2e || status=$$?; \
+	    $(BIN)/python e2e/stack.py down; \
+	    echo "e2e screenshots: $(CURDIR)/e2e/out/screenshots"; exit $$status
 
 lint: install ## ruff check, format check and the i18n gate
 	$(BIN)/ruff check .

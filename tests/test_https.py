@@ -37,8 +37,7 @@ def deployed(request: pytest.FixtureRequest, db_url: str) -> Iterator[Flask]:
 
 @pytest.fixture
 def browser(deployed: Flask) -> Browser:
-    deployed.test_client_class = Browser
-    client: Browser = deployed.test_client()  # type: ignore[assignment]
+    client = Browser(deployed, deployed.response_class)
     client.behind_proxy = bool(deployed.config["PROXY_FIX_X_FOR"])
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     return client

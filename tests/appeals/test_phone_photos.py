@@ -52,8 +52,7 @@ def photos() -> dict[str, bytes]:
 @pytest.fixture
 def phone(app: Flask, tmp_path: Path) -> Browser:
     app.config.update(UPLOAD_DIR=str(tmp_path / "uploads"), SESSION_COOKIE_SECURE=True)
-    app.test_client_class = Browser
-    client: Browser = app.test_client()  # type: ignore[assignment]
+    client = Browser(app, app.response_class)
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     return client
 

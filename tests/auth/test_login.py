@@ -403,3 +403,33 @@ def test_a_decision_sent_after_the_session_idled_out_changes_nothing(
     assert urlsplit(response.headers["Location"]).path == "/staf/masuk"
     assert CaseFactory(app).get(case).status == AppealStatus.VERIFIKASI.value
     assert [e.action for e in audit(app)] == ["staff_created", "staff_enrolled", "login"]
+
+
+def test_a_password_hashed_at_another_cost_is_rehashed_at_the_configured_cost_on_sign_in(
+    app: Flask, staff: StaffFactory
+) -> None:
+    from argon2 import PasswordHasher, extract_parameters
+
+    from portal.auth.models import StaffUser
+
+    officer = staff.create("verifikator")
+    with app.app_context():
+        user = db.session.get(StaffUser, officer.id)
+        assert user is not None
+        user.password_hash = PasswordHasher(time_cost=2, memory_cost=1024, parallelism=2).hash(
+            PASSWORD
+        )
+        db.session.commit()
+
+    staff.login(officer)
+
+    with app.app_context():
+        user = db.session.get(StaffUser, officer.id)
+        assert user is not None
+        params = extract_parameters(user.password_hash)
+        config = app.config
+        assert (params.time_cost, params.memory_cost, params.parallelism) == (
+            config["PASSWORD_TIME_COST"],
+            config["PASSWORD_MEMORY_KIB"],
+            config["PASSWORD_PARALLELISM"],
+        )
