@@ -205,31 +205,46 @@ def set_up_data(venv: Path, env: dict[str, str]) -> tuple[dict[str, dict[str, st
     return demo, links
 
 
+def start_app_server(venv: Path, env: dict[str, str], port: int, *, append: bool = False) -> int:
+    """One gunicorn server on 127.0.0.1:PORT, as deployed; its pid (the master's). Its log is
+    e2e/out/app-PORT.log (APPEND keeps what an earlier run of the same port wrote)."""
+    logfile = (OUT / f"app-{port}.log").open("a" if append else "w")
+    process = subprocess.Popen(
+        [
+            str(venv / "bin" / "gunicorn"),
+            "--config",
+            str(ROOT / "deploy" / "gunicorn.conf.py"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "portal:create_app()",
+        ],  # fmt: skip
+        env={**env, "PORTAL_BIND": f"127.0.0.1:{port}"},
+        stdout=logfile,
+        stderr=subprocess.STDOUT,
+        cwd=OUT,
+        start_new_session=True,
+    )
+    logfile.close()  # the server holds its own copy
+    return process.pid
+
+
 def start_app_servers(venv: Path, env: dict[str, str]) -> dict[str, int]:
-    pids = {}
-    for port in APP_PORTS:
-        logfile = (OUT / f"app-{port}.log").open("w")
-        process = subprocess.Popen(
-            [
-                str(venv / "bin" / "gunicorn"),
-                "--config",
-                str(ROOT / "deploy" / "gunicorn.conf.py"),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "portal:create_app()",
-            ],  # fmt: skip
-            env={**env, "PORTAL_BIND": f"127.0.0.1:{port}"},
-            stdout=logfile,
-            stderr=subprocess.STDOUT,
-            cwd=OUT,
-            start_new_session=True,
-        )
-        pids[str(port)] = process.pid
+    pids = {str(port): start_app_server(venv, env, port) for port in APP_PORTS}
     for port in APP_PORTS:
         wait_for(f"http://127.0.0.1:{port}/readyz", f"app server :{port}")
     return pids
+
+
+def restart_app_server(stack: Stack, port: int) -> int:
+    """Start the app server of PORT again (after stop_app_server) with the stack's venv and
+    environment, wait until it is ready, and record its new pid in stack.json."""
+    pid = start_app_server(Path(stack.venv), stack.env, port, append=True)
+    wait_for(f"http://127.0.0.1:{port}/readyz", f"app server :{port}")
+    stack.app_pids[str(port)] = pid
+    stack.save()
+    return pid
 
 
 def tls_certificate() -> tuple[Path, Path]:
