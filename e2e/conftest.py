@@ -85,10 +85,21 @@ class Phone:
         self._arrived(step, response.status, expect)
         return self.page
 
-    def submit(self, button: str, step: str, *, expect: int = 200, form: str = "form") -> Page:
+    def submit(
+        self, button: str, step: str, *, expect: int = 200, form: str = "form", exact: bool = False
+    ) -> Page:
         """Click the button (by its visible name) and check the page it leads to."""
         with self.page.expect_navigation() as navigation:
-            self.page.locator(form).get_by_role("button", name=button).first.click()
+            self.page.locator(form).get_by_role("button", name=button, exact=exact).first.click()
+        response = navigation.value
+        assert response is not None
+        self._arrived(step, response.status, expect)
+        return self.page
+
+    def follow(self, link: str, step: str, *, expect: int = 200, exact: bool = False) -> Page:
+        """Click the link (by its accessible name) and check the page it leads to."""
+        with self.page.expect_navigation() as navigation:
+            self.page.get_by_role("link", name=link, exact=exact).first.click()
         response = navigation.value
         assert response is not None
         self._arrived(step, response.status, expect)
@@ -140,11 +151,29 @@ class Phone:
     def fill(self, label: str, value: str) -> None:
         self.page.get_by_label(label, exact=True).fill(value)
 
-    def choose(self, label: str) -> None:
-        self.page.get_by_label(label, exact=True).check()
+    def choose(self, label: str, *, group: str | None = None, exact: bool = True) -> None:
+        """Tick the radio or checkbox LABEL (inside the fieldset whose legend is GROUP)."""
+        scope = self.page.get_by_role("group", name=group) if group else self.page
+        scope.get_by_label(label, exact=exact).check()
+
+    def select(self, label: str, option_text: str) -> str:
+        """Choose the option of the select LABEL whose text contains OPTION_TEXT, as a person
+        reading the list would; returns the option's full text."""
+        select = self.page.get_by_label(label, exact=True)
+        option = select.locator("option", has_text=option_text).first
+        text = option.inner_text().strip()
+        select.select_option(label=text)
+        return text
 
     def h1(self) -> str:
         return self.page.locator("h1").first.inner_text().strip()
+
+    def main_text(self) -> str:
+        return self.page.locator("main").inner_text()
+
+    def notices(self) -> str:
+        """The flashed messages and error summary of the page, as shown."""
+        return " ".join(self.page.locator(".notice, .error-summary").all_inner_texts())
 
 
 @pytest.fixture
@@ -199,3 +228,80 @@ def totp_code(secret: str, *, after: str | None = None) -> str:
         time.sleep(1)
         code = totp.now()
     return code
+
+
+# --- phone photos ---------------------------------------------------------------------------
+
+PHOTO_MAX_BYTES = 5 * 1024 * 1024  # PHOTO_MAX_BYTES, the portal's default
+
+
+def gps_exif() -> Any:
+    """EXIF as a phone camera writes it: make, model and where the photo was taken."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F] = "samsung"  # Make
+    exif[0x0110] = "SM-A135F"  # Model
+    gps = exif.get_ifd(0x8825)
+    gps[1] = "S"
+    gps[2] = (6.0, 12.0, 31.5)
+    gps[3] = "E"
+    gps[4] = (106.0, 59.0, 12.25)
+    return exif
+
+
+def phone_photo(seed: int, size: tuple[int, int] = (4000, 3000), quality: int = 90) -> bytes:
+    """A JPEG like a 12 MP phone camera's: smooth areas, sensor noise, GPS in the EXIF."""
+    import io
+    import random
+
+    from PIL import Image
+
+    w, h = size
+    rnd = random.Random(seed)
+    blobs = Image.frombytes("L", (w // 4, h // 4), rnd.randbytes(w * h // 16))
+    blobs = blobs.resize((w, h), Image.Resampling.BILINEAR)
+    sky = Image.linear_gradient("L").resize((w, h))
+    scene = Image.merge("RGB", (blobs, sky, Image.blend(blobs, sky, 0.5)))
+    picture = Image.blend(scene, Image.effect_noise((w, h), 24).convert("RGB"), 0.25)
+    buf = io.BytesIO()
+    picture.save(buf, "JPEG", quality=quality, exif=gps_exif())
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="session")
+def photos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Files on the phone: two 12 MP photos of 3-5 MB and one 16 MP photo over 5 MB."""
+    folder = tmp_path_factory.mktemp("DCIM")
+    made = {
+        "rumah": ("IMG_20260714_101502.jpg", phone_photo(1)),
+        "lapangan": ("IMG_20260715_083011.jpg", phone_photo(2)),
+        "besar": ("IMG_20260714_101733.jpg", phone_photo(3, (4600, 3450), quality=95)),
+    }
+    paths = {}
+    for key, (name, body) in made.items():
+        path = folder / name
+        path.write_bytes(body)
+        paths[key] = path
+    for key in ("rumah", "lapangan"):
+        assert 3_000_000 < paths[key].stat().st_size < PHOTO_MAX_BYTES, key
+    assert paths["besar"].stat().st_size > PHOTO_MAX_BYTES
+    return paths
+
+
+# --- the stack's command line ---------------------------------------------------------------
+
+
+def stack_flask(stack: Stack, *args: str) -> str:
+    """``flask --app portal ARGS`` of the deployed release, with its environment."""
+    import subprocess
+
+    result = subprocess.run(
+        [str(Path(stack.venv) / "bin" / "flask"), "--app", "portal", *args],
+        env=stack.env,
+        cwd=Path(stack.venv).parent,
+        check=True,
+        text=True,
+        capture_output=True,
+    )
+    return result.stdout
