@@ -182,10 +182,10 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = secrets.token_hex(32)
     NIK_HMAC_KEY = secrets.token_hex(32)
-    SESSION_COOKIE_SECURE = False
+    # Secure cookies and https URLs as in production: the suite's client speaks HTTPS with a
+    # browser's headers (tests/helpers.Browser).
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
-    PREFERRED_URL_SCHEME = "http"
     SERVER_NAME = None
     # Outbound addresses point nowhere routable, so a forgotten mock cannot reach anyone.
     OUTBOUND_BASE_URL = "http://you-forgot-to-mock-an-outbound-call.invalid"

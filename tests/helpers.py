@@ -103,7 +103,7 @@ class Browser(Client):
     ``Referer``.
     """
 
-    origin = "https://portal.example"
+    origin = "https://localhost"
     behind_proxy = False
     address = "203.0.113.7"
 
