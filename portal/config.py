@@ -98,6 +98,7 @@ class Config:
     PASSWORD_PARALLELISM = 4
 
     PROXY_FIX_X_FOR = 0  # number of trusted proxies in front (X-Forwarded-For hops)
+    CLIENT_IPV6_PREFIX = 64  # per-client limits key IPv6 clients by this network
     MAX_CONTENT_LENGTH = 64 * 1024
     MAX_FORM_MEMORY_SIZE = 64 * 1024
 

@@ -6,7 +6,7 @@ import ipaddress
 import logging
 import re
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.core.nik import scrub
@@ -25,9 +25,24 @@ CSP = "; ".join(
 )
 
 
-def client_ip() -> str:
-    """The rate-limit key: the client address as set by ProxyFix (PROXY_FIX_X_FOR hops)."""
-    return request.remote_addr or "unknown"
+def client_network() -> str:
+    """The rate-limit key of a client: its IPv4 address, or its IPv6 network.
+
+    The address is the one ProxyFix found (PROXY_FIX_X_FOR hops). An IPv6 client holds a
+    whole /64 (CLIENT_IPV6_PREFIX) and can pick a new address for every request: keyed by
+    address, every request would get a fresh allowance.
+    """
+    address = request.remote_addr or ""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return "unknown"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        prefix = int(current_app.config["CLIENT_IPV6_PREFIX"])
+        return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+    return str(ip)
 
 
 def ip_prefix(address: str | None) -> str:

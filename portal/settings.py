@@ -382,6 +382,14 @@ def _table() -> list[Setting]:
             kind="a whole number",
         ),
         s(
+            "CLIENT_IPV6_PREFIX",
+            integer,
+            "Per-client limits count an IPv6 client by this network (a phone holds a whole "
+            "/64); IPv4 clients by address.",
+            between(32, 128),
+            kind="a whole number",
+        ),
+        s(
             "MAX_CONTENT_LENGTH",
             integer,
             "Largest request body in bytes, except photo pages.",

@@ -328,6 +328,7 @@ SAMPLES = {
     "PASSWORD_MEMORY_KIB": ("32768", 32768),
     "PASSWORD_PARALLELISM": ("2", 2),
     "PROXY_FIX_X_FOR": ("1", 1),
+    "CLIENT_IPV6_PREFIX": ("56", 56),
     "MAX_CONTENT_LENGTH": ("32768", 32768),
     "MAX_FORM_MEMORY_SIZE": ("32768", 32768),
     "SESSION_COOKIE_NAME": ("bekasi_session", "bekasi_session"),

@@ -26,7 +26,7 @@ from portal.auth.decorators import load_staff, safe_next, staff_gate
 from portal.auth.sessions import store, token_hash
 from portal.extensions import limiter
 from portal.guard import csrf_in_form
-from portal.security import ip_prefix
+from portal.security import client_network, ip_prefix
 
 bp = Blueprint("auth", __name__, url_prefix="/staf")
 bp.before_request(staff_gate)
@@ -38,7 +38,7 @@ def _login_failed(response: Response) -> bool:
 
 def _account_key() -> str:
     email = (request.form.get("email") or "").strip().lower()[:254]
-    return f"{email}|{request.remote_addr}"
+    return f"{email}|{client_network()}"
 
 
 def _start_session(user: Any) -> Response:

@@ -103,3 +103,24 @@ def test_refused_input_does_not_count_toward_the_nik_failure_limit(
 def test_showing_the_form_is_not_limited(limited_client: Client) -> None:
     for __ in range(12):
         limited_client.page("/", environ_base={"REMOTE_ADDR": "10.0.4.1"})
+
+
+def test_ipv6_clients_are_counted_by_their_64_network(limited_client: Client, two_houses) -> None:
+    """A phone on IPv6 holds a whole /64: a new address per request gets no new allowance."""
+    house = two_houses[0]
+    nik, kk = house.members[0].nik, house.no_kk
+    for i in range(5):
+        assert look_up(limited_client, nik, kk, ip=f"2001:db8:aa:1::{i + 1:x}").status == 200
+
+    assert look_up(limited_client, nik, kk, ip="2001:db8:aa:1:ffff::9").status == 429
+    assert look_up(limited_client, nik, kk, ip="2001:db8:aa:2::1").status == 200
+
+
+def test_an_ipv4_mapped_address_counts_as_its_ipv4_address(
+    limited_client: Client, two_houses
+) -> None:
+    house = two_houses[0]
+    nik, kk = house.members[0].nik, house.no_kk
+    for __ in range(5):
+        assert look_up(limited_client, nik, kk, ip="10.0.9.9").status == 200
+    assert look_up(limited_client, nik, kk, ip="::ffff:10.0.9.9").status == 429
