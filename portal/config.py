@@ -74,10 +74,18 @@ class Config:
     APPEAL_FILER_LIMIT = "5 per day"
     APPEAL_MAX_OPEN_PER_SUBJECT = 2
     TRACK_LIMIT = "30 per minute; 300 per hour"
+    # Drafts started and photo-page posts, per client network: each draft is a row and
+    # each photo a decode, so neither may be free in bulk.
+    DRAFT_LIMIT = "20 per hour; 100 per day"
+    PHOTO_LIMIT = "30 per hour; 150 per day"
     APPEAL_SLA_DAYS = 14
     CONTEST_DAYS = 30
     UPLOAD_DIR = str(INSTANCE / "uploads")
     PHOTO_MAX_BYTES = 5 * 1024 * 1024
+    PHOTO_MAX_PIXELS = 17_000_000  # a 16 MP phone camera, with room to spare
+    # Each photo is decoded in a child process that the kernel stops past these.
+    PHOTO_DECODE_CPU_SECONDS = 5
+    PHOTO_DECODE_MEMORY_MB = 512
     # Body of a photo page (MAX_CONTENT_LENGTH elsewhere). Each file beyond PHOTO_MAX_BYTES is
     # refused by name, so this only bounds the transfer: three oversized phone photos fit.
     UPLOAD_MAX_BODY_BYTES = 48 * 1024 * 1024

@@ -253,6 +253,20 @@ def _table() -> list[Setting]:
             kind=LIMIT,
         ),
         s(
+            "DRAFT_LIMIT",
+            text,
+            "New sanggahan/usulan drafts started per client network.",
+            rate_limit,
+            kind=LIMIT,
+        ),
+        s(
+            "PHOTO_LIMIT",
+            text,
+            "Posts to a photo page (each photo is a decode) per client network.",
+            rate_limit,
+            kind=LIMIT,
+        ),
+        s(
             "STAFF_LOGIN_LIMIT",
             text,
             "Failed staff sign-ins per client network.",
@@ -288,6 +302,28 @@ def _table() -> list[Setting]:
             "Largest photo accepted, in bytes (each photo is "
             "re-encoded, at most 2048 px, without metadata).",
             at_least(64 * 1024),
+            kind="a whole number",
+        ),
+        s(
+            "PHOTO_MAX_PIXELS",
+            integer,
+            "Most pixels a photo may have (width x height); 17 M fits a 16 MP phone camera.",
+            between(1_000_000, 100_000_000),
+            kind="a whole number",
+        ),
+        s(
+            "PHOTO_DECODE_CPU_SECONDS",
+            integer,
+            "CPU time one photo may take to decode and re-encode (in a child process that the "
+            "kernel stops past it).",
+            between(1, 20),
+            kind=SECONDS,
+        ),
+        s(
+            "PHOTO_DECODE_MEMORY_MB",
+            integer,
+            "Memory one photo's decoding may use, in MB, on top of the worker's.",
+            between(128, 4096),
             kind="a whole number",
         ),
         s(

@@ -13,14 +13,19 @@ Pure: no Flask, no database. ``store`` and ``path_for`` touch only the directory
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import re
+import resource
 import secrets
+import select
+import signal
 import struct
+import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO
@@ -74,6 +79,7 @@ class PhotoError(StrEnum):
     FORMAT = "format"
     TOO_MANY_PIXELS = "too_many_pixels"
     CORRUPT = "corrupt"
+    UNPROCESSABLE = "unprocessable"  # over the CPU or memory budget of one photo
 
 
 class PhotoRejected(ValueError):
@@ -90,28 +96,91 @@ class CleanPhoto:
     sha256: str  # of data
 
 
-def sanitise(
-    stream: BinaryIO,
-    *,
-    max_bytes: int = 5 * 1024 * 1024,
-    max_pixels: int = 40_000_000,
-    max_side: int = 2048,
-    quality: int = 82,
-) -> CleanPhoto:
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one photo may cost. The defaults fit a 16 MP phone camera with room to spare."""
+
+    max_bytes: int = 5 * 1024 * 1024
+    max_pixels: int = 17_000_000
+    # A camera photo holds at least a byte per few pixels; a file that promises hundreds of
+    # pixels per byte is a flat drawing or a bomb (a 5 KB PNG of 40 M one-bit pixels).
+    max_pixels_per_byte: int = 250
+    max_side: int = 2048
+    quality: int = 82
+
+
+# Below this, any size-to-pixels ratio is fine (icons, small screenshots).
+_DENSITY_FLOOR = 1_000_000
+
+
+def sanitise(stream: BinaryIO, limits: Limits | None = None, **overrides: int) -> CleanPhoto:
     """Check an uploaded photo and re-encode it as a metadata-free JPEG. Raises PhotoRejected.
 
     The output keeps only pixels: EXIF orientation is applied first so the picture stays
     upright, then EXIF (GPS), XMP, ICC, comments and anything after the image's end are gone,
     because the JPEG is written from a new image that never saw the input's metadata.
+    ``overrides`` replace single limits (``max_bytes=...``).
     """
-    data = _read_capped(stream, max_bytes + 1)
+    limits = _limits(limits, overrides)
+    return _sanitise_bytes(_read_checked(stream, limits), limits)
+
+
+def sanitise_isolated(
+    stream: BinaryIO,
+    limits: Limits | None = None,
+    *,
+    cpu_seconds: int = 5,
+    memory_bytes: int = 512 * 1024 * 1024,
+    **overrides: int,
+) -> CleanPhoto:
+    """``sanitise`` in a forked child with a CPU-time and an address-space limit.
+
+    Decoding is where a hostile file costs: a few KB can ask for seconds of CPU and hundreds
+    of MB. In the child, a file over either limit is killed by the kernel (SIGXCPU,
+    MemoryError); the worker that serves the request only waits, up to a wall-clock
+    deadline, and answers "cannot be processed". Linux/Unix only (fork, setrlimit).
+    """
+    limits = _limits(limits, overrides)
+    data = _read_checked(stream, limits)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child; its result is checked through the pipe
+        os.close(read_end)
+        try:
+            _limit_child(cpu_seconds, memory_bytes)
+            payload = _child_result(data, limits)
+            with os.fdopen(write_end, "wb") as out:
+                out.write(payload)
+        finally:
+            os._exit(0)  # no atexit handlers, no flushing of the parent's buffers
+    os.close(write_end)
+    try:
+        # a child that waits instead of computing (stuck on I/O) spends no CPU time either
+        payload = _read_until(read_end, deadline=time.monotonic() + 2 * cpu_seconds + 1)
+    finally:
+        os.close(read_end)
+        _reap(pid)
+    return _parse_result(payload)
+
+
+def _limits(limits: Limits | None, overrides: dict[str, int]) -> Limits:
+    limits = limits or Limits()
+    return replace(limits, **overrides) if overrides else limits
+
+
+def _read_checked(stream: BinaryIO, limits: Limits) -> bytes:
+    data = _read_capped(stream, limits.max_bytes + 1)
     if not data:
         raise PhotoRejected(PhotoError.EMPTY)
-    if len(data) > max_bytes:
+    if len(data) > limits.max_bytes:
         raise PhotoRejected(PhotoError.TOO_LARGE)
+    return data
+
+
+def _sanitise_bytes(data: bytes, limits: Limits) -> CleanPhoto:
     kind = _sniff(data)
     if kind == "WEBP":
-        _check_webp_canvas(data, max_pixels)
+        _check_webp_canvas(data, limits)
 
     # Pillow warns (DecompressionBombWarning) between MAX_IMAGE_PIXELS and twice that, and
     # warns about odd files ("Corrupt EXIF data" inside open(), a malformed MPO). A warning
@@ -123,10 +192,78 @@ def sanitise(
         warnings.simplefilter("ignore")
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            clean = _decode(data, max_pixels=max_pixels, max_side=max_side)
+            clean = _decode(data, limits)
         except _BOMB:
             raise PhotoRejected(PhotoError.TOO_MANY_PIXELS) from None
-    return _encode(clean, quality)
+    return _encode(clean, limits.quality)
+
+
+def _check_pixels(width: int, height: int, size: int, limits: Limits) -> None:
+    pixels = width * height
+    if pixels > limits.max_pixels:
+        raise PhotoRejected(PhotoError.TOO_MANY_PIXELS)
+    if pixels > max(_DENSITY_FLOOR, size * limits.max_pixels_per_byte):
+        raise PhotoRejected(PhotoError.TOO_MANY_PIXELS)
+
+
+# --- the child of sanitise_isolated -------------------------------------------------------
+# One message on the pipe: b"K" + width, height (4 bytes each) + the JPEG, or b"R" + the
+# reason. Nothing else crosses, so the parent trusts no object the child built.
+
+
+def _limit_child(cpu_seconds: int, memory_bytes: int) -> None:
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    # The child starts with the worker's whole address space mapped: the budget comes on top.
+    with open("/proc/self/statm") as fh:
+        mapped = int(fh.read().split()[0]) * resource.getpagesize()
+    limit = mapped + memory_bytes
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _child_result(data: bytes, limits: Limits) -> bytes:
+    try:
+        clean = _sanitise_bytes(data, limits)
+    except PhotoRejected as exc:
+        return b"R" + exc.reason.value.encode()
+    except MemoryError:
+        return b"R" + PhotoError.UNPROCESSABLE.value.encode()
+    return b"K" + struct.pack(">II", clean.width, clean.height) + clean.data
+
+
+def _read_until(fd: int, *, deadline: float) -> bytes:
+    chunks = []
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return b""
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if not ready:
+            return b""
+        chunk = os.read(fd, _READ_CHUNK)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _reap(pid: int) -> None:
+    """Kill the child if it is still running (past the deadline) and collect it."""
+    with contextlib.suppress(ProcessLookupError):
+        done, _status = os.waitpid(pid, os.WNOHANG)
+        if done == 0:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+
+
+def _parse_result(payload: bytes) -> CleanPhoto:
+    if payload[:1] == b"K" and len(payload) > 9:
+        width, height = struct.unpack(">II", payload[1:9])
+        data = payload[9:]
+        return CleanPhoto(data, width, height, hashlib.sha256(data).hexdigest())
+    reason = PhotoError.UNPROCESSABLE  # killed (CPU or memory), or past the deadline
+    if payload[:1] == b"R":
+        with contextlib.suppress(ValueError):
+            reason = PhotoError(payload[1:].decode())
+    raise PhotoRejected(reason)
 
 
 def store(photo: CleanPhoto, directory: Path) -> str:
@@ -211,18 +348,17 @@ def _webp_canvas(data: bytes) -> tuple[int, int] | None:
     return None
 
 
-def _check_webp_canvas(data: bytes, max_pixels: int) -> None:
+def _check_webp_canvas(data: bytes, limits: Limits) -> None:
     """Refuse a WebP bomb before Image.open: Pillow's WebP plugin creates libwebp's decoder,
     which allocates the whole canvas, inside open(), and only errors (not warns) up to then.
     """
     size = _webp_canvas(data)
     if size is None:
         raise PhotoRejected(PhotoError.CORRUPT)
-    if size[0] * size[1] > max_pixels:
-        raise PhotoRejected(PhotoError.TOO_MANY_PIXELS)
+    _check_pixels(size[0], size[1], len(data), limits)
 
 
-def _decode(data: bytes, *, max_pixels: int, max_side: int) -> Image.Image:
+def _decode(data: bytes, limits: Limits) -> Image.Image:
     """Open, size-check, decode the first frame and return a fresh, upright, small RGB image."""
     try:
         opened = Image.open(io.BytesIO(data), formats=_PILLOW_FORMATS)
@@ -234,18 +370,17 @@ def _decode(data: bytes, *, max_pixels: int, max_side: int) -> Image.Image:
         width, height = im.size  # from the header; nothing decoded yet
         if width < 1 or height < 1:
             raise PhotoRejected(PhotoError.CORRUPT)
-        if width * height > max_pixels:
-            raise PhotoRejected(PhotoError.TOO_MANY_PIXELS)
+        _check_pixels(width, height, len(data), limits)
         try:
             # A JPEG can be decoded at 1/2, 1/4 or 1/8 scale for almost nothing; ask for
             # at least twice the final size (as Image.thumbnail does) to keep quality.
-            im.draft(None, _draft_size(im.size, max_side))
+            im.draft(None, _draft_size(im.size, limits.max_side))
             im.load()  # first frame only: animations and MPO pairs stop here
         except _DECODE_ERRORS:
             raise PhotoRejected(PhotoError.CORRUPT) from None
         _upright(im)
         work = _normalise_mode(im)
-        work.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        work.thumbnail((limits.max_side, limits.max_side), Image.Resampling.LANCZOS)
         return _fresh_rgb(work)
 
 

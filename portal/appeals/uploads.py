@@ -1,8 +1,9 @@
 """Photos from a request, for the citizen's photo step and the desa operator's field check.
 
 The count is checked before any file is decoded; each file is then checked and re-encoded by
-``photos.sanitise``. Every refusal is a translated message that names the file and the limit,
-so the person knows which photo to replace. Nothing here writes anything.
+``photos.sanitise_isolated``, in a child process with a CPU and memory budget. Every refusal
+is a translated message that names the file and the limit, so the person knows which photo
+to replace. Nothing here writes anything.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ MESSAGES = {
     photos.PhotoError.FORMAT: _l("This kind of picture is not accepted. Use JPEG, PNG or WebP."),
     photos.PhotoError.TOO_MANY_PIXELS: _l("The picture has too many pixels. Choose another photo."),
     photos.PhotoError.CORRUPT: _l("The photo is damaged or incomplete. Choose another."),
+    photos.PhotoError.UNPROCESSABLE: _l(
+        "This photo could not be processed. Choose another, or take the photo again."
+    ),
 }
 
 
@@ -46,10 +50,19 @@ def read(files: list[FileStorage], room: int) -> Uploaded:
         # refused before anything is decoded: the count is the cheapest check
         return Uploaded(errors=[too_many(len(files), room)])
     result = Uploaded()
-    max_bytes = int(current_app.config["PHOTO_MAX_BYTES"])
+    config = current_app.config
+    limits = photos.Limits(
+        max_bytes=int(config["PHOTO_MAX_BYTES"]), max_pixels=int(config["PHOTO_MAX_PIXELS"])
+    )
     for upload in files:
         try:
-            result.photos.append(photos.sanitise(upload.stream, max_bytes=max_bytes))
+            clean = photos.sanitise_isolated(
+                upload.stream,
+                limits,
+                cpu_seconds=int(config["PHOTO_DECODE_CPU_SECONDS"]),
+                memory_bytes=int(config["PHOTO_DECODE_MEMORY_MB"]) * 1024 * 1024,
+            )
+            result.photos.append(clean)
         except photos.PhotoRejected as exc:
             result.errors.append(
                 _(

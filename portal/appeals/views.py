@@ -78,6 +78,15 @@ def _not_filer_step() -> bool:
     return (request.view_args or {}).get("slug") != "pelapor"
 
 
+def _no_new_draft() -> bool:
+    """Only the first answer (the reason) of a browser without a draft starts a new one."""
+    args = request.view_args or {}
+    if args.get("slug") != "alasan":
+        return True
+    kind = KINDS.get(args.get("kind_name", ""))
+    return kind is None or _draft(kind) is not None
+
+
 # --- start --------------------------------------------------------------------------------
 
 
@@ -159,6 +168,12 @@ def _answers_of(form: Any) -> dict[str, Any]:
 
 @bp.route("/<any(sanggahan,usulan):kind_name>/<slug>", methods=["GET", "POST"])
 @csrf_in_form
+@limiter.limit(
+    lambda: current_app.config["DRAFT_LIMIT"],
+    methods=["POST"],
+    exempt_when=_no_new_draft,
+    scope="appeal-draft-ip",
+)
 @limiter.limit(
     lambda: current_app.config["APPEAL_LIMIT"],
     methods=["POST"],
@@ -271,6 +286,7 @@ def _resume(kind: Kind, answers: dict[str, Any]) -> Response:
 @bp.route("/<any(sanggahan,usulan):kind_name>/foto", methods=["GET", "POST"])
 @accepts_photos
 @csrf_in_form
+@limiter.limit(lambda: current_app.config["PHOTO_LIMIT"], methods=["POST"], scope="photo-ip")
 def photo_step(kind_name: str) -> Any:
     kind = _kind(kind_name)
     draft = _draft(kind)

@@ -407,7 +407,9 @@ def test_pillow_bomb_warning_maps_to_too_many_pixels() -> None:
     assert Image.MAX_IMAGE_PIXELS is not None
     assert Image.MAX_IMAGE_PIXELS < 90_000_000 < 2 * Image.MAX_IMAGE_PIXELS
     bomb = png_declaring(10_000, 9_000)
-    assert rejected(bomb, max_pixels=10**12) is PhotoError.TOO_MANY_PIXELS
+    assert (
+        rejected(bomb, max_pixels=10**12, max_pixels_per_byte=10**9) is PhotoError.TOO_MANY_PIXELS
+    )
     assert rejected(bomb) is PhotoError.TOO_MANY_PIXELS
 
 
@@ -482,3 +484,82 @@ def test_store_never_reuses_a_key(tmp_path: Path) -> None:
 def test_path_for_rejects_anything_but_a_stored_key(tmp_path: Path, key: str) -> None:
     with pytest.raises(ValueError, match="invalid photo key"):
         path_for(tmp_path, key)
+
+
+# --- the budget of one photo ---------------------------------------------------------------
+
+
+def one_bit_png(size: tuple[int, int]) -> bytes:
+    """A white one-bit PNG: a few KB on disk, size[0] x size[1] pixels once decoded."""
+    return encode(Image.new("1", size, 1), "PNG", optimize=True)
+
+
+def test_a_file_promising_hundreds_of_pixels_per_byte_is_refused_without_decoding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bomb = one_bit_png((4000, 4000))  # 16 M pixels, under the pixel limit, in a few KB
+    assert len(bomb) < 16_000_000 // 250
+    monkeypatch.setattr(Image.Image, "load", lambda *_a: pytest.fail("decoded"))
+    started = time.perf_counter()
+    assert rejected(bomb) is PhotoError.TOO_MANY_PIXELS
+    assert time.perf_counter() - started < 0.5
+
+
+def test_the_default_pixel_limit_fits_a_16_mp_camera_and_not_more() -> None:
+    assert rejected(noise_jpeg((4800, 3600))) is PhotoError.TOO_MANY_PIXELS  # 17.3 M
+    assert run(noise_jpeg((4608, 3456))).width == 2048  # 15.9 M: a 16 MP phone
+
+
+def noise_jpeg(size: tuple[int, int]) -> bytes:
+    """A camera-like JPEG: grainy, so it has a camera's bytes per pixel (about 1 MB here)."""
+    grain = Image.effect_noise(size, 6).convert("RGB")
+    return encode(grain, "JPEG", quality=50)
+
+
+def test_isolated_sanitise_gives_the_same_photo_as_in_process() -> None:
+    data = encode(noise((300, 200), seed=5), "JPEG", quality=90)
+    alone = photos.sanitise_isolated(io.BytesIO(data))
+    here = sanitise(io.BytesIO(data))
+    assert (alone.data, alone.width, alone.height, alone.sha256) == (
+        here.data,
+        here.width,
+        here.height,
+        here.sha256,
+    )
+
+
+def test_isolated_sanitise_passes_a_refusal_on_with_its_reason() -> None:
+    with pytest.raises(PhotoRejected) as info:
+        photos.sanitise_isolated(io.BytesIO(b"%PDF-1.4 not a photo"))
+    assert info.value.reason is PhotoError.NOT_IMAGE
+
+
+def busy(*_args: object) -> None:
+    while True:
+        pass
+
+
+def hungry(*_args: object) -> None:
+    hoard = []
+    while True:
+        hoard.append(bytearray(64 * 1024 * 1024))
+
+
+def idle(*_args: object) -> None:
+    time.sleep(60)
+
+
+@pytest.mark.parametrize("work", [busy, hungry, idle], ids=["cpu", "memory", "stuck"])
+def test_a_photo_over_its_budget_is_stopped_and_the_worker_goes_on(
+    monkeypatch: pytest.MonkeyPatch, work: object
+) -> None:
+    # the child runs this instead of the decoder (it inherits the patched module)
+    monkeypatch.setattr(photos, "_sanitise_bytes", work)
+    data = encode(noise((30, 20)), "JPEG")
+    started = time.perf_counter()
+    with pytest.raises(PhotoRejected) as info:
+        photos.sanitise_isolated(io.BytesIO(data), cpu_seconds=1, memory_bytes=256 * 1024**2)
+    assert info.value.reason is PhotoError.UNPROCESSABLE
+    assert time.perf_counter() - started < 4.0
+    with pytest.raises(ChildProcessError):  # the child was collected: no zombie is left
+        os.waitpid(-1, os.WNOHANG)

@@ -346,3 +346,47 @@ def test_guessing_the_filers_nik_for_a_ticket_is_limited(
 
     assert refused.status == 429
     assert "Retry-After" in refused.response.headers
+
+
+# --- drafts and photo posts are not free in bulk ----------------------------------------------
+
+
+def start_draft(app, address: str) -> Page:
+    """A new browser (no draft yet) answers the first question from ADDRESS."""
+    browser = app.test_client()
+    browser.environ_base.update(HTTP_ACCEPT_LANGUAGE="en", REMOTE_ADDR=address)
+    return browser.post_form("/sanggahan/alasan", {"reason": "INC-MAMPU"})
+
+
+def test_new_drafts_are_limited_per_client_network(limited_app, limited_world) -> None:
+    limited_app.config["DRAFT_LIMIT"] = "2 per hour"
+
+    started = [start_draft(limited_app, "10.7.0.1").status for __ in range(3)]
+
+    assert started == [302, 302, 429]
+    assert start_draft(limited_app, "10.7.0.2").status == 302
+
+
+def test_answering_again_within_a_draft_is_not_a_new_draft(
+    limited_app, limited_client: Client, limited_world
+) -> None:
+    limited_app.config["DRAFT_LIMIT"] = "1 per hour"
+    assert limited_client.post_form("/sanggahan/alasan", {"reason": "INC-MAMPU"}).status == 302
+    for reason in ("INC-ASN", "INC-PINDAH"):
+        page = limited_client.post_form("/sanggahan/alasan", {"reason": reason})
+        assert page.status == 302
+
+
+def test_posts_to_the_photo_page_are_limited_per_client_network(
+    limited_app, limited_client: Client, limited_world
+) -> None:
+    limited_app.config["PHOTO_LIMIT"] = "3 per hour"
+    walk(limited_client, "sanggahan", answers_for(limited_world, "INC-MAMPU"), stop_at="foto")
+    statuses = []
+    for __ in range(4):
+        token = limited_client.csrf_token("/sanggahan/foto")
+        response = limited_client.post(
+            "/sanggahan/foto", data={"csrf_token": token, "action": "remove:0"}
+        )
+        statuses.append(response.status_code)
+    assert statuses == [302, 302, 302, 429]
