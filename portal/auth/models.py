@@ -41,6 +41,10 @@ class StaffUser(Base):
     totp_last_step: Mapped[int] = mapped_column(Integer, default=0)  # replay protection
     enrol_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     enrol_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The browser that opened the enrolment link first (hash of its cookie): only it sees the
+    # authenticator key. A later opener elsewhere is recorded, and the officer warned.
+    enrol_browser_hash: Mapped[str | None] = mapped_column(String(64))
+    enrol_reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

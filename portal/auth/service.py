@@ -94,6 +94,8 @@ class Created:
 def _new_enrolment(user: StaffUser) -> str:
     token = secrets.token_urlsafe(32)
     user.enrol_token_hash = _token_hash(token)
+    user.enrol_browser_hash = None  # the next browser to open the new link binds it
+    user.enrol_reopened_at = None
     user.enrol_expires_at = db.utcnow() + timedelta(
         hours=int(current_app.config["STAFF_ENROL_HOURS"])
     )
@@ -205,8 +207,36 @@ def enrolment_user(token: str) -> StaffUser:
     return user
 
 
+class OpenedElsewhere(AuthError):
+    """The enrolment link was opened first in another browser, which alone may finish it."""
+
+
+def open_enrolment(user: StaffUser, browser_token: str | None) -> str | None:
+    """Bind the enrolment link to the first browser that opens it; returns a new browser
+    token to set as a cookie when this is that first opening, else None.
+
+    The authenticator key is made at that moment (any key from before is replaced) and only
+    that browser is ever shown it: whoever opens the link later, elsewhere, sees nothing
+    and cannot finish; the opening is audited and the officer is warned on the page.
+    """
+    if user.enrol_browser_hash is None:
+        token = secrets.token_urlsafe(32)
+        user.enrol_browser_hash = _token_hash(token)
+        user.totp_secret = pyotp.random_base32()
+        user.totp_last_step = 0
+        record("staff_enrol_opened", staff=user, target_type="staff", target_id=user.id)
+        db.session.commit()
+        return token
+    if browser_token and hmac.compare_digest(_token_hash(browser_token), user.enrol_browser_hash):
+        return None
+    user.enrol_reopened_at = db.utcnow()
+    record("staff_enrol_reopened", staff=user, target_type="staff", target_id=user.id)
+    db.session.commit()
+    raise OpenedElsewhere
+
+
 def pending_secret(user: StaffUser) -> str:
-    """The TOTP secret being enrolled; created once so a reload shows the same QR code."""
+    """The TOTP secret being enrolled (made when the link is first opened)."""
     if not user.totp_secret:
         user.totp_secret = pyotp.random_base32()
         db.session.commit()
@@ -260,6 +290,8 @@ def enrol(user: StaffUser, password: str, code: str) -> None:
     user.enrolled_at = db.utcnow()
     user.enrol_token_hash = None
     user.enrol_expires_at = None
+    user.enrol_browser_hash = None
+    user.enrol_reopened_at = None
     record("staff_enrolled", staff=user, target_type="staff", target_id=user.id)
     db.session.commit()
 

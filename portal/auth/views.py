@@ -31,6 +31,9 @@ from portal.security import client_network, ip_prefix
 bp = Blueprint("auth", __name__, url_prefix="/staf")
 bp.before_request(staff_gate)
 
+# Set by the first browser that opens an enrolment link; only that browser may finish it.
+ENROL_COOKIE = "dtsen_enrol"
+
 
 def _login_failed(response: Response) -> bool:
     return response.status_code != 302
@@ -108,6 +111,10 @@ def enrol(token: str) -> Any:
         user = service.enrolment_user(token)
     except service.EnrolmentInvalid:
         return render_template("auth/enrol_invalid.html"), 404
+    try:
+        bound = service.open_enrolment(user, request.cookies.get(ENROL_COOKIE))
+    except service.OpenedElsewhere:
+        return render_template("auth/enrol_elsewhere.html"), 409
     form = forms.EnrolForm()
     status = 200
     if request.method == "POST":
@@ -135,13 +142,28 @@ def enrol(token: str) -> Any:
         qr, kind="svg", scale=5, border=2, xmldecl=False, dark="#000", light="#fff"
     )
     secret = service.pending_secret(user)
-    return render_template(
-        "auth/enrol.html",
-        form=form,
-        user=user,
-        qr_svg=qr.getvalue().decode(),
-        secret_groups=[secret[i : i + 4] for i in range(0, len(secret), 4)],
-    ), status
+    response = make_response(
+        render_template(
+            "auth/enrol.html",
+            form=form,
+            user=user,
+            qr_svg=qr.getvalue().decode(),
+            secret_groups=[secret[i : i + 4] for i in range(0, len(secret), 4)],
+            reopened_at=user.enrol_reopened_at,
+        ),
+        status,
+    )
+    if bound:
+        response.set_cookie(
+            ENROL_COOKIE,
+            bound,
+            max_age=int(current_app.config["STAFF_ENROL_HOURS"]) * 3600,
+            path=url_for("auth.enrol", token=token),
+            secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
+            httponly=True,
+            samesite="Strict",
+        )
+    return response
 
 
 @bp.post("/keluar")

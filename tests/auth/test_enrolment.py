@@ -120,7 +120,8 @@ def test_the_enrolment_page_draws_the_qr_code_inline_and_shows_the_key_in_groups
     app: Flask, staff: StaffFactory
 ) -> None:
     officer, token = staff.enrolment_token()
-    page = enrol_page(browser(app), token)
+    client = browser(app)
+    page = enrol_page(client, token)
     assert page.soup.select_one(".qr__image svg") is not None  # drawn here, not fetched
     assert page.soup.select(".qr img, img[src*='qr'], img[src^='http']") == []
     key = key_of(page)
@@ -128,7 +129,7 @@ def test_the_enrolment_page_draws_the_qr_code_inline_and_shows_the_key_in_groups
     stored = user(app, officer.email)
     assert stored is not None
     assert key.replace(" ", "") == stored.totp_secret
-    assert key_of(enrol_page(browser(app), token)) == key  # a reload shows the same key
+    assert key_of(enrol_page(client, token)) == key  # a reload shows the same key
     assert page.response.headers["Cache-Control"] == "no-store"  # a secret: never cached
 
 
@@ -173,7 +174,7 @@ def test_enrolment_refuses_a_weak_password_a_mismatch_or_a_wrong_code(
     assert stored is not None
     assert (stored.enrolled_at, stored.password_hash) == (None, None)
     assert key_of(page) == key  # the same key again: the phone need not scan twice
-    assert enrol_page(browser(app), token).status == 200  # the link still works
+    assert enrol_page(client, token).status == 200  # the link still works in this browser
 
 
 def enrol(app: Flask, token: str, client: Client | None = None) -> tuple[Client, Page]:
@@ -285,3 +286,84 @@ def test_the_enrolment_token_is_masked_in_access_log_lines(
     logging.getLogger("gunicorn.access").info('203.0.113.9 "GET /staf/daftar/%s" 200', token)
     assert token not in caplog.text
     assert "/staf/daftar/[token]" in caplog.text
+
+
+# --- the link is bound to the first browser that opens it -----------------------------------
+
+
+def test_a_second_browser_opening_the_link_sees_no_key_and_the_officer_is_warned(
+    app: Flask, staff: StaffFactory
+) -> None:
+    officer, token = staff.enrolment_token()
+    first = browser(app)
+    key = key_of(enrol_page(first, token))
+
+    intruder = browser(app, "10.66.0.1")
+    page = intruder.page(f"/staf/daftar/{token}", status=409)
+
+    assert page.h1 == "This link was opened on another device"
+    assert not page.soup.select(".qr__secret, .qr__image")
+    assert key.replace(" ", "") not in page.text
+    again = enrol_page(first, token)
+    assert key_of(again) == key
+    warning = again.soup.select_one(".notice--error")
+    assert warning is not None
+    assert "also opened on another device" in warning.get_text()
+    with app.app_context():
+        actions = [e.action for e in db.session.scalars(select(AuditEvent))]
+    assert actions.count("staff_enrol_opened") == 1
+    assert actions.count("staff_enrol_reopened") == 1
+
+
+def test_a_second_browser_cannot_finish_enrolment_even_with_the_right_code(
+    app: Flask, staff: StaffFactory
+) -> None:
+    officer, token = staff.enrolment_token()
+    key = key_of(enrol_page(browser(app), token))  # the officer opened it first
+    intruder = browser(app, "10.66.0.2")
+    data = {
+        "password": NEW_PASSWORD,
+        "confirm": NEW_PASSWORD,
+        "code": code_for(key),  # as if the key had leaked some other way
+        "csrf_token": csrf(intruder, "/staf/masuk"),
+    }
+    assert intruder.post(f"/staf/daftar/{token}", data=data).status_code == 409
+    stored = user(app, officer.email)
+    assert stored is not None
+    assert stored.enrolled_at is None
+    assert staff_cookie(intruder) is None
+
+
+def test_the_key_is_made_when_the_link_is_first_opened(app: Flask, staff: StaffFactory) -> None:
+    """A key that existed before (seen by whoever handled the account) is not the one used."""
+    officer, token = staff.enrolment_token()
+    with app.app_context():
+        from portal.auth import service
+
+        stored = db.session.get(StaffUser, officer.id)
+        assert stored is not None
+        earlier = service.pending_secret(stored)
+    key = key_of(enrol_page(browser(app), token)).replace(" ", "")
+    assert key != earlier
+
+
+def test_the_binding_cookie_is_strict_http_only_and_scoped_to_the_link(
+    app: Flask, staff: StaffFactory
+) -> None:
+    _officer, token = staff.enrolment_token()
+    response = browser(app).get(f"/staf/daftar/{token}")
+    [cookie] = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("dtsen_enrol=")]
+    for part in ("HttpOnly", "Secure", "SameSite=Strict", f"Path=/staf/daftar/{token}"):
+        assert part in cookie
+
+
+def test_a_reset_issues_a_link_that_a_new_browser_can_open(
+    app: Flask, staff: StaffFactory, runner: FlaskCliRunner
+) -> None:
+    officer, token = staff.enrolment_token()
+    enrol_page(browser(app), token)  # opened, never finished (lost phone)
+    result = runner.invoke(args=["staff", "reset", officer.email])
+    assert result.exit_code == 0, result.output
+    client, page = enrol(app, token_of(result.output))
+    assert page.status == 302
+    assert signed_in(client)
