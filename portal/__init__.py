@@ -32,12 +32,14 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     #    then the request guard (body limits, same origin, CSRF: its hook must run before the
     #    limiter's, which reads the form), the database, CSRF, i18n and the limiter.
     from portal import assets, cli, db, errors, guard, i18n, security
+    from portal.audit import service as audit
     from portal.extensions import csrf, limiter
 
     security.init_app(app)
     guard.init_app(app)
     assets.init_app(app)
     db.init_app(app)
+    audit.init_app(app)  # seals audit rows into the hash chain before each commit
     csrf.init_app(app)
     i18n.init_app(app)
     limiter.init_app(app)

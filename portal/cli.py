@@ -7,6 +7,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from portal.appeals.cli import appeals_cli
+    from portal.audit.cli import audit_cli
     from portal.auth.cli import staff_cli
     from portal.dataimport.cli import demo_command, dtsen_cli
     from portal.migrate import db_cli
@@ -21,5 +22,6 @@ def init_app(app: Flask) -> None:
         staff_cli,
         review_cli,
         appeals_cli,
+        audit_cli,
     ):
         app.cli.add_command(command)

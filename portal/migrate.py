@@ -54,6 +54,41 @@ def upgrade_command(revision: str) -> None:
     click.echo(f"database at {revision}")
 
 
+# The tables the app may only add to and read. Everything else it may read and change.
+APPEND_ONLY = ("audit_events", "audit_seals", "access_events")
+
+
+def grant_statements(role: str) -> list[str]:
+    """PostgreSQL: what the app's role may do. The owner (the role that runs the migrations)
+    keeps everything; the app's role may not UPDATE, DELETE or TRUNCATE the audit trail or
+    the access log, nor change the schema."""
+    quoted = '"' + role.replace('"', '""') + '"'
+    tables = ", ".join(APPEND_ONLY)
+    return [
+        f"GRANT USAGE ON SCHEMA public TO {quoted}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {quoted}",
+        f"REVOKE UPDATE, DELETE, TRUNCATE ON {tables} FROM {quoted}",
+        f"REVOKE TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA public FROM {quoted}",
+        f"REVOKE INSERT, UPDATE, DELETE ON alembic_version FROM {quoted}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}",
+    ]
+
+
+@db_cli.command("grant")
+@click.argument("role")
+def grant_command(role: str) -> None:
+    """Give the app's PostgreSQL ROLE what it needs and no more (run as the owner, after
+    every upgrade): read and write the tables, but only add to and read the audit trail
+    and the access log. The app then connects as ROLE (DATABASE_URL)."""
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        raise click.ClickException("roles exist on PostgreSQL only")
+    with engine.begin() as connection:
+        for statement in grant_statements(role):
+            connection.exec_driver_sql(statement)
+    click.echo(f"granted {role}: read/write, append-only on {', '.join(APPEND_ONLY)}")
+
+
 @db_cli.command("downgrade")
 @click.argument("revision")
 def downgrade_command(revision: str) -> None:

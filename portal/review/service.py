@@ -60,6 +60,12 @@ def _original_decider(appeal: Appeal) -> int | None:
 def view_case(appeal: Appeal, user: StaffUser, remote_addr: str | None) -> None:
     """Reading a case is an action too: audit it, and log the household's data access."""
     record("view_case", staff=user, target_type="appeal", target_id=appeal.id)
+    _household_read(appeal, user, remote_addr)
+    db.session.commit()
+
+
+def _household_read(appeal: Appeal, user: StaffUser, remote_addr: str | None) -> None:
+    """The reported household's access log: staff of this role and office read its data."""
     if appeal.subject_kk_hmac:
         db.session.add(
             AccessEvent(
@@ -72,6 +78,24 @@ def view_case(appeal: Appeal, user: StaffUser, remote_addr: str | None) -> None:
                 ip_prefix=ip_prefix(remote_addr),
             )
         )
+
+
+def view_field_check(check: Any, appeal: Appeal, user: StaffUser, remote_addr: str | None) -> None:
+    """The operator's task page shows the household: audit it, and log the data access."""
+    record("view_field_check", staff=user, target_type="field_check", target_id=check.id)
+    _household_read(appeal, user, remote_addr)
+    db.session.commit()
+
+
+def record_refusal(user: StaffUser, method: str, path: str, status: int) -> None:
+    """A staff request answered 403/404 (out of scope, or not there): audited, so probing
+    for other areas' cases leaves a trace. The path holds ids only, never a NIK."""
+    record(
+        "refused",
+        staff=user,
+        target_type="request",
+        reason=f"{status} {method} {path[:200]}",
+    )
     db.session.commit()
 
 

@@ -37,6 +37,15 @@ bp = Blueprint("review", __name__, url_prefix="/staf")
 bp.before_request(staff_gate)
 
 
+@bp.after_request
+def _audit_refusals(response: Response) -> Response:
+    """Every 403/404 a signed-in officer gets in the staff area is an audit row."""
+    staff = g.get("staff")
+    if staff is not None and response.status_code in (403, 404):
+        service.record_refusal(staff, request.method, request.path, response.status_code)
+    return response
+
+
 @bp.app_template_global()
 def role_title(role: str) -> str:
     return str(ROLE_TITLES[Role(role)])
@@ -307,6 +316,7 @@ def field_check(check_id: int) -> Any:
                 flash(_("Thank you. The officer can see your finding now."), "success")
                 return redirect(url_for("review.field_checks"))
         status = 400
+    service.view_field_check(check, appeal, g.staff, request.remote_addr)
     return render_template(
         "review/field_check.html",
         check=check,

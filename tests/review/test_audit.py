@@ -261,3 +261,41 @@ def test_no_code_path_updates_or_deletes_audit_rows() -> None:
     construct = re.compile(r"(?<!class )\bAuditEvent\(")
     writers = [p for p in sources if construct.search(p.read_text(encoding="utf-8"))]
     assert [p.relative_to(PORTAL).as_posix() for p in writers] == ["audit/service.py"]
+
+
+def test_a_refused_staff_request_is_audited_with_its_path(env: Env) -> None:
+    from tests.review.conftest import KOTA_BEKASI_DESA
+
+    officer = env.staff.create("verifikator")
+    elsewhere = env.cases.make(desa=KOTA_BEKASI_DESA)  # another kabupaten/kota
+    client = env.sign_in(officer)
+
+    assert get(client, f"/staf/kasus/{elsewhere.id}").status == 404
+    assert get(client, "/staf/verval").status == 403  # an operator's page
+
+    refused = audit(env.app, "refused")
+    assert [(e.staff_id, e.reason) for e in refused] == [
+        (officer.id, f"404 GET /staf/kasus/{elsewhere.id}"),
+        (officer.id, "403 GET /staf/verval"),
+    ]
+
+
+def test_the_operators_field_check_page_is_audited_and_logged_for_the_household(
+    env: Env,
+) -> None:
+    verifikator, operator = env.staff.create("verifikator"), env.staff.create("operator_desa")
+    case = env.cases.make(subject_kk_hmac="b" * 32)
+    check = env.cases.field_check(case, verifikator.id)
+    client = env.sign_in(operator)
+
+    assert get(client, f"/staf/verval/{check}").status == 200
+
+    [viewed] = audit(env.app, "view_field_check")
+    assert (viewed.staff_id, viewed.target_type, viewed.target_id) == (
+        operator.id,
+        "field_check",
+        check,
+    )
+    with env.app.app_context():
+        [read] = list(db.session.scalars(select(AccessEvent)))
+    assert (read.kk_hmac, read.actor_role) == ("b" * 32, "operator_desa")
