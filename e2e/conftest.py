@@ -305,3 +305,24 @@ def stack_flask(stack: Stack, *args: str) -> str:
         capture_output=True,
     )
     return result.stdout
+
+
+def deployed_config(stack: Stack, *names: str) -> dict[str, Any]:
+    """Settings as the deployed release reads them (its defaults and the stack's env)."""
+    import subprocess
+
+    code = (
+        "import json, sys\n"
+        "from portal import create_app\n"
+        "config = create_app().config\n"
+        "print(json.dumps({n: config.get(n) for n in sys.argv[1:]}, default=str))\n"
+    )
+    result = subprocess.run(
+        [str(Path(stack.venv) / "bin" / "python"), "-c", code, *names],
+        env=stack.env,
+        cwd=Path(stack.venv).parent,
+        check=True,
+        text=True,
+        capture_output=True,
+    )
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))

@@ -227,7 +227,11 @@ def start_app_server(venv: Path, env: dict[str, str], port: int, *, append: bool
         start_new_session=True,
     )
     logfile.close()  # the server holds its own copy
+    _STARTED.append(process)  # kept, not collected: it runs on after this process exits
     return process.pid
+
+
+_STARTED: list[subprocess.Popen[bytes]] = []
 
 
 def start_app_servers(venv: Path, env: dict[str, str]) -> dict[str, int]:
@@ -259,11 +263,57 @@ def tls_certificate() -> tuple[Path, Path]:
     return cert, key
 
 
-def start_nginx(venv: Path) -> Path:
-    """The documented site, rendered with envsubst as docs/deploy.md says, in an nginx of
-    its own (own pid, logs and temp dirs), so the machine's nginx is never touched."""
+NGINX_DIR = OUT / "nginx"
+
+
+def render_site(venv: Path, *, down: int | None = None) -> None:
+    """The documented site (deploy/nginx/dtsen-portal.conf.template) rendered with envsubst
+    as its header says; DOWN, an app port, is marked down as `deploy/nginx-site.sh drain`
+    does, so nginx sends it no new requests."""
     cert, key = tls_certificate()
-    conf_dir = OUT / "nginx"
+    static = next((venv / "lib").glob("python3*/site-packages/portal/static"))
+    apps = [f"127.0.0.1:{port}" + (" down" if port == down else "") for port in APP_PORTS]
+    values = {
+        "PORTAL_SERVER_NAME": HOST,
+        "PORTAL_HTTPS_PORT": str(HTTPS_PORT),
+        "PORTAL_HTTP_PORT": str(HTTP_PORT),
+        "PORTAL_TLS_CERT": str(cert),
+        "PORTAL_TLS_KEY": str(key),
+        "PORTAL_APP_1": apps[0],
+        "PORTAL_APP_2": apps[1],
+        "PORTAL_STATIC_DIR": str(static),
+        "PORTAL_NGINX_EXTRA": str(NGINX_DIR / "extra"),
+    }
+    template = (ROOT / "deploy" / "nginx" / "dtsen-portal.conf.template").read_text()
+    names = " ".join(f"${name}" for name in values)
+    site = run("envsubst", names, input=template, env=values)
+    (NGINX_DIR / "site.conf").write_text(site)
+
+
+def reload_nginx() -> None:
+    """Test the configuration, then reload: new workers take the new site, the old ones
+    finish the requests they hold."""
+    conf = NGINX_DIR / "nginx.conf"
+    run("nginx", "-t", "-q", "-c", conf, "-p", NGINX_DIR)
+    run("nginx", "-s", "reload", "-c", conf, "-p", NGINX_DIR)
+
+
+def drain(stack: Stack, port: int) -> None:
+    """`deploy/nginx-site.sh drain 127.0.0.1:PORT` for this stack's own nginx."""
+    render_site(Path(stack.venv), down=port)
+    reload_nginx()
+
+
+def undrain(stack: Stack) -> None:
+    """`deploy/nginx-site.sh render`: every app server back in the rotation."""
+    render_site(Path(stack.venv))
+    reload_nginx()
+
+
+def start_nginx(venv: Path) -> Path:
+    """The documented site in an nginx of its own (own pid, logs and temp dirs), so the
+    machine's nginx is never touched."""
+    conf_dir = NGINX_DIR
     shutil.rmtree(conf_dir, ignore_errors=True)
     extra = conf_dir / "extra"
     extra.mkdir(parents=True)
@@ -271,22 +321,7 @@ def start_nginx(venv: Path) -> Path:
         (conf_dir / "tmp" / sub).mkdir(parents=True)
     if BROTLI.exists():
         shutil.copy(ROOT / "deploy" / "nginx" / "brotli.conf", extra / "brotli.conf")
-    static = next((venv / "lib").glob("python3*/site-packages/portal/static"))
-    values = {
-        "PORTAL_SERVER_NAME": HOST,
-        "PORTAL_HTTPS_PORT": str(HTTPS_PORT),
-        "PORTAL_HTTP_PORT": str(HTTP_PORT),
-        "PORTAL_TLS_CERT": str(cert),
-        "PORTAL_TLS_KEY": str(key),
-        "PORTAL_APP_1": f"127.0.0.1:{APP_PORTS[0]}",
-        "PORTAL_APP_2": f"127.0.0.1:{APP_PORTS[1]}",
-        "PORTAL_STATIC_DIR": str(static),
-        "PORTAL_NGINX_EXTRA": str(extra),
-    }
-    template = (ROOT / "deploy" / "nginx" / "dtsen-portal.conf.template").read_text()
-    names = " ".join(f"${name}" for name in values)
-    site = run("envsubst", names, input=template, env=values)
-    (conf_dir / "site.conf").write_text(site)
+    render_site(venv)
     modules = f"load_module {BROTLI};\n" if BROTLI.exists() else ""
     (conf_dir / "nginx.conf").write_text(
         f"""{modules}user root;
@@ -367,6 +402,20 @@ def up() -> Stack:
     return stack
 
 
+def running(pid: int) -> bool:
+    """Whether the process PID runs (a child of this process that exited is reaped here)."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass  # not our child (started by an earlier `stack.py up`)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def stop_app_server(pid: int, timeout: float = 30) -> None:
     """SIGTERM: gunicorn stops accepting, finishes what it holds, exits."""
     try:
@@ -375,9 +424,7 @@ def stop_app_server(pid: int, timeout: float = 30) -> None:
         return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not running(pid):
             return
         time.sleep(0.1)
     os.killpg(pid, signal.SIGKILL)

@@ -12,40 +12,13 @@ import re
 from pathlib import Path
 
 from e2e.conftest import Phone
+from e2e.journeys import about_another_household, declare_and_send, masked, start_sanggahan
 from e2e.stack import Stack
 
-TICKET = re.compile(r"^[A-Z2-9]{4}-[A-Z2-9]{4}$")
 NOTE_MAMPU = (
     "Rumahnya baru dibangun dua lantai dan keluarga ini punya mobil sejak awal tahun, "
     "tetapi masih tercatat sebagai penerima bansos."
 )
-
-
-def masked(number: str) -> str:
-    """A NIK or No. KK as the pages show it: region prefix, 8 stars, last two digits."""
-    return number[:6] + "*" * 8 + number[-2:]
-
-
-def start_sanggahan(phone: Phone, reason: str, filer: dict[str, str]) -> None:
-    """From the home page to the question after "who is filing"."""
-    phone.visit("/", "home")
-    phone.follow("Ajukan sanggahan atau usulan", "start")
-    phone.follow("Ajukan sanggahan", "reason")
-    assert phone.h1() == "Sanggahan Anda tentang apa?"
-    phone.choose(reason, exact=False)  # the label carries a line of help under the title
-    phone.submit("Lanjutkan", "filer")
-    assert phone.h1() == "Siapa yang mengajukan"
-    phone.fill("NIK Anda", filer["nik"])
-    phone.fill("No. KK Anda", filer["no_kk"])
-    phone.submit("Lanjutkan", "subject")
-
-
-def about_another_household(phone: Phone, nik: str) -> None:
-    assert phone.h1() == "Data siapa yang dilaporkan?"
-    phone.choose("Keluarga lain")
-    phone.fill("NIK orang yang dilaporkan", nik)
-    phone.submit("Lanjutkan", "details")
-    assert phone.h1() == "Ceritakan yang Anda ketahui"
 
 
 def test_sanggahan_about_another_household_with_a_phone_photo_then_withdrawn(
@@ -96,14 +69,7 @@ def test_sanggahan_about_another_household_with_a_phone_photo_then_withdrawn(
         assert shown in summary, shown
     assert filer["nik"] not in phone.page.content()
     assert reported["nik"] not in phone.page.content()
-    phone.choose(
-        "Saya menyatakan bahwa yang saya tulis benar sepanjang pengetahuan saya.", exact=False
-    )
-    phone.submit("Kirim", "receipt", exact=True)
-
-    assert phone.h1() == "Laporan Anda sudah diterima"
-    ticket = phone.page.locator(".ticket").inner_text().strip()
-    assert TICKET.match(ticket), ticket
+    ticket = declare_and_send(phone)
     assert "Penerima jelas mampu" in phone.main_text()
 
     # following it: ticket + the filer's NIK
@@ -218,13 +184,7 @@ def test_usulan_for_my_household_that_is_not_in_dtsen(phone: Phone, stack: Stack
         "+6285711223344",
     ):
         assert shown in summary, shown
-    phone.choose(
-        "Saya menyatakan bahwa yang saya tulis benar sepanjang pengetahuan saya.", exact=False
-    )
-    phone.submit("Kirim", "receipt", exact=True)
-    assert phone.h1() == "Laporan Anda sudah diterima"
-    ticket = phone.page.locator(".ticket").inner_text().strip()
-    assert TICKET.match(ticket), ticket
+    declare_and_send(phone)
     assert "Keluarga belum terdata di DTSEN" in phone.main_text()
 
 
