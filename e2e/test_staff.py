@@ -3,12 +3,12 @@ JavaScript off, in Bahasa Indonesia:
 
 1. the verifikator, the desa operator and the Dinsos admin open their one-time enrolment
    links, type the key into an authenticator (pyotp), choose a password and land signed in;
-   the verifikator signs out and in again with a fresh code;
 2. a citizen files a sanggahan about a household in Desa Sagara Makmur (32.16.01.2001);
 3. the verifikator finds it in the queue, takes it and asks the desa for a field check;
 4. the operator records the finding with a phone photo;
-5. the verifikator reads the finding, sees the photo (without its GPS) and approves the case
-   with a listed reason and a note; the citizen reads both at /lacak;
+5. the verifikator signs out and in again (e-mail, password, a fresh code), reads the
+   finding, sees the photo (without its GPS) and approves the case with a listed reason and
+   a note; the citizen reads both at /lacak;
 6. the admin exports the approved cases: the CSV holds the ticket; the citizen sees the case
    forwarded to Kemensos.
 """
@@ -117,8 +117,7 @@ def test_a_case_from_enrolment_through_field_check_and_decision_to_the_export(
     ticket = file_sanggahan_in_sagara(citizen, stack)
     filer, reported = stack.demo["partly"], stack.demo["receiving"]
 
-    # 3. the verifikator (signed in again with a fresh code) takes it and asks for verval
-    sign_out_and_in(verifikator)
+    # 3. the verifikator takes it and asks for verval
     v = verifikator.phone
     find_in_queue(v, ticket)
     assert v.page.locator(".status").first.inner_text().strip() == "Diterima"
@@ -154,7 +153,9 @@ def test_a_case_from_enrolment_through_field_check_and_decision_to_the_export(
     assert "Terima kasih. Petugas sekarang dapat melihat hasil pemeriksaan Anda." in o.notices()
     assert f"{ticket} · INC-MAMPU" not in o.main_text()  # no longer waiting
 
-    # 5. the verifikator reads the finding and decides
+    # 5. the verifikator, signed in again with a fresh code (the one used at enrolment is
+    # spent), reads the finding and decides
+    sign_out_and_in(verifikator)
     v.visit(case_path, "finding")
     check = v.page.locator(".field-check").inner_text()
     assert "Terbukti: laporan sesuai kenyataan" in check
