@@ -31,7 +31,7 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     # 3. Extensions. Security first (ProxyFix must wrap before the limiter reads addresses),
     #    then the request guard (body limits, same origin, CSRF: its hook must run before the
     #    limiter's, which reads the form), the database, CSRF, i18n and the limiter.
-    from portal import assets, cli, db, errors, guard, i18n, security
+    from portal import assets, cli, db, errors, guard, i18n, policy, security
     from portal.audit import service as audit
     from portal.extensions import csrf, limiter
 
@@ -43,6 +43,7 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     i18n.init_app(app)
     limiter.init_app(app)
+    policy.init_app(app)  # the limits of every check against DTSEN (portal/policy.py)
 
     # 4. Blueprints, from an explicit list.
     from portal import appeals, auth, lookup, review

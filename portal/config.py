@@ -64,9 +64,13 @@ class Config:
     RATELIMIT_SWALLOW_ERRORS = True
     # Per client IP. Generous: carriers put many people behind one address (CGNAT).
     LOOKUP_LIMIT = "60 per minute; 600 per hour"
-    # Per keyed HMAC of the NIK, counting failed matches only: stops a distributed probe of
-    # one person's record without letting a stranger lock the owner out for long.
-    LOOKUP_NIK_FAILURE_LIMIT = "10 per hour; 30 per day"
+    # Every check against DTSEN (portal/policy.py): past this many misses in a day about one
+    # NIK, No. KK or ticket, each further check about it waits first, twice as long after
+    # each miss, up to the maximum. A stranger's guesses slow down; the owner is never
+    # locked out (one wait, then the right answer).
+    DTSEN_FREE_MISSES = 5
+    DTSEN_WAIT_SECONDS = 30
+    DTSEN_WAIT_MAX_SECONDS = 15 * 60
 
     # Filing cases: per client IP (decorator), per filer's NIK (counted in the database),
     # and a cap on open cases about one household from one filer.

@@ -44,6 +44,11 @@ def too_many_requests() -> tuple[str, int, dict[str, str]]:
     return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
+def must_wait(body: str, seconds: int) -> tuple[str, int, dict[str, str]]:
+    """A form that may be sent again after a wait (portal.policy.MustWait): it says so."""
+    return body, 429, {"Retry-After": str(seconds)}
+
+
 def _rate_limited(_exc: RateLimitExceeded) -> object:
     return too_many_requests()
 

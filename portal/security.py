@@ -122,14 +122,3 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.after_request(_security_headers)
     install_log_scrubber()
-
-
-def form_nik_key(field: str = "nik") -> str:
-    """Rate-limit key for the NIK in a POSTed form: its keyed HMAC, never the number."""
-    from flask import current_app
-
-    from portal.core.nik import hmac_number, normalise
-
-    number = normalise(request.form.get(field, ""))[:32]
-    key = str(current_app.config["NIK_HMAC_KEY"]).encode()
-    return "nik:" + hmac_number(number, key, purpose="ratelimit")

@@ -217,12 +217,26 @@ def _table() -> list[Setting]:
         # limits
         s("LOOKUP_LIMIT", text, "Look-ups per client network.", rate_limit, kind=LIMIT),
         s(
-            "LOOKUP_NIK_FAILURE_LIMIT",
-            text,
-            "Failed matches per NIK (its keyed HMAC), from any "
-            "address; shared by every check against DTSEN.",
-            rate_limit,
-            kind=LIMIT,
+            "DTSEN_FREE_MISSES",
+            integer,
+            "Wrong tries in a day about one NIK, No. KK or ticket (any check, any route) "
+            "before each further check about it must wait.",
+            between(1, 1000),
+            kind="a whole number",
+        ),
+        s(
+            "DTSEN_WAIT_SECONDS",
+            integer,
+            "The first wait; it doubles with every further wrong try.",
+            between(1, 3600),
+            kind=SECONDS,
+        ),
+        s(
+            "DTSEN_WAIT_MAX_SECONDS",
+            integer,
+            "The longest wait: the owner of the numbers is never kept out longer.",
+            between(1, 24 * 3600),
+            kind=SECONDS,
         ),
         s(
             "APPEAL_LIMIT",

@@ -129,7 +129,7 @@ def test_production_with_good_keys_starts(make_app, db_file: str) -> None:
     assert app.config["RATELIMIT_ENABLED"] is True
 
 
-@pytest.mark.parametrize("setting", ["LOOKUP_LIMIT", "LOOKUP_NIK_FAILURE_LIMIT"])
+@pytest.mark.parametrize("setting", ["LOOKUP_LIMIT", "TRACK_LIMIT"])
 @pytest.mark.parametrize("value", ["5 per fortnight", "banana", "", "per minute", "-1/minute"])
 def test_malformed_rate_limit_is_refused_at_boot(
     make_app, db_file: str, setting: str, value: str
@@ -304,7 +304,9 @@ SAMPLES = {
     "RATELIMIT_ENABLED": ("false", False),
     "RATELIMIT_KEY_PREFIX": ("bekasi", "bekasi"),
     "LOOKUP_LIMIT": ("7 per minute", "7 per minute"),
-    "LOOKUP_NIK_FAILURE_LIMIT": ("4 per hour", "4 per hour"),
+    "DTSEN_FREE_MISSES": ("4", 4),
+    "DTSEN_WAIT_SECONDS": ("20", 20),
+    "DTSEN_WAIT_MAX_SECONDS": ("600", 600),
     "APPEAL_LIMIT": ("8 per hour", "8 per hour"),
     "APPEAL_FILER_LIMIT": ("2 per day", "2 per day"),
     "APPEAL_MAX_OPEN_PER_SUBJECT": ("3", 3),

@@ -17,9 +17,10 @@ IMPLICIT = {"HEAD", "OPTIONS"}
 
 
 def route_lines(app: Flask) -> list[str]:
-    """METHODS RULE ENDPOINT [flags]: ``photos`` (multipart, photo body limit) and
+    """METHODS RULE ENDPOINT [flags]: ``photos`` (multipart, photo body limit),
     ``form-csrf`` (the view's form checks the token and re-renders on failure; every other
-    POST is checked by the guard before the view runs)."""
+    POST is checked by the guard before the view runs) and ``dtsen:<check>`` (the checks
+    against DTSEN it runs through portal/policy.py)."""
     lines = []
     for rule in app.url_map.iter_rules():
         methods = ",".join(sorted((rule.methods or set()) - IMPLICIT))
@@ -29,6 +30,7 @@ def route_lines(app: Flask) -> list[str]:
             for flag, attribute in (("photos", "accepts_photos"), ("form-csrf", "csrf_in_form"))
             if getattr(view, attribute, False)
         ]
+        flags += [f"dtsen:{check.value}" for check in getattr(view, "dtsen_checks", ())]
         suffix = f" [{','.join(flags)}]" if flags else ""
         lines.append(f"{methods} {rule.rule} {rule.endpoint}{suffix}")
     return sorted(lines)

@@ -19,7 +19,7 @@ from limits import parse as parse_limit
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from portal import db
+from portal import db, policy
 from portal.appeals import photos as photolib
 from portal.appeals import tickets
 from portal.appeals.models import Appeal, AppealDraft, AppealEvent, AppealPhoto, OutboxMessage
@@ -219,11 +219,11 @@ def check_filer(nik: str, no_kk: str, reason_code: str) -> bool:
 
 
 def check_heir(no_kk: str, deceased_nik: str, heir_nik: str) -> None:
-    """Both people must be on the same family card in the current data."""
-    for nik in (deceased_nik, heir_nik):
-        membership, _, _ = snapshots.verify_member(nik, no_kk)
-        if membership is None:
-            raise HeirNotInHousehold
+    """Both people must be on the same family card in the current data. Both are always
+    checked, so the answer takes as long whichever of them is not on it."""
+    found = [snapshots.is_member(nik, no_kk) for nik in (deceased_nik, heir_nik)]
+    if not all(found):
+        raise HeirNotInHousehold
 
 
 def _limit(key: str) -> tuple[int, timedelta]:
@@ -231,22 +231,34 @@ def _limit(key: str) -> tuple[int, timedelta]:
     return item.amount, timedelta(seconds=item.get_expiry())
 
 
-def _check_limits(filer_nik_hmac: str, subject_key: str | None) -> None:
+def _check_limits(filer_nik_hmac: str, verified: bool, subject_key: str | None) -> None:
+    """Cases per filer's NIK, and open cases about one subject.
+
+    Only verified filings count against a NIK, and only they are capped per subject: anyone
+    may file unverified "as" any NIK, and that must not use up its owner's allowance
+    (unverified filings are limited per client network instead). SUBJECT_KEY is what the
+    filer typed (the NIK reported, or the No. KK proposed), never what DTSEN says about it:
+    a refusal must not tell whether two NIKs share a family card."""
     amount, window = _limit("APPEAL_FILER_LIMIT")
     recent = db.session.scalar(
         select(func.count())
         .select_from(Appeal)
-        .where(Appeal.filer_nik_hmac == filer_nik_hmac, Appeal.created_at > db.utcnow() - window)
+        .where(
+            Appeal.filer_nik_hmac == filer_nik_hmac,
+            Appeal.filer_verified.is_(True),
+            Appeal.created_at > db.utcnow() - window,
+        )
     )
-    if (recent or 0) >= amount:
+    if verified and (recent or 0) >= amount:
         raise FilingLimitReached
-    if subject_key is None:
+    if subject_key is None or not verified:
         return
     open_about_subject = db.session.scalar(
         select(func.count())
         .select_from(Appeal)
         .where(
             Appeal.filer_nik_hmac == filer_nik_hmac,
+            Appeal.filer_verified.is_(True),
             Appeal.status.in_([s.value for s in OPEN]),
             or_(Appeal.subject_kk_hmac == subject_key, Appeal.subject_nik_hmac == subject_key),
         )
@@ -350,7 +362,8 @@ def submit(draft: AppealDraft, *, locale: str) -> Appeal:
         if "rincian" not in answers:
             raise DraftIncomplete
     subject_nik_hmac = snapshots.pseudonym(subject_nik, "nik") if subject_nik else None
-    _check_limits(filer_nik_hmac, subject_kk or subject_nik_hmac)
+    typed = subject_nik_hmac if reason.subject is not Subject.PROPOSED and not own else subject_kk
+    _check_limits(filer_nik_hmac, verified, typed)
 
     rincian = answers.get("rincian") or {}
     contact = answers.get("kontak") or {}
@@ -582,6 +595,7 @@ def contest(appeal: Appeal, note: str, *, locale: str) -> Appeal:
 
 def find_for_tracking(code: str, nik: str) -> Appeal | None:
     """The case with this ticket filed with this NIK; None for a wrong pair or ticket."""
+    policy.require_admission()
     return db.session.scalar(
         select(Appeal).where(
             Appeal.ticket == code, Appeal.filer_nik_hmac == snapshots.pseudonym(nik, "nik")
@@ -591,6 +605,7 @@ def find_for_tracking(code: str, nik: str) -> Appeal | None:
 
 def suggest_ticket(typo: str, nik: str) -> str | None:
     """The one ticket of this filer that is a single typo away from TYPO, if exactly one."""
+    policy.require_admission()
     candidates = tickets.near_misses(typo)
     if not candidates:
         return None

@@ -23,16 +23,16 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
+from portal import policy
 from portal.appeals import forms as f
 from portal.appeals import journey, service, tickets, uploads
 from portal.appeals import queries as appeal_queries
 from portal.appeals.models import AppealDraft
 from portal.appeals.reasons import CONDITIONS, REASONS, Kind
 from portal.appeals.states import CSS, DECIDED, OPEN, TITLES, AppealStatus
-from portal.errors import too_many_requests
+from portal.errors import must_wait, too_many_requests
 from portal.extensions import limiter
 from portal.guard import accepts_photos, csrf_in_form, photo_too_large
-from portal.security import form_nik_key
 from portal.wilayah import queries as wilayah
 
 bp = Blueprint("appeals", __name__)
@@ -68,14 +68,6 @@ def _draft(kind: Kind) -> AppealDraft | None:
 
 def _remember_draft(kind: Kind, draft: AppealDraft) -> None:
     session["drafts"] = {**(session.get("drafts") or {}), kind.value: draft.token}
-
-
-def _verification_missed(_response: object) -> bool:
-    return bool(g.get("verification_missed"))
-
-
-def _not_filer_step() -> bool:
-    return (request.view_args or {}).get("slug") != "pelapor"
 
 
 def _no_new_draft() -> bool:
@@ -174,20 +166,7 @@ def _answers_of(form: Any) -> dict[str, Any]:
     exempt_when=_no_new_draft,
     scope="appeal-draft-ip",
 )
-@limiter.limit(
-    lambda: current_app.config["APPEAL_LIMIT"],
-    methods=["POST"],
-    exempt_when=_not_filer_step,
-    scope="appeal-filer-ip",
-)
-@limiter.limit(
-    lambda: current_app.config["LOOKUP_NIK_FAILURE_LIMIT"],
-    methods=["POST"],
-    key_func=form_nik_key,
-    exempt_when=_not_filer_step,
-    deduct_when=_verification_missed,
-    scope="lookup-nik",  # shared with the look-up: probing through either counts together
-)
+@policy.checks(policy.Check.FILER, policy.Check.HEIR)
 def step(kind_name: str, slug: str) -> Any:
     kind = _kind(kind_name)
     current = journey.get(kind, slug)
@@ -206,6 +185,7 @@ def step(kind_name: str, slug: str) -> Any:
 
     form = _form(kind, slug, answers, request.form if request.method == "POST" else None)
     status = 200
+    wait = None
     if request.method == "POST":
         if getattr(form, "honeypot_filled", lambda: False)():
             return too_many_requests()
@@ -213,8 +193,12 @@ def step(kind_name: str, slug: str) -> Any:
             kept = _answers_of(form)
             try:
                 _check_step(slug, kind, answers, form, kept)
+            except policy.Refused:
+                return too_many_requests()
+            except policy.MustWait as exc:
+                wait = exc
+                form = _form(kind, slug, answers, None)
             except service.FilerNotVerified:
-                g.verification_missed = True
                 form.no_kk.errors.append(
                     _(
                         "We could not find this NIK with this No. KK in DTSEN. Check both "
@@ -248,29 +232,51 @@ def step(kind_name: str, slug: str) -> Any:
                     )
                 )
         status = 400
-    return render_template(
+    page = render_template(
         "appeals/step.html",
         kind=kind,
         step=current,
         form=form,
+        wait=wait,
         answers=answers,
         back=journey.previous_slug(kind, answers, slug),
         position=_position(kind, answers, slug),
         search=f.DesaSearchForm(request.args) if slug == "desa" else None,
         conditions=CONDITIONS,
-    ), status
+    )
+    return must_wait(page, wait.seconds) if wait else (page, status)
 
 
 def _check_step(
     slug: str, kind: Kind, answers: dict[str, Any], form: Any, kept: dict[str, Any]
 ) -> None:
-    """Checks against DTSEN that a form alone cannot make."""
+    """Checks against DTSEN that a form alone cannot make, each through the policy: a "no"
+    is a miss for every number it was about, whether the filing may go on or not."""
+    wait = request.form.get("wait")
     if slug == "pelapor":
         reason = (answers.get("alasan") or {}).get("reason", "")
-        kept["verified"] = service.check_filer(kept["nik"], kept["no_kk"], reason)
+        numbers = [policy.nik(kept["nik"]), policy.kk(kept["no_kk"])]
+        admission = policy.admit(policy.Check.FILER, numbers, wait)
+        try:
+            kept["verified"] = service.check_filer(kept["nik"], kept["no_kk"], reason)
+        except service.FilerNotVerified:
+            policy.missed(admission)
+            raise
+        if not kept["verified"]:  # filed unverified (a household missing from DTSEN)
+            policy.missed(admission)
     if slug == "ahli-waris":
         no_kk = answers["rumah-tangga"]["no_kk"]
-        service.check_heir(no_kk, kept["deceased_nik"], kept["heir_nik"])
+        numbers = [
+            policy.kk(no_kk),
+            policy.nik(kept["deceased_nik"]),
+            policy.nik(kept["heir_nik"]),
+        ]
+        admission = policy.admit(policy.Check.HEIR, numbers, wait)
+        try:
+            service.check_heir(no_kk, kept["deceased_nik"], kept["heir_nik"])
+        except service.HeirNotInHousehold:
+            policy.missed(admission)
+            raise
 
 
 def _position(kind: Kind, answers: dict[str, Any], slug: str) -> tuple[int, int]:
@@ -344,6 +350,7 @@ def photo_step(kind_name: str) -> Any:
 
 @bp.route("/<any(sanggahan,usulan):kind_name>/periksa", methods=["GET", "POST"])
 @csrf_in_form
+@policy.checks(policy.Check.FILER)  # sending re-verifies the filer (policy.recheck)
 @limiter.limit(
     lambda: current_app.config["APPEAL_LIMIT"], methods=["POST"], scope="appeal-submit-ip"
 )
@@ -365,6 +372,7 @@ def check(kind_name: str) -> Any:
         if form.honeypot_filled():
             return too_many_requests()
         if form.validate():
+            policy.recheck()  # the filer's numbers, admitted at the filer step of this draft
             try:
                 appeal = service.submit(draft, locale=g.get("locale", "id"))
             except service.FilingLimitReached:
@@ -411,49 +419,23 @@ def receipt() -> Any:
 # --- tracking -----------------------------------------------------------------------------
 
 
-def _ticket_key() -> str:
-    try:
-        return "ticket:" + tickets.normalise(request.form.get("ticket", ""))
-    except ValueError:
-        return "ticket:invalid"
-
-
-def _tracking_missed(_response: object) -> bool:
-    return bool(g.get("tracking_missed"))
-
-
 @bp.route("/lacak", methods=["GET", "POST"])
 @csrf_in_form
-@limiter.limit(lambda: current_app.config["TRACK_LIMIT"], methods=["POST"], scope="track-ip")
-@limiter.limit(
-    lambda: current_app.config["LOOKUP_NIK_FAILURE_LIMIT"],
-    methods=["POST"],
-    key_func=_ticket_key,
-    deduct_when=_tracking_missed,
-    scope="track-ticket",
-)
+@policy.checks(policy.Check.TRACK)
 def track() -> Any:
     form = f.TrackForm()
     status = 200
     not_found = False
+    wait = None
     if request.method == "POST":
         if form.honeypot_filled():
             return too_many_requests()
-        code = None
+        code = typo = None
         if form.validate():
             try:
                 code = tickets.normalise(form.ticket.data or "")
             except tickets.TicketCheckError as exc:
-                suggestion = service.suggest_ticket(str(exc), form.nik.number or "")
-                message = _(
-                    "This ticket number has a typo: one letter or digit is wrong, "
-                    "or two are swapped."
-                )
-                if suggestion:
-                    message += " " + _(
-                        "Did you mean %(ticket)s?", ticket=tickets.display(suggestion)
-                    )
-                form.ticket.errors.append(message)
+                typo = str(exc)
             except tickets.TicketFormatError:
                 form.ticket.errors.append(
                     _(
@@ -461,16 +443,44 @@ def track() -> Any:
                         "It never contains 0, O, 1 or I."
                     )
                 )
-        if code and form.nik.number:
-            appeal = service.find_for_tracking(code, form.nik.number)
-            if appeal is not None:
-                session["track"] = {"id": appeal.id, "at": int(time.time())}
-                return redirect(url_for("appeals.case"))
-            g.tracking_missed = True
-            not_found = True
+        nik = form.nik.number
+        if (code or typo) and nik:
+            numbers = [policy.nik(nik), policy.ticket(code or typo or "")]
+            try:
+                admission = policy.admit(policy.Check.TRACK, numbers, request.form.get("wait"))
+            except policy.Refused:
+                return too_many_requests()
+            except policy.MustWait as exc:
+                page = render_template(
+                    "appeals/track.html", form=f.TrackForm(formdata=None), wait=exc
+                )
+                return must_wait(page, exc.seconds)
+            if code:
+                appeal = service.find_for_tracking(code, nik)
+                if appeal is not None:
+                    session["track"] = {"id": appeal.id, "at": int(time.time())}
+                    return redirect(url_for("appeals.case"))
+                policy.missed(admission)
+                not_found = True
+            else:
+                suggestion = service.suggest_ticket(typo or "", nik)
+                if suggestion is None:
+                    policy.missed(admission)
+                form.ticket.errors.append(_typo_message(suggestion))
+                status = 400
+        elif typo:
+            form.ticket.errors.append(_typo_message(None))
+            status = 400
         else:
             status = 400
-    return render_template("appeals/track.html", form=form, not_found=not_found), status
+    return render_template("appeals/track.html", form=form, not_found=not_found, wait=wait), status
+
+
+def _typo_message(suggestion: str | None) -> str:
+    message = _("This ticket number has a typo: one letter or digit is wrong, or two are swapped.")
+    if suggestion:
+        message += " " + _("Did you mean %(ticket)s?", ticket=tickets.display(suggestion))
+    return message
 
 
 def _tracked() -> Any:

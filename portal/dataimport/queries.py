@@ -9,7 +9,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import select
 
-from portal import db
+from portal import db, policy
 from portal.core.nik import hmac_number
 from portal.dataimport.models import Household, Person, Snapshot, SnapshotStatus
 
@@ -79,7 +79,10 @@ def matching_snapshots(nik_hmac: str, kk_hmac: str, snapshot_ids: list[int]) -> 
     the answer, so a miss costs the same as a mismatch (no timing oracle).
 
     The look-up's hot path runs Core statements on the session's connection: no identity
-    map, no unit of work, the same transaction."""
+    map, no unit of work, the same transaction.
+
+    This is the question a stranger would like answered: only after portal.policy.admit."""
+    policy.require_admission()
     stmt = select(Person.snapshot_id).where(
         Person.snapshot_id.in_(snapshot_ids),
         Person.nik_hmac == nik_hmac,
@@ -143,6 +146,16 @@ class Membership:
     nik_hmac: str
     kk_hmac: str
     household: Household
+
+
+def is_member(nik: str, no_kk: str) -> bool:
+    """Whether NIK is on family card No. KK in the current snapshot: one query, whatever the
+    answer (verify_member reads the household too when it is)."""
+    snapshot = current_snapshot()
+    if snapshot is None:
+        return False
+    ids = [snapshot.id]
+    return bool(matching_snapshots(pseudonym(nik, "nik"), pseudonym(no_kk, "kk"), ids))
 
 
 def verify_member(nik: str, no_kk: str) -> tuple[Membership | None, str, str]:

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, request, url_for
-from flask_babel import format_date, format_datetime, gettext
+from flask_babel import format_date, format_datetime, format_time, gettext
 from werkzeug.routing import BuildError
 
 from portal.core.names import mask_name
@@ -42,6 +42,13 @@ def _datetime(value: datetime | None, fmt: str = "medium") -> str:
     return format_datetime(value, fmt)
 
 
+def _time(value: datetime | None, fmt: str = "medium") -> str:
+    """A time of day in the reader's language, in Jakarta time (e.g. 14.05.09)."""
+    if value is None:
+        return ""
+    return format_time(value, fmt)
+
+
 def period_label(period: object) -> str:
     """``2026Q3`` -> "Triwulan III 2026" / "Quarter III 2026"."""
     from portal.core.periods import Period
@@ -54,6 +61,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["masked"] = mask_name
     app.jinja_env.filters["date"] = _date
     app.jinja_env.filters["datetime"] = _datetime
+    app.jinja_env.filters["time"] = _time
     app.jinja_env.globals["lang_url"] = lang_url
     app.jinja_env.globals["period_label"] = period_label
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES

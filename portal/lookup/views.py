@@ -3,16 +3,17 @@ directly in the POST response (no redirect, no reference in a URL or cookie)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from werkzeug.exceptions import ServiceUnavailable
 
-from portal.errors import too_many_requests
+from portal import policy
+from portal.errors import must_wait, too_many_requests
 from portal.extensions import limiter
 from portal.guard import csrf_in_form
 from portal.lookup import service
 from portal.lookup.forms import LookupForm
 from portal.lookup.labels import HUBUNGAN_LABELS, PROGRAM_NAMES, desil_label
-from portal.security import form_nik_key, ip_prefix
+from portal.security import ip_prefix
 from portal.wilayah import queries as wilayah
 
 bp = Blueprint("lookup", __name__)
@@ -31,20 +32,9 @@ def hubungan_label(code: str) -> str:
 bp.add_app_template_global(desil_label)
 
 
-def _lookup_missed(_response: object) -> bool:
-    return bool(g.get("lookup_missed"))
-
-
 @bp.route("/", methods=["GET", "POST"])
 @csrf_in_form
-@limiter.limit(lambda: current_app.config["LOOKUP_LIMIT"], methods=["POST"], scope="lookup-ip")
-@limiter.limit(
-    lambda: current_app.config["LOOKUP_NIK_FAILURE_LIMIT"],
-    methods=["POST"],
-    key_func=form_nik_key,
-    deduct_when=_lookup_missed,
-    scope="lookup-nik",
-)
+@policy.checks(policy.Check.LOOKUP)
 def index() -> object:
     form = LookupForm()
     if request.method != "POST":
@@ -53,14 +43,22 @@ def index() -> object:
         return too_many_requests()
     if not form.validate():
         return render_template("lookup/index.html", form=form), 400
+    nik, no_kk = form.nik.number or "", form.no_kk.number or ""
     try:
-        result = service.lookup(
-            form.nik.number or "", form.no_kk.number or "", ip_prefix=ip_prefix(request.remote_addr)
+        admission = policy.admit(
+            policy.Check.LOOKUP, [policy.nik(nik), policy.kk(no_kk)], request.form.get("wait")
         )
+    except policy.Refused:
+        return too_many_requests()
+    except policy.MustWait as wait:
+        page = render_template("lookup/index.html", form=LookupForm(formdata=None), wait=wait)
+        return must_wait(page, wait.seconds)
+    try:
+        result = service.lookup(nik, no_kk, ip_prefix=ip_prefix(request.remote_addr))
     except service.NoDataPublished:
         raise ServiceUnavailable() from None
     if not result.matched:
-        g.lookup_missed = True
+        policy.missed(admission)
     # desa, kecamatan, kabupaten/kota: the province adds nothing for the family
     region = wilayah.place(result.kode_desa) if result.kode_desa else None
     return render_template("lookup/result.html", result=result, region=region)

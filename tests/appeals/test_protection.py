@@ -326,12 +326,15 @@ def test_probing_a_nik_on_the_filer_step_counts_with_the_lookup(
     nik = limited_world.filer_nik
     wrong_kk = limited_world.other.no_kk
     limited_client.post_form("/sanggahan/alasan", {"reason": "INC-MAMPU"})
-    for __ in range(3):  # LOOKUP_NIK_FAILURE_LIMIT is "3 per hour" in limited_app
+    for __ in range(3):  # DTSEN_FREE_MISSES is 3 in limited_app
         page = limited_client.post_form("/sanggahan/pelapor", {"nik": nik, "no_kk": wrong_kk})
         assert page.status == 400
 
     right = {"nik": nik, "no_kk": limited_world.filer.no_kk}
-    assert limited_client.post_form("/sanggahan/pelapor", right).status == 429
+    for url in ("/sanggahan/pelapor", "/"):  # the NIK's misses count on every route
+        waiting = limited_client.post_form(url, right)
+        assert waiting.status == 429
+        assert waiting.soup.find("input", attrs={"name": "wait"}) is not None
 
 
 def test_guessing_the_filers_nik_for_a_ticket_is_limited(

@@ -20,7 +20,6 @@ def app_with_dead_redis(db_url: str) -> Iterator[Flask]:
             RATELIMIT_ENABLED=True,
             RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0",  # nothing listens on port 1
             LOOKUP_LIMIT="3 per minute",
-            LOOKUP_NIK_FAILURE_LIMIT="100 per hour",
         )
     finally:
         # the limiter is one object per process and init_app does not clear this flag:

@@ -1,0 +1,171 @@
+"""One policy for every check against DTSEN (portal/policy.py): each check is limited per
+client network and per number, misses about a number count on every route, nobody can
+lock a number's owner out, and no route can run a check without the policy."""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+import pytest
+from flask import Flask, g
+from sqlalchemy import event
+
+from portal import policy
+from portal.dataimport import queries as snapshots
+from tests.appeals.conftest import answers_for, submit, walk
+from tests.helpers import Client, Page
+
+
+def heir(client: Client, deceased: str, heir_nik: str, **extra: str) -> Page:
+    data = {"deceased_nik": deceased, "heir_nik": heir_nik, **extra}
+    return client.post_form("/usulan/ahli-waris", data)
+
+
+# --- the heir step is no longer a free oracle -----------------------------------------------
+
+
+def test_heir_probes_are_limited_per_client_network(
+    limited_app: Flask, limited_client: Client, limited_world
+) -> None:
+    limited_app.config["APPEAL_LIMIT"] = "4 per minute"
+    answers = answers_for(limited_world, "USUL-AHLI-WARIS")
+    walk(limited_client, "usulan", answers, stop_at="ahli-waris")  # 1 filer check
+    recipient = limited_world.filer.members[0].nik
+    strangers = [m.nik for m in limited_world.other.members + limited_world.third.members]
+
+    statuses = [heir(limited_client, recipient, nik).status for nik in strangers[:4]]
+
+    assert statuses == [400, 400, 400, 429]  # the 4th is over APPEAL_LIMIT's 4, with the 1st
+
+
+def test_heir_misses_count_for_the_numbers_everywhere(
+    limited_app: Flask, limited_client: Client, limited_world
+) -> None:
+    limited_app.config["APPEAL_LIMIT"] = "100 per minute"
+    walk(
+        limited_client,
+        "usulan",
+        answers_for(limited_world, "USUL-AHLI-WARIS"),
+        stop_at="ahli-waris",
+    )
+    recipient = limited_world.filer.members[0].nik
+    strangers = [m.nik for m in limited_world.other.members + limited_world.third.members]
+    for nik in strangers[:3]:  # DTSEN_FREE_MISSES is 3 in limited_app
+        assert heir(limited_client, recipient, nik).status == 400
+
+    real_heir = heir(limited_client, recipient, limited_world.filer.members[1].nik)
+    assert real_heir.status == 429, "a check about a number with many misses must wait"
+    assert real_heir.soup.find("input", attrs={"name": "wait"}) is not None
+    own_lookup = limited_client.post_form(
+        "/", {"nik": recipient, "no_kk": limited_world.filer.no_kk}
+    )
+    assert own_lookup.status == 429  # the recipient's NIK: the same bucket on every route
+
+
+def test_the_heir_check_costs_the_same_whichever_person_is_not_on_the_card(
+    app: Flask, world
+) -> None:
+    from portal.appeals import service
+
+    kk = world.filer.no_kk
+    member, stranger = world.filer.members[0].nik, world.other.members[0].nik
+    counts = {}
+    statements: list[str] = []
+    engine = app.extensions["db_engine"]
+
+    def listener(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        for case, pair in {
+            "first missing": (stranger, member),
+            "second missing": (member, stranger),
+            "both missing": (stranger, stranger),
+        }.items():
+            statements.clear()
+            with app.test_request_context():
+                g.dtsen_admitted = True
+                with pytest.raises(service.HeirNotInHousehold):
+                    service.check_heir(kk, *pair)
+            counts[case] = len(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert len(set(counts.values())) == 1, counts
+
+
+# --- nobody can lock an owner out ---------------------------------------------------------------
+
+
+def test_unverified_filings_as_someone_do_not_use_up_their_filing_allowance(
+    app: Flask, client: Client, world
+) -> None:
+    """Anyone may file an usulan for a household missing from DTSEN "as" any NIK."""
+    app.config["APPEAL_FILER_LIMIT"] = "2 per day"
+    victim = world.filer
+    stranger_kk = world.stranger[1]
+    for __ in range(3):
+        answers = answers_for(world, "EXC-TIDAK-TERDATA")
+        answers["pelapor"] = {"nik": victim.members[0].nik, "no_kk": stranger_kk}  # unverified
+        attacker = Client(app, app.response_class)
+        walk(attacker, "usulan", answers)
+        assert submit(attacker, "usulan").status == 302
+
+    walk(client, "sanggahan", answers_for(world, "INC-MAMPU"))  # the victim, verified
+    assert submit(client, "sanggahan").status == 302
+
+
+def test_the_open_case_cap_does_not_tell_whether_two_people_share_a_card(
+    client: Client, world
+) -> None:
+    """Two open cases about one person: a third about a household member is not refused,
+    or the refusal would say that the two are on one family card."""
+    first, second = world.other.members[0], world.other.members[1]
+    for code in ("INC-MAMPU", "INC-ASN"):
+        answers = answers_for(world, code)
+        answers["subjek"] = {"whose": "other", "subject_nik": first.nik}
+        walk(client, "sanggahan", answers)
+        assert submit(client, "sanggahan").status == 302
+    answers = answers_for(world, "INC-PINDAH")
+    answers["subjek"] = {"whose": "other", "subject_nik": second.nik}
+    walk(client, "sanggahan", answers)
+
+    assert submit(client, "sanggahan").status == 302
+
+
+# --- no route can skip the policy ----------------------------------------------------------
+
+
+def test_a_dtsen_question_in_a_public_request_without_admission_is_refused(app: Flask) -> None:
+    with app.test_request_context("/"), app.app_context():
+        with pytest.raises(policy.UnguardedCheck):
+            snapshots.matching_snapshots("a" * 32, "b" * 32, [1])
+        g.dtsen_admitted = True
+        assert snapshots.matching_snapshots("a" * 32, "b" * 32, [1]) == set()
+
+
+# The functions that answer a DTSEN question for whoever asks.
+QUESTIONS = re.compile(
+    r"\b(service\.lookup|check_filer|check_heir|find_for_tracking|suggest_ticket|"
+    r"verify_member|matching_snapshots|_check_step|service\.submit)\("
+)
+
+
+def test_every_view_that_asks_dtsen_declares_its_checks(app: Flask) -> None:
+    undeclared = []
+    declared = {}
+    for endpoint, view in app.view_functions.items():
+        source = inspect.getsource(inspect.unwrap(view))
+        if QUESTIONS.search(source):
+            kinds = getattr(view, "dtsen_checks", ())
+            if not kinds:
+                undeclared.append(endpoint)
+            declared[endpoint] = sorted(k.value for k in kinds)
+    assert undeclared == []
+    assert declared == {
+        "lookup.index": ["lookup"],
+        "appeals.step": ["filer", "heir"],
+        "appeals.track": ["track"],
+        "appeals.check": ["filer"],
+    }
