@@ -324,14 +324,19 @@ def submit(draft: AppealDraft, *, locale: str) -> Appeal:
             raise DraftIncomplete
         subject_nik = household["head_nik"]
         subject_kk = snapshots.pseudonym(household["no_kk"], "kk")
-        found = current is not None and snapshots.household(current.id, subject_kk) is not None
-        region = _region_of_desa(desa)
+        home = snapshots.household(current.id, subject_kk) if current is not None else None
+        found = home is not None
+        # A No. KK already in DTSEN goes to the staff of the area where DTSEN has it, not of
+        # the desa the filer chose (anyone could name any No. KK and their own desa).
+        region = _region_of_desa(home.kode_desa if home is not None else desa)
         own = household["no_kk"] == filer_kk
         details = {
             "household": {"no_kk": household["no_kk"], "alamat": household["alamat"], "desa": desa},
             "programs": (answers.get("program") or {}).get("programs", []),
             "conditions": answers.get("kondisi") or {},
         }
+        if home is not None and home.kode_desa != desa:
+            details["desa_mismatch"] = {"chosen": desa, "dtsen": home.kode_desa}
         if reason.code == "USUL-AHLI-WARIS":
             heir = answers.get("ahli-waris")
             if not heir:

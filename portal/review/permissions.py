@@ -37,6 +37,17 @@ def in_scope(user: StaffUser, appeal: Appeal) -> bool:
     return appeal.kabupaten_code == user.office_code
 
 
+def desa_in_scope(user: StaffUser, kode_desa: str) -> bool:
+    """Whether USER may see data of a household living in KODE_DESA (DTSEN's desa of it):
+    household data is scoped like cases, whatever case brings it up."""
+    role = user.role_enum
+    if role is Role.PUSAT:
+        return True
+    if role is Role.OPERATOR_DESA:
+        return kode_desa in user.desa_codes
+    return bool(user.office_code) and kode_desa.startswith(user.office_code + ".")
+
+
 def can_claim(user: StaffUser, appeal: Appeal) -> bool:
     return (
         user.role_enum in DECIDERS

@@ -14,6 +14,7 @@ from portal.appeals.states import OPEN, AppealStatus
 from portal.auth.models import StaffUser
 from portal.dataimport import queries as snapshots
 from portal.dataimport.models import Person
+from portal.review import permissions
 from portal.review.models import FieldCheck
 from portal.review.permissions import scoped
 
@@ -118,25 +119,37 @@ class HouseholdView:
     members: list[Person]
 
 
-def household_history(appeal: Appeal) -> list[HouseholdView]:
-    """The subject household in the current and the previous published snapshot."""
+@dataclass
+class HouseholdHistory:
+    shown: list[HouseholdView]  # periods whose household lives in the officer's scope
+    elsewhere: bool  # the household is in DTSEN, but in another area: no data shown
+
+
+def household_history(user: StaffUser, appeal: Appeal) -> HouseholdHistory:
+    """The subject household in the current and the previous published snapshot, as far as
+    USER may see it: only where DTSEN puts the household in USER's scope. A case in scope
+    does not open a household elsewhere (an usulan could name any No. KK)."""
+    history = HouseholdHistory([], elsewhere=False)
     if not appeal.subject_kk_hmac:
-        return []
-    views = []
+        return history
     for snap in snapshots.published_snapshots(2):
         household = snapshots.household(snap.id, appeal.subject_kk_hmac)
-        if household is not None:
-            views.append(
-                HouseholdView(
-                    snap.period,
-                    household.desil,
-                    household.kode_desa,
-                    household.alamat,
-                    household.no_kk,
-                    snapshots.members(snap.id, appeal.subject_kk_hmac),
-                )
+        if household is None:
+            continue
+        if not permissions.desa_in_scope(user, household.kode_desa):
+            history.elsewhere = True
+            continue
+        history.shown.append(
+            HouseholdView(
+                snap.period,
+                household.desil,
+                household.kode_desa,
+                household.alamat,
+                household.no_kk,
+                snapshots.members(snap.id, appeal.subject_kk_hmac),
             )
-    return views
+        )
+    return history
 
 
 def linked_cases(user: StaffUser, appeal: Appeal) -> list[Appeal]:

@@ -148,7 +148,7 @@ def case(appeal_id: int) -> str:
         "review/case.html",
         appeal=appeal,
         reason=REASONS[appeal.reason_code],
-        households=queries.household_history(appeal),
+        households=queries.household_history(g.staff, appeal),
         linked=queries.linked_cases(g.staff, appeal),
         checks=checks,
         names=queries.staff_names({p for p in people if p}),

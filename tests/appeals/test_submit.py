@@ -15,6 +15,7 @@ from portal.appeals import service, tickets
 from portal.appeals.models import Appeal, AppealDraft, AppealEvent, OutboxMessage
 from portal.appeals.states import AppealStatus
 from tests.appeals.conftest import answers_for, decide, load_case, path_of, submit, walk
+from tests.fixtures.factories import DESA
 from tests.helpers import Client, Page
 
 SESSION_COOKIE = "dtsen_session"
@@ -267,3 +268,29 @@ def test_filled_honeypot_is_refused_with_429_and_no_case(
     assert page.status == 429
     assert "Retry-After" in page.response.headers
     assert count(app, Appeal) == 0
+
+
+# --- an usulan about a household already in DTSEN goes to its area -----------------------------
+
+
+def test_an_usulan_naming_a_no_kk_in_dtsen_goes_to_that_households_area_flagged(
+    client: Client, app, world, file_case
+) -> None:
+    """Anyone may name any No. KK and choose their own desa: the desa DTSEN has decides."""
+    answers = answers_for(world, "USUL-PROGRAM")  # the filer's own household, in DESA
+    answers["desa"] = {"desa": "32.16.02.2001"}  # Bunibakti, Babelan: another kecamatan
+    ticket = file_case(client, "usulan", answers)
+
+    appeal = load_case(app, ticket)
+    assert (appeal.kode_desa, appeal.kecamatan_code) == (DESA, "32.16.01")
+    assert appeal.details["desa_mismatch"] == {"chosen": "32.16.02.2001", "dtsen": DESA}
+
+
+def test_an_usulan_for_a_household_missing_from_dtsen_goes_to_the_chosen_desa(
+    client: Client, app, world, file_case
+) -> None:
+    answers = answers_for(world, "EXC-TIDAK-TERDATA")
+    answers["desa"] = {"desa": "32.16.02.2001"}
+    appeal = load_case(app, file_case(client, "usulan", answers))
+    assert appeal.kode_desa == "32.16.02.2001"
+    assert "desa_mismatch" not in appeal.details

@@ -316,7 +316,7 @@ def test_exporting_again_sends_nothing_and_a_case_is_never_in_two_exports(
 def test_an_admin_never_exports_or_sees_the_cases_or_exports_of_another_kabupaten(
     app: Flask, staff: StaffFactory, world: World
 ) -> None:
-    answers = answers_for(world, "USUL-PROGRAM")
+    answers = answers_for(world, "EXC-TIDAK-TERDATA")  # not in DTSEN: the chosen desa counts
     answers["desa"] = {"desa": KOTA_BEKASI_DESA}
     elsewhere = file_and_decide(app, "usulan", answers)
     assert load_case(app, elsewhere).kabupaten_code == "32.75"

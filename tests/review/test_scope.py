@@ -278,3 +278,65 @@ def test_a_guessed_id_of_any_size_is_simply_not_found(
     ]:
         assert get(client, url).status == 404, url
     assert post(officer, f"/staf/kasus/{number}/ambil").status == 404
+
+
+# --- household data is scoped like cases -------------------------------------------------------
+
+
+@pytest.fixture
+def households(app, tmp_path):  # type: ignore[no-untyped-def]
+    """Two published households: one in the operator's desa, one in Kota Bekasi."""
+    import random
+
+    from portal.dataimport.demo import Numbers
+    from tests.fixtures.factories import Factory
+
+    factory = Factory(app, tmp_path, Numbers(random.Random(23)))
+    here = factory.household(desa=DESA, size=3)
+    away = factory.household(desa=KOTA_BEKASI_DESA, size=2)
+    factory.publish("2026Q3", [here, away])
+    return here, away
+
+
+def kk_hmac(app, no_kk: str) -> str:  # type: ignore[no-untyped-def]
+    from portal.dataimport.queries import pseudonym
+
+    with app.app_context():
+        return pseudonym(no_kk, "kk")
+
+
+@pytest.mark.parametrize("role", ["operator_desa", "verifikator", "admin_dinsos"])
+def test_a_case_in_scope_does_not_open_a_household_of_another_area(
+    app, role: str, staff: StaffFactory, sign_in, cases: CaseFactory, households
+) -> None:
+    """A case of the officer's area naming a household that DTSEN has elsewhere (an usulan can
+    name any No. KK) shows that it exists elsewhere, and nothing of it."""
+    here, away = households
+    case = cases.make(desa=DESA, subject_kk_hmac=kk_hmac(app, away.no_kk))
+    page = get(sign_in(staff.create(role)), f"/staf/kasus/{case.id}")
+
+    assert page.status == 200
+    assert "This household is in DTSEN in another area" in page
+    for member in away.members:
+        assert member.nik not in page.text
+        assert member.nama not in page.text.upper()
+    assert away.no_kk not in page.text
+
+
+def test_pusat_sees_the_household_wherever_it_is(
+    app, staff: StaffFactory, sign_in, cases: CaseFactory, households
+) -> None:
+    _here, away = households
+    case = cases.make(desa=DESA, subject_kk_hmac=kk_hmac(app, away.no_kk))
+    page = get(sign_in(staff.create("pusat")), f"/staf/kasus/{case.id}")
+    assert away.members[0].nik in page.text
+    assert "in another area" not in page
+
+
+def test_a_household_in_the_officers_area_is_shown(
+    app, staff: StaffFactory, sign_in, cases: CaseFactory, households
+) -> None:
+    here, _away = households
+    case = cases.make(desa=DESA, subject_kk_hmac=kk_hmac(app, here.no_kk))
+    page = get(sign_in(staff.create("operator_desa")), f"/staf/kasus/{case.id}")
+    assert [m.nik in page.text for m in here.members] == [True, True, True]
