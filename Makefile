@@ -28,11 +28,19 @@ $(VENV)/.installed: requirements/dev.txt pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed ## Create .venv and install the portal with its dev tools (locked)
 
-LOCK := $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-header
+# Locked with the oldest Python we deploy on (Debian 12's python3, 3.11.2), so the lock holds
+# what it needs too (redis wants async-timeout before 3.11.3); pip-tools in a venv of it.
+LOCK_PYTHON ?= /usr/bin/python3
+LOCK_VENV := .lock-venv
+LOCK := $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+        --no-header --no-emit-index-url --no-emit-find-links
 
-lock: install ## Re-resolve requirements/*.txt from the ranges in pyproject.toml (network)
+lock: ## Re-resolve requirements/*.txt from the ranges in pyproject.toml (network)
+	$(LOCK_PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet pip-tools
 	$(LOCK) --upgrade -o requirements/main.txt pyproject.toml
 	$(LOCK) --upgrade --extra dev -o requirements/dev.txt pyproject.toml
+	rm -rf $(LOCK_VENV)
 
 i18n-compile: install ## Compile the translation catalogs (.mo files are not committed)
 	$(BIN)/pybabel compile -d translations --statistics

@@ -37,13 +37,18 @@ preload_app = True
 # Only nginx on this host may set X-Forwarded-* (the app also applies PROXY_FIX_X_FOR=1).
 forwarded_allow_ips = "127.0.0.1,::1"
 
-# Logs go to the journal. The access log carries no query strings ("%(U)s" is the path
+# Logs go to the journal. The access log carries no client address (nginx's log has it, for
+# abuse work, kept as briefly as docs/deploy.md says), no query strings ("%(U)s" is the path
 # only) and never a NIK: the NIK travels in POST bodies, and a log filter in the app masks
 # any 16-digit run and enrolment tokens that reach a log line anyway.
 accesslog = "-"
 errorlog = "-"
 loglevel = "info"
-access_log_format = '%({x-forwarded-for}i)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+access_log_format = '"%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
+# gunicorn 27 opens a control socket in $HOME by default; two instances on one host would
+# take each other's. Nothing here uses it.
+control_socket_disable = True
 
 # Never hold secrets in argv (visible in ps): the keys come from the environment file.
 proc_name = "dtsen-portal"

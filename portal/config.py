@@ -130,8 +130,10 @@ class Config:
     PROGRAM_MAX_DESIL: dict[str, int | None] = {}
 
     SQL_ECHO = False
-    DATABASE_POOL_SIZE = 5
-    DATABASE_MAX_OVERFLOW = 5
+    # a sync worker holds one connection at a time: 2 + 2 leave room without crowding
+    # PostgreSQL's max_connections when many workers on several servers share it
+    DATABASE_POOL_SIZE = 2
+    DATABASE_MAX_OVERFLOW = 2
     DATABASE_POOL_PRE_PING = True
     # How long a process may reuse the list of published snapshots (seconds); a new import
     # in another process is seen within this time (the importing process sees it at once).

@@ -84,8 +84,8 @@ def make_engine(url: str, config: dict[str, Any] | None = None) -> Engine:
         url,
         echo=echo,
         pool_pre_ping=bool(config.get("DATABASE_POOL_PRE_PING", True)),
-        pool_size=int(config.get("DATABASE_POOL_SIZE", 5)),
-        max_overflow=int(config.get("DATABASE_MAX_OVERFLOW", 5)),
+        pool_size=int(config.get("DATABASE_POOL_SIZE", 2)),
+        max_overflow=int(config.get("DATABASE_MAX_OVERFLOW", 2)),
     )
 
 

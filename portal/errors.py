@@ -73,10 +73,10 @@ def _unexpected(exc: Exception) -> object:
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(RateLimitExceeded, _rate_limited)
-    from redis.exceptions import ConnectionError as RedisDown
-    from redis.exceptions import TimeoutError as RedisTimeout
+    from redis.exceptions import RedisError
 
-    for down in (OperationalError, InterfaceError, PoolTimeout, RedisDown, RedisTimeout):
+    # RedisError: unreachable, timed out, or full (OutOfMemoryError under noeviction)
+    for down in (OperationalError, InterfaceError, PoolTimeout, RedisError):
         app.register_error_handler(down, _database_down)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

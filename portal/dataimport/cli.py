@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
@@ -70,12 +71,24 @@ def periods_command() -> None:
     default=None,
     help="Where to write the demo CSV files (default: instance/demo).",
 )
-def demo_command(out: Path | None) -> None:
+@click.option(
+    "--not-real-data",
+    is_flag=True,
+    help="Load it even with PORTAL_ENV=production (a test deployment: the households are "
+    "invented and would be published as real periods).",
+)
+def demo_command(out: Path | None, not_real_data: bool) -> None:
     """Load the deterministic demo data for Kabupaten Bekasi (32.16): periods 2026Q2 and
     2026Q3, through the same import as real snapshots. Safe to run again.
 
-    Prints a NIK + No. KK pair for each look-up outcome.
+    Prints a NIK + No. KK pair for each look-up outcome. Refused in production unless
+    --not-real-data says that this deployment is a test.
     """
+    if current_app.config["ENV_NAME"] == "production" and not not_real_data:
+        raise click.ClickException(
+            "refusing to publish invented households in production "
+            "(PORTAL_ENV=production); add --not-real-data for a test deployment"
+        )
     try:
         results, showcase = demo_data.load(out)
     except (SnapshotRejected, SnapshotFormatError) as exc:  # would be a bug in the generator

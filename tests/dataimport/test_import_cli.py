@@ -372,3 +372,34 @@ def test_command_help_works(runner: FlaskCliRunner, group: str) -> None:
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Usage:")
     assert group in result.output.splitlines()[0]
+
+
+def test_the_demo_is_refused_in_production_unless_said_to_be_a_test(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The demo households are invented: published in production they would be taken for
+    real families."""
+    from portal import create_app
+
+    app = create_app(
+        {
+            "ENV_NAME": "production",
+            "DATABASE_URL": db_url,
+            "SECRET_KEY": "s" * 40,
+            "NIK_HMAC_KEY": "h" * 40,
+        }
+    )
+    try:
+        runner = app.test_cli_runner()
+        refused = runner.invoke(args=["demo", "--out", str(tmp_path / "a")])
+        assert refused.exit_code == 1
+        assert "refusing to publish invented households in production" in refused.output
+        with app.app_context():
+            assert db.session.scalar(select(func.count()).select_from(Snapshot)) == 0
+        allowed = runner.invoke(args=["demo", "--not-real-data", "--out", str(tmp_path / "b")])
+        assert allowed.exit_code == 0, allowed.output
+    finally:
+        from tests.fixtures.db import clean_tables
+
+        clean_tables(app.extensions["db_engine"])
+        app.extensions["db_engine"].dispose()
