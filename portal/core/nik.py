@@ -136,4 +136,5 @@ def scrub(text: str) -> str:
     return _SIXTEEN_IN_TEXT.sub("[NIK]", text)
 
 
-_SIXTEEN_IN_TEXT = re.compile(r"(?<!\d)(?:\d[\s.\-]?){15}\d(?!\d)")
+# a separator people type (space, dot, dash), also URL-encoded (+, %20, %2D, %2E)
+_SIXTEEN_IN_TEXT = re.compile(r"(?<!\d)(?:\d(?:[\s.\-+]|%2[0dDeE])?){15}\d(?!\d)")

@@ -318,6 +318,10 @@ def test_mask_nik_hides_the_birth_date() -> None:
         ("32.16.01.450688.0002", "[NIK]"),
         ("a 3216014506880002, b 3216011203150004", "a [NIK], b [NIK]"),
         ("(3216014506880002)", "([NIK])"),
+        # URL-encoded, as a query string or a form body quotes what was typed
+        ("nik=3216+0145+0688+0002&x=1", "nik=[NIK]&x=1"),
+        ("nik=3216%200145%200688%200002", "nik=[NIK]"),
+        ("q=3216%2D0145%2d0688%2E0002", "q=[NIK]"),
     ],
 )
 def test_scrub_masks_16_digit_runs_with_or_without_separators(text: str, expected: str) -> None:
