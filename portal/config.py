@@ -102,6 +102,9 @@ class Config:
     STAFF_ABSOLUTE_HOURS = 10
     STAFF_LOGIN_LIMIT = "20 per 15 minutes"  # failed logins per client IP
     STAFF_LOGIN_ACCOUNT_LIMIT = "5 per 15 minutes"  # failed logins per account and IP
+    # failed sign-ins of one account in a day, from any address, before each further try
+    # waits (portal/policy.py: 30 s doubling; the officer is slowed, never locked out)
+    STAFF_LOGIN_FREE_FAILURES = 20
     STAFF_ENROL_HOURS = 72
     STAFF_PASSWORD_MIN = 12
     # argon2id cost of staff passwords (argon2-cffi's RFC 9106 "low memory" profile).

@@ -18,6 +18,7 @@ Each one, before it runs:
 So a stranger who guesses at someone's NIK slows every further guess about that NIK down
 exponentially, but can never lock its owner out: the owner waits once, then their own
 right answer is given. (Before, ten wrong guesses blocked the owner's look-up for an hour.)
+Staff sign-in uses the same rule per account, from any address.
 
 A route that runs a check declares it (``@checks(Check.LOOKUP)``, shown in the route
 snapshot), and the queries that answer the questions refuse to run for a public request
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -66,15 +68,20 @@ class Check(StrEnum):
     FILER = "filer"  # NIK + No. KK -> a member now (who files a case)
     HEIR = "heir"  # No. KK + two NIKs -> both on that card (an heir usulan)
     TRACK = "track"  # ticket + NIK -> the case (following a case, "did you mean")
+    SIGN_IN = "sign_in"  # staff: e-mail + password + code (not DTSEN, the same stranger rule)
 
 
-# Per client network, every attempt: the setting that holds the limit.
-NETWORK_LIMIT = {
+# Per client network, every attempt: the setting that holds the limit. Staff sign-in counts
+# its failures per network in its view (STAFF_LOGIN_LIMIT); here only its account waits.
+NETWORK_LIMIT: dict[Check, str | None] = {
     Check.LOOKUP: "LOOKUP_LIMIT",
     Check.FILER: "APPEAL_LIMIT",
     Check.HEIR: "APPEAL_LIMIT",
     Check.TRACK: "TRACK_LIMIT",
+    Check.SIGN_IN: None,
 }
+# Misses about one identity in a day before checks about it wait (DTSEN_FREE_MISSES else).
+FREE_MISSES = {Check.SIGN_IN: "STAFF_LOGIN_FREE_FAILURES"}
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,13 @@ def kk(number: str) -> Identity:
 
 def ticket(code: str) -> Identity:
     return Identity("ticket", code)
+
+
+def account(email: str) -> Identity:
+    """A staff account by its e-mail, keyed like the numbers (it may name a person)."""
+    key = str(current_app.config["NIK_HMAC_KEY"]).encode()
+    digest = hmac.new(key, b"account:" + email.strip().lower().encode(), hashlib.sha256)
+    return Identity("account", digest.hexdigest()[:32])
 
 
 class Refused(Exception):
@@ -174,10 +188,12 @@ def admit(check: Check, identities: Iterable[Identity], wait_token: str | None =
         return admission
     store = _store()
     network = client_network()
-    for item in parse_many(str(config[NETWORK_LIMIT[check]])):
+    limit = NETWORK_LIMIT[check]
+    for item in parse_many(str(config[limit])) if limit else ():
         if not store.hit(item, "network", check.value, network):
             raise Refused
-    waits = [_wait_for(store, identity) for identity in found]
+    free = int(config[FREE_MISSES.get(check, "DTSEN_FREE_MISSES")])
+    waits = [_wait_for(store, identity, free) for identity in found]
     wait = max(waits, default=0)
     if wait and not _valid_token(store, wait_token, found, network):
         until = datetime.fromtimestamp(_now() + wait, UTC)
@@ -195,11 +211,11 @@ def missed(admission: Admission) -> None:
         store.hit(_miss_window(), "miss", identity.bucket)
 
 
-def _wait_for(store: _Store, identity: Identity) -> int:
-    """Seconds a check about IDENTITY must wait: 0 while it has few recent misses."""
+def _wait_for(store: _Store, identity: Identity, free: int) -> int:
+    """Seconds a check about IDENTITY must wait: 0 while it has FREE or fewer recent misses."""
     config = current_app.config
     misses = store.count(_miss_window(), "miss", identity.bucket)
-    over = misses - int(config["DTSEN_FREE_MISSES"])
+    over = misses - free
     if over < 0:
         return 0
     base = int(config["DTSEN_WAIT_SECONDS"])

@@ -296,6 +296,14 @@ def _table() -> list[Setting]:
         ),
         # cases
         s(
+            "STAFF_LOGIN_FREE_FAILURES",
+            integer,
+            "Failed sign-ins of one account in a day, from any address, before each further "
+            "try must wait (as for DTSEN checks: doubling waits, never a lock-out).",
+            between(1, 1000),
+            kind="a whole number",
+        ),
+        s(
             "APPEAL_SLA_DAYS",
             integer,
             "Days until a decision is due (shown on the receipt).",

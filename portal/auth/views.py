@@ -21,9 +21,11 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
+from portal import policy
 from portal.auth import forms, service
 from portal.auth.decorators import load_staff, safe_next, staff_gate
 from portal.auth.sessions import store, token_hash
+from portal.errors import must_wait
 from portal.extensions import limiter
 from portal.guard import csrf_in_form
 from portal.security import client_network, ip_prefix
@@ -86,11 +88,19 @@ def login() -> Any:
     status = 200
     if request.method == "POST":
         if form.validate():
+            email = form.email.data or ""
             try:
-                user = service.authenticate(
-                    form.email.data or "", form.password.data or "", form.code.data or ""
+                # failures per account from any address slow its sign-in down, never block it
+                admission = policy.admit(
+                    policy.Check.SIGN_IN, [policy.account(email)], request.form.get("wait")
                 )
+            except policy.MustWait as wait:
+                page = render_template("auth/login.html", form=form, wait=wait, account=True)
+                return must_wait(page, wait.seconds)
+            try:
+                user = service.authenticate(email, form.password.data or "", form.code.data or "")
             except service.LoginFailed:
+                policy.missed(admission)
                 form.form_errors.append(_("The e-mail, password or code is not right."))
             else:
                 return _start_session(user)

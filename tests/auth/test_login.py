@@ -433,3 +433,35 @@ def test_a_password_hashed_at_another_cost_is_rehashed_at_the_configured_cost_on
             config["PASSWORD_MEMORY_KIB"],
             config["PASSWORD_PARALLELISM"],
         )
+
+
+def test_failures_from_many_addresses_slow_an_account_down_but_never_lock_the_officer_out(
+    limited_app: Flask,
+    limited_staff: StaffFactory,
+    limited_client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A distributed guesser (a new address per try) makes every further try of the account
+    wait; the officer waits once, then signs in."""
+    from portal import policy
+
+    limited_app.config.update(STAFF_LOGIN_FREE_FAILURES=4, STAFF_LOGIN_LIMIT="50 per hour")
+    officer = limited_staff.create("verifikator")
+    for n in range(4):
+        assert _fail(browser(limited_app, f"203.0.113.{n + 10}"), officer.email) == 400
+
+    office = browser(limited_app, "198.51.100.20")
+    waiting = sign_in_form(office, officer.email, PASSWORD, officer.code())
+    assert waiting.status == 429
+    assert "This account had several failed sign-ins lately" in waiting
+    assert waiting.soup.find("input", attrs={"name": "email"})["value"] == officer.email
+    token = waiting.soup.find("input", attrs={"name": "wait"})["value"]
+
+    later = policy._now() + 31
+    monkeypatch.setattr(policy, "_now", lambda: later)
+    with limited_app.app_context():
+        code = officer.code(1)
+    data = {"email": officer.email, "password": PASSWORD, "code": code, "wait": token}
+    signed = office.post_form("/staf/masuk", data)
+    assert signed.status == 302
+    assert signed_in(office)
