@@ -156,3 +156,15 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class TrackingGrant(Base):
+    """A browser that proved ticket + NIK may see that case for a while. Kept on the server
+    (the cookie holds a random token, stored here only as its hash), so "stop showing this
+    case on this device" ends it for every copy of the cookie too."""
+
+    __tablename__ = "tracking_grants"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

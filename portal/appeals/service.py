@@ -8,6 +8,7 @@ is only ever shown for a committed case. Errors are domain exceptions; views map
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,7 +23,14 @@ from sqlalchemy.exc import IntegrityError
 from portal import db, policy
 from portal.appeals import photos as photolib
 from portal.appeals import tickets
-from portal.appeals.models import Appeal, AppealDraft, AppealEvent, AppealPhoto, OutboxMessage
+from portal.appeals.models import (
+    Appeal,
+    AppealDraft,
+    AppealEvent,
+    AppealPhoto,
+    OutboxMessage,
+    TrackingGrant,
+)
 from portal.appeals.reasons import REASONS, Kind, Subject
 from portal.appeals.states import ALLOWED, DECIDED, OPEN, AppealStatus
 from portal.core.nik import kecamatan_of
@@ -606,6 +614,47 @@ def find_for_tracking(code: str, nik: str) -> Appeal | None:
             Appeal.ticket == code, Appeal.filer_nik_hmac == snapshots.pseudonym(nik, "nik")
         )
     )
+
+
+TRACKING_LIFETIME = timedelta(minutes=30)  # how long a proven ticket + NIK stays open
+
+
+def grant_tracking(appeal: Appeal) -> str:
+    """A browser proved ticket + NIK: a random token for its cookie, valid TRACKING_LIFETIME.
+    Expired grants are purged on the way."""
+    now = db.utcnow()
+    db.session.execute(delete(TrackingGrant).where(TrackingGrant.expires_at < now))
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        TrackingGrant(
+            token_hash=_grant_hash(token), appeal_id=appeal.id, expires_at=now + TRACKING_LIFETIME
+        )
+    )
+    db.session.commit()
+    return token
+
+
+def tracked_appeal(token: str | None) -> Appeal | None:
+    """The case a tracking token still opens, or None (unknown, revoked or expired)."""
+    if not token:
+        return None
+    grant = db.session.get(TrackingGrant, _grant_hash(token))
+    if grant is None or grant.expires_at < db.utcnow():
+        return None
+    return db.session.get(Appeal, grant.appeal_id)
+
+
+def revoke_tracking(token: str | None) -> None:
+    """'Stop showing this case on this device': the grant ends for every copy of the cookie."""
+    if token:
+        db.session.execute(
+            delete(TrackingGrant).where(TrackingGrant.token_hash == _grant_hash(token))
+        )
+        db.session.commit()
+
+
+def _grant_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def suggest_ticket(typo: str, nik: str) -> str | None:

@@ -4,7 +4,6 @@ The NIK only ever travels in POST bodies."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from flask import (
@@ -52,7 +51,6 @@ def status_css(status: str) -> str:
 
 
 KINDS = {k.value: k for k in Kind}
-TRACK_SECONDS = 30 * 60  # how long a proven ticket + NIK stays open in this browser
 
 
 def _kind(name: str) -> Kind:
@@ -458,7 +456,7 @@ def track() -> Any:
             if code:
                 appeal = service.find_for_tracking(code, nik)
                 if appeal is not None:
-                    session["track"] = {"id": appeal.id, "at": int(time.time())}
+                    session["track"] = service.grant_tracking(appeal)
                     return redirect(url_for("appeals.case"))
                 policy.missed(admission)
                 not_found = True
@@ -484,11 +482,11 @@ def _typo_message(suggestion: str | None) -> str:
 
 
 def _tracked() -> Any:
-    tracked = session.get("track") or {}
-    if not tracked or time.time() - tracked.get("at", 0) > TRACK_SECONDS:
+    token = session.get("track")
+    appeal = service.tracked_appeal(token if isinstance(token, str) else None)
+    if appeal is None:
         session.pop("track", None)
-        return None
-    return service.get_appeal(int(tracked["id"]))
+    return appeal
 
 
 @bp.get("/lacak/kasus")
@@ -562,5 +560,6 @@ def contest() -> Any:
 
 @bp.post("/lacak/keluar")
 def forget() -> Response:
-    session.pop("track", None)
+    token = session.pop("track", None)
+    service.revoke_tracking(token if isinstance(token, str) else None)
     return redirect(url_for("appeals.track"))

@@ -5,7 +5,6 @@ a short-lived session that never holds the NIK, withdrawing, and contesting a de
 from __future__ import annotations
 
 import json
-import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -143,7 +142,10 @@ def test_session_keeps_the_tracked_case_but_never_the_nik(
 
     cookie = client.get_cookie(SESSION_COOKIE)
     data = app.session_interface.get_signing_serializer(app).loads(cookie.value)
-    assert data["track"]["id"] == load_case(app, filed).id
+    with app.app_context():
+        from portal.appeals import service
+
+        assert service.tracked_appeal(data["track"]).id == load_case(app, filed).id
     dumped = json.dumps(data)
     assert world.filer_nik not in dumped
     assert not SIXTEEN_DIGITS.search(dumped)
@@ -152,11 +154,20 @@ def test_session_keeps_the_tracked_case_but_never_the_nik(
 
 @pytest.mark.parametrize(("minutes_ago", "still_open"), [(29, True), (31, False)])
 def test_tracked_case_stays_open_for_thirty_minutes(
-    client: Client, world, filed: str, minutes_ago: int, still_open: bool
+    client: Client, app, world, filed: str, minutes_ago: int, still_open: bool
 ) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from portal import db
+    from portal.appeals.models import TrackingGrant
+
     open_case(client, filed, world.filer_nik)
-    with client.session_transaction() as session:
-        session["track"] = {**session["track"], "at": int(time.time()) - minutes_ago * 60}
+    with app.app_context():
+        granted = db.utcnow() - timedelta(minutes=minutes_ago)
+        db.session.execute(update(TrackingGrant).values(expires_at=granted + timedelta(minutes=30)))
+        db.session.commit()
 
     response = client.get("/lacak/kasus")
 
@@ -167,11 +178,19 @@ def test_tracked_case_stays_open_for_thirty_minutes(
         assert "enter the ticket number and your NIK again" in client.page("/lacak")
 
 
-def test_closing_the_case_on_this_device_forgets_it(client: Client, world, filed: str) -> None:
+def test_closing_the_case_on_this_device_forgets_it_for_every_copy_of_the_cookie(
+    client: Client, app, world, filed: str
+) -> None:
     open_case(client, filed, world.filer_nik)
+    copied = app.test_client()  # someone copied the cookie from this phone
+    copied.set_cookie(SESSION_COOKIE, client.get_cookie(SESSION_COOKIE).value)
+    assert copied.get("/lacak/kasus").status_code == 200
+
     token = client.csrf_token("/lacak/kasus")
     assert client.post("/lacak/keluar", data={"csrf_token": token}).status_code == 302
+
     assert urlsplit(client.get("/lacak/kasus").headers["Location"]).path == "/lacak"
+    assert urlsplit(copied.get("/lacak/kasus").headers["Location"]).path == "/lacak"
 
 
 # --- withdraw -------------------------------------------------------------------------------
