@@ -62,7 +62,7 @@ setup-demo: i18n-compile ## Migrate the SQLite database, import regions and load
 
 serve: ## Serve with gunicorn on 127.0.0.1:$(PORT) (no set-up)
 	PORTAL_ENV=development $(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) \
-	    --access-logfile - --access-logformat '%(h)s "%(r)s" %(s)s %(b)s %(L)ss' wsgi:app
+	    --access-logfile - --access-logformat '"%(m)s %(U)s" %(s)s %(b)s %(L)ss' wsgi:app
 
 run: setup-demo serve ## Install, set up the demo database and serve on 127.0.0.1:$(PORT)
 
