@@ -182,13 +182,14 @@ def phone_factory(
 ) -> Iterator[Any]:
     contexts: list[BrowserContext] = []
 
-    def make(name: str | None = None, *, locale: str = "id-ID") -> Phone:
+    def make(name: str | None = None, *, locale: str = "id-ID", scripts: bool = False) -> Phone:
+        """A phone; SCRIPTS=True for the one journey that checks the optional script."""
         context = chromium.new_context(
             viewport=PHONE,
             device_scale_factor=2,
             is_mobile=True,
             has_touch=True,
-            java_script_enabled=False,
+            java_script_enabled=scripts,
             ignore_https_errors=True,  # e2e/stack.py's throwaway certificate
             locale=locale,
             user_agent=(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from e2e.conftest import Phone
 from e2e.journeys import about_another_household, declare_and_send, masked, start_sanggahan
@@ -228,3 +229,34 @@ def test_the_language_switch_holds_for_the_session(phone: Phone) -> None:
     phone.follow("Bahasa Indonesia", "start-id")
     assert phone.page.locator("html").get_attribute("lang") == "id"
     assert phone.h1() == "Perbaiki atau usulkan data DTSEN"
+
+
+def test_with_javascript_a_phone_photo_is_shrunk_in_the_browser_before_it_is_sent(
+    phone_factory: Any, stack: Stack, photos: dict[str, Path]
+) -> None:
+    """The one journey with scripts on: static/js/photo-shrink.js redraws the 4.7 MB photo
+    at 2048 px before sending, so a slow connection carries a fraction of it."""
+    phone = phone_factory("photo-shrink", scripts=True)
+    start_sanggahan(phone, "Penerima jelas mampu", stack.demo["receiving"])
+    about_another_household(phone, stack.demo["removed"]["nik"])
+    phone.choose("Rumah besar atau bangunannya bagus")
+    phone.fill("Jelaskan keadaannya", NOTE_MAMPU)
+    phone.submit("Lanjutkan", "photos")
+    sent: list[int] = []
+    phone.page.on(
+        "request",
+        lambda r: (
+            sent.append(int(r.header_value("content-length") or 0))
+            if r.method == "POST" and r.url.endswith("/sanggahan/foto")
+            else None
+        ),
+    )
+
+    phone.page.get_by_label("Tambah foto (tidak wajib)").set_input_files(photos["rumah"])
+    phone.submit("Tambah foto", "photo-added", exact=True)
+
+    assert "Foto ditambahkan." in phone.notices()
+    assert len(sent) == 1
+    original = photos["rumah"].stat().st_size
+    assert sent[0] < original / 3, f"sent {sent[0]} bytes of a {original}-byte photo"
+    assert len(phone.page.locator(".photo-list__item").all_inner_texts()) == 1
