@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from e2e.stack import Stack
+from tests.photos import phone_photo
 
 E2E = Path(__file__).resolve().parent
 AXE = E2E / "node_modules" / "axe-core" / "axe.min.js"
@@ -234,40 +235,6 @@ def totp_code(secret: str, *, after: str | None = None) -> str:
 # --- phone photos ---------------------------------------------------------------------------
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024  # PHOTO_MAX_BYTES, the portal's default
-
-
-def gps_exif() -> Any:
-    """EXIF as a phone camera writes it: make, model and where the photo was taken."""
-    from PIL import Image
-
-    exif = Image.Exif()
-    exif[0x010F] = "samsung"  # Make
-    exif[0x0110] = "SM-A135F"  # Model
-    gps = exif.get_ifd(0x8825)
-    gps[1] = "S"
-    gps[2] = (6.0, 12.0, 31.5)
-    gps[3] = "E"
-    gps[4] = (106.0, 59.0, 12.25)
-    return exif
-
-
-def phone_photo(seed: int, size: tuple[int, int] = (4000, 3000), quality: int = 90) -> bytes:
-    """A JPEG like a 12 MP phone camera's: smooth areas, sensor noise, GPS in the EXIF."""
-    import io
-    import random
-
-    from PIL import Image
-
-    w, h = size
-    rnd = random.Random(seed)
-    blobs = Image.frombytes("L", (w // 4, h // 4), rnd.randbytes(w * h // 16))
-    blobs = blobs.resize((w, h), Image.Resampling.BILINEAR)
-    sky = Image.linear_gradient("L").resize((w, h))
-    scene = Image.merge("RGB", (blobs, sky, Image.blend(blobs, sky, 0.5)))
-    picture = Image.blend(scene, Image.effect_noise((w, h), 24).convert("RGB"), 0.25)
-    buf = io.BytesIO()
-    picture.save(buf, "JPEG", quality=quality, exif=gps_exif())
-    return buf.getvalue()
 
 
 @pytest.fixture(scope="session")

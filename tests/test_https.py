@@ -106,6 +106,21 @@ def test_pages_over_https_send_hsts_and_a_same_origin_referrer_policy(browser: B
 
 # --- what is refused ------------------------------------------------------------------------
 
+
+def look_up_with(deployed: Flask, factory: Factory, headers: dict[str, str]) -> Page:
+    """A look-up with a valid token whose POST carries exactly HEADERS (and, behind the
+    proxy, X-Forwarded-Proto), as a browser on the given page would send it."""
+    house = factory.household()
+    factory.publish("2026Q3", [house])
+    client = Client(deployed, deployed.response_class)  # sends only the headers given here
+    base = "https://portal.example"
+    token = Page(client.get("/", base_url=base)).soup.find("input", attrs={"name": "csrf_token"})
+    data = {"csrf_token": token["value"], "nik": house.members[0].nik, "no_kk": house.no_kk}
+    if deployed.config["PROXY_FIX_X_FOR"]:
+        headers = {**headers, "X-Forwarded-Proto": "https"}
+        base = "http://portal.example"
+    return Page(client.post("/", data=data, base_url=base, headers={**headers, **EN})).check()
+
 HOSTILE = {
     "another site": {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
     "a sibling subdomain": {"Origin": "https://x.portal.example", "Sec-Fetch-Site": "same-site"},
@@ -122,17 +137,7 @@ HOSTILE = {
 def test_a_form_posted_from_elsewhere_is_refused_even_with_a_valid_token(
     deployed: Flask, factory: Factory, headers: dict[str, str]
 ) -> None:
-    house = factory.household()
-    factory.publish("2026Q3", [house])
-    client = Client(deployed, deployed.response_class)  # sends only the headers given here
-    base = "https://portal.example"
-    token = Page(client.get("/", base_url=base)).soup.find("input", attrs={"name": "csrf_token"})
-    data = {"csrf_token": token["value"], "nik": house.members[0].nik, "no_kk": house.no_kk}
-    if deployed.config["PROXY_FIX_X_FOR"]:
-        headers = {**headers, "X-Forwarded-Proto": "https"}
-        base = "http://portal.example"
-
-    page = Page(client.post("/", data=data, base_url=base, headers={**headers, **EN})).check()
+    page = look_up_with(deployed, factory, headers)
 
     assert page.status == 400
     assert page.h1 == "Your session expired"
@@ -152,17 +157,7 @@ FRIENDLY = {
 def test_a_form_from_our_page_is_accepted_whatever_the_browser_sends(
     deployed: Flask, factory: Factory, headers: dict[str, str]
 ) -> None:
-    house = factory.household()
-    factory.publish("2026Q3", [house])
-    client = Client(deployed, deployed.response_class)  # sends only the headers given here
-    base = "https://portal.example"
-    token = Page(client.get("/", base_url=base)).soup.find("input", attrs={"name": "csrf_token"})
-    data = {"csrf_token": token["value"], "nik": house.members[0].nik, "no_kk": house.no_kk}
-    if deployed.config["PROXY_FIX_X_FOR"]:
-        headers = {**headers, "X-Forwarded-Proto": "https"}
-        base = "http://portal.example"
-
-    page = Page(client.post("/", data=data, base_url=base, headers={**headers, **EN})).check()
+    page = look_up_with(deployed, factory, headers)
 
     assert page.status == 200
     assert access_count(deployed) == 1

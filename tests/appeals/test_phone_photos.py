@@ -5,7 +5,6 @@ operator's field check; the small site-wide body limit stays for every other for
 from __future__ import annotations
 
 import io
-import random
 from pathlib import Path
 
 import pytest
@@ -16,24 +15,11 @@ from sqlalchemy import select
 from portal import db
 from portal.appeals.models import AppealPhoto
 from portal.review.models import FieldCheck
-from tests.appeals.conftest import answers_for, gps_exif, publish_world, walk
+from tests.appeals.conftest import answers_for, publish_world, walk
 from tests.fixtures.staff import StaffFactory
 from tests.helpers import Browser, Page
+from tests.photos import phone_photo
 from tests.review.conftest import CaseFactory
-
-
-def phone_photo(seed: int, size: tuple[int, int] = (4000, 3000), quality: int = 90) -> bytes:
-    """A JPEG like a 12 MP phone camera's: smooth areas, sensor noise, GPS in the EXIF."""
-    w, h = size
-    rnd = random.Random(seed)
-    blobs = Image.frombytes("L", (w // 4, h // 4), rnd.randbytes(w * h // 16))
-    blobs = blobs.resize((w, h), Image.Resampling.BILINEAR)
-    sky = Image.linear_gradient("L").resize((w, h))
-    scene = Image.merge("RGB", (blobs, sky, Image.blend(blobs, sky, 0.5)))
-    picture = Image.blend(scene, Image.effect_noise((w, h), 24).convert("RGB"), 0.25)
-    buf = io.BytesIO()
-    picture.save(buf, "JPEG", quality=quality, exif=gps_exif())
-    return buf.getvalue()
 
 
 @pytest.fixture(scope="module")
