@@ -172,7 +172,7 @@ def _guard() -> None:
 def init_app(app: Flask) -> None:
     app.request_class = PortalRequest
     # Our guard replaces Flask-WTF's automatic check (and its Referer-only HTTPS rule); it
-    # must run before any other hook reads the body (the limiter's NIK key reads the form).
+    # must run before any other hook reads the body (the limiter's sign-in key reads the form).
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     app.config["WTF_CSRF_SSL_STRICT"] = False
     app.before_request(_guard)
