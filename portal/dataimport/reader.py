@@ -7,6 +7,7 @@ NIK, one desil and one desa per KK, one period per file) are checked here as row
 from __future__ import annotations
 
 import csv
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -158,6 +159,12 @@ def read_snapshot(
         yield parsed
 
 
+def _has_control(text: str) -> bool:
+    """A control character (NUL, escape, DEL...) left in a cell once its whitespace is
+    collapsed: none belongs in a name or an address, and PostgreSQL refuses NUL in text."""
+    return any(unicodedata.category(c) == "Cc" for c in text)
+
+
 def _parse_row(
     line: int,
     row: dict[str, str],
@@ -180,6 +187,8 @@ def _parse_row(
     nama = " ".join(row["nama"].split()).upper()
     if not nama:
         return RowError(line, "nama is empty")
+    if _has_control(nama):
+        return RowError(line, "nama has a control character")
     if len(nama) > MAX_NAME:
         return RowError(line, f"nama is longer than {MAX_NAME} characters")
     sex = row["jenis_kelamin"].upper()
@@ -214,6 +223,8 @@ def _parse_row(
     alamat = " ".join(row["alamat"].split())
     if not alamat:
         return RowError(line, "alamat is empty")
+    if _has_control(alamat):
+        return RowError(line, "alamat has a control character")
     if len(alamat) > MAX_ADDRESS:
         return RowError(line, f"alamat is longer than {MAX_ADDRESS} characters")
     try:

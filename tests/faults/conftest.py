@@ -9,17 +9,40 @@ of its own or reach Redis skips them too, except in CI (CI=true), where that fai
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, Row, create_engine, text
 
-from tests.faults.live import Cluster, Demo, HttpBrowser, Portal
+from tests.faults.live import Cluster, Demo, HttpBrowser, Portal, first_in_line
 
 IN_CI = os.environ.get("CI") == "true"
+
+# Property tests: modest and repeatable by default (the same examples on every run, so CI is
+# not the place where a new example turns up); HYPOTHESIS_PROFILE=faults-explore searches
+# wider, with new random examples each run.
+_PATIENT = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
+settings.register_profile(
+    "faults",
+    max_examples=20,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=_PATIENT,
+)
+settings.register_profile(
+    "faults-explore",
+    max_examples=400,
+    deadline=None,
+    database=None,
+    suppress_health_check=_PATIENT,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "faults"))
 
 
 @pytest.fixture(autouse=True)
@@ -55,6 +78,12 @@ class Served:
 
     def browser(self, address: str = "203.0.113.7") -> HttpBrowser:
         return HttpBrowser(self.portal.port, address=address)
+
+    def first_in_line(self) -> contextlib.AbstractContextManager[bool]:
+        """The servers and this process get the CPU before the machine's other work: for
+        measuring time on a busy machine (see live.first_in_line)."""
+        portal = [self.portal.master, *self.portal.workers()]
+        return first_in_line([os.getpid(), *portal, *self.cluster.processes()])
 
     def query(self, sql: str, **params: Any) -> list[Row[Any]]:
         """Rows of SQL, read straight from the portal's database."""
