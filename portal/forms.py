@@ -6,6 +6,7 @@ the number, and a refused field is re-rendered empty so the number is not echoed
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from typing import Any
 
@@ -58,6 +59,15 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
+def _no_controls(value: Any) -> Any:
+    """Control characters (NUL, escape, DEL...) are never typed into a form: they are dropped,
+    so none reaches a page, a query or the database (PostgreSQL refuses NUL in text). Tabs and
+    line breaks stay."""
+    if isinstance(value, str) and not value.isprintable():
+        return "".join(c for c in value if c in "\t\n\r" or unicodedata.category(c) != "Cc")
+    return value
+
+
 def _text_only(value: Any) -> Any:
     """A file sent in place of a text answer is no answer (never a crash in a validator)."""
     return None if isinstance(value, FileStorage) else value
@@ -69,7 +79,8 @@ class BaseForm(FlaskForm):
             own = unbound_field.kwargs.get("filters", [])
             if issubclass(unbound_field.field_class, FileField | MultipleFileField):
                 return unbound_field.bind(form=form, filters=own, **options)
-            return unbound_field.bind(form=form, filters=[_text_only, _strip, *own], **options)
+            filters = [_text_only, _no_controls, _strip, *own]
+            return unbound_field.bind(form=form, filters=filters, **options)
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)

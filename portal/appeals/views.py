@@ -4,6 +4,7 @@ The NIK only ever travels in POST bodies."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import (
@@ -51,6 +52,8 @@ def status_css(status: str) -> str:
 
 
 KINDS = {k.value: k for k in Kind}
+# "remove:<photo id>": ASCII digits only, and few enough to be a database id
+REMOVE_PHOTO = re.compile(r"remove:(\d{1,9})", re.ASCII)
 
 
 def _kind(name: str) -> Kind:
@@ -304,8 +307,9 @@ def photo_step(kind_name: str) -> Any:
         status = 413
     elif request.method == "POST" and form.validate():
         action = request.form.get("action", "continue")
-        if action.startswith("remove:") and action[7:].isdigit():
-            service.remove_photo(draft, int(action[7:]))
+        removed = REMOVE_PHOTO.fullmatch(action)
+        if removed:
+            service.remove_photo(draft, int(removed[1]))
             return redirect(url_for("appeals.step", kind_name=kind.value, slug="foto"))
         room = service.MAX_PHOTOS - len(service.draft_photos(draft))
         files = uploads.chosen(request.files.getlist("photos"))
