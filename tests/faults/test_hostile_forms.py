@@ -11,6 +11,7 @@ field check done without its finding, no decision without its audit row.
 from __future__ import annotations
 
 import io
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 from flask import Flask
-from hypothesis import event, example, given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from PIL import Image
 from sqlalchemy import text, update
@@ -58,7 +59,6 @@ def answered(response: TestResponse) -> None:
     """A page with <html lang> and a title, or a redirect; never a server error."""
     status = response.status_code
     page = Page(response)
-    event(f"answered {status}")
     assert status < 500, f"{status} {page.soup.title.get_text() if page.soup.title else ''}"
     if 300 <= status < 400:
         assert response.headers.get("Location"), "a redirect to nowhere"
@@ -137,7 +137,7 @@ def set_draft(app: Flask, client: Client, kind: str, answers: dict[str, Any]) ->
     with app.app_context():
         draft = db.session.get(AppealDraft, draft_of(client, kind))
         if draft is None:
-            draft = AppealDraft(token=f"fuzz-{id(answers)}-{db.utcnow().timestamp()}", kind=kind)
+            draft = AppealDraft(token=secrets.token_urlsafe(32), kind=kind)
             db.session.add(draft)
         draft.answers = answers
         db.session.commit()
