@@ -97,14 +97,16 @@ def test_lookups_answer_503_while_postgresql_is_down_and_the_household_once_it_i
         (a.ended for a in answers if a.began > starting and a.kind == "household"), default=math.inf
     )
     log.info(
-        "%d look-ups: %d before the stop, %d while down (%d answered 503), the household "
-        "again %.2f s after PostgreSQL accepted again, no failure after +%.2f s, %d answers since",
+        "%d look-ups: %d before the stop, %d while down (%d answered 503); PostgreSQL started "
+        "in %.2f s, the household answered again %.2f s after the start began, no failure "
+        "after %.2f s; %d answers since",
         len(answers),
         len(before),
         len(down),
         sum(a.kind == "unavailable" for a in down),
-        first_back - started,
-        max(0.0, last_failure - started),
+        started - starting,
+        first_back - starting,
+        max(0.0, last_failure - starting),
         len(back),
     )
 
