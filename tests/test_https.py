@@ -121,6 +121,7 @@ def look_up_with(deployed: Flask, factory: Factory, headers: dict[str, str]) -> 
         base = "http://portal.example"
     return Page(client.post("/", data=data, base_url=base, headers={**headers, **EN})).check()
 
+
 HOSTILE = {
     "another site": {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
     "a sibling subdomain": {"Origin": "https://x.portal.example", "Sec-Fetch-Site": "same-site"},
