@@ -169,3 +169,47 @@ def test_every_view_that_asks_dtsen_declares_its_checks(app: Flask) -> None:
         "appeals.track": ["track"],
         "appeals.check": ["filer"],
     }
+
+
+# --- the usulan filer step and the ticket suggestion are checks too ----------------------------
+
+
+def test_an_unverified_filer_step_is_a_miss_for_the_numbers(
+    limited_app: Flask, limited_client: Client, limited_world
+) -> None:
+    """An usulan for a household missing from DTSEN may be filed unverified: the step goes on,
+    but the pair was not in DTSEN, so it counts as a miss like the look-up's "not found"."""
+    limited_app.config["APPEAL_LIMIT"] = "100 per minute"
+    victim = limited_world.filer
+    limited_client.post_form("/usulan/alasan", {"reason": "EXC-TIDAK-TERDATA"})
+    for kk in (limited_world.other.no_kk, limited_world.third.no_kk, limited_world.stranger[1]):
+        page = limited_client.post_form(
+            "/usulan/pelapor", {"nik": victim.members[0].nik, "no_kk": kk}
+        )
+        assert page.status == 302  # filed unverified: allowed for this reason
+
+    owner = limited_client.post_form("/", {"nik": victim.members[0].nik, "no_kk": victim.no_kk})
+    assert owner.status == 429
+    assert owner.soup.find("input", attrs={"name": "wait"}) is not None
+
+
+def test_asking_for_ticket_suggestions_with_other_niks_is_limited_like_tracking(
+    limited_app: Flask, limited_client: Client, limited_world
+) -> None:
+    """'Did you mean' names a ticket of the filer's NIK: every wrong NIK tried with a typo is a
+    miss, so guessing whose ticket it is slows down like any other check."""
+    from tests.appeals.test_tracking import one_symbol_off
+
+    limited_app.config["TRACK_LIMIT"] = "100 per minute"
+    walk(limited_client, "sanggahan", answers_for(limited_world, "INC-MAMPU"))
+    assert submit(limited_client, "sanggahan").status == 302
+    ticket = limited_client.page("/tanda-terima").texts(".ticket")[0]
+    typo = one_symbol_off(ticket)
+    others = [m.nik for m in limited_world.other.members + limited_world.third.members]
+    for nik in others[:3]:  # DTSEN_FREE_MISSES is 3 in limited_app
+        page = limited_client.post_form("/lacak", {"ticket": typo, "nik": nik})
+        assert "Did you mean" not in page
+
+    waiting = limited_client.post_form("/lacak", {"ticket": typo, "nik": limited_world.filer_nik})
+    assert waiting.status == 429
+    assert "Did you mean" not in waiting
