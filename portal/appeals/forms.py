@@ -10,6 +10,8 @@ from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from portal.appeals import picker
+from portal.appeals.picker import Picker
 from portal.appeals.reasons import CONDITIONS, PROPOSABLE_PROGRAMS, Kind, for_kind
 from portal.forms import (
     BaseForm,
@@ -19,10 +21,10 @@ from portal.forms import (
     NIKField,
     PhotoHint,
     RadioField,
-    SelectField,
     options,
 )
 from portal.lookup.labels import PROGRAM_NAMES
+from portal.wilayah import queries as wilayah
 
 NOTE_MAX = 2000
 ADDRESS_MAX = 200
@@ -47,23 +49,162 @@ class FilerForm(HoneypotMixin, BaseForm):
     no_kk = KKField(_l("Your No. KK"), description=_l("16 digits, at the top of your family card."))
 
 
-class SubjectForm(BaseForm):
+def _desa_fields(label: object) -> tuple[StringField, RadioField, BooleanField]:
+    """The fields of the desa picker (templates/appeals/_desa.html), in page order: the
+    search box, the desa to choose, and the confirmation a desa of another kabupaten needs.
+    Made per form, so each form places them among its own fields."""
+    return (
+        StringField(
+            _l("Search for a desa or kelurahan by name"),
+            description=_l("Type at least 3 letters, then press Search."),
+            validators=[Optional(), Length(max=60, message=_l("Type at most 60 letters."))],
+            render_kw={"autocomplete": "off", "spellcheck": "false"},
+        ),
+        RadioField(label, validators=[InputRequired(message=_l("Choose the desa or kelurahan."))]),
+        BooleanField(_l("Yes, this is the right desa, even though it is in another kabupaten.")),
+    )
+
+
+class DesaPickerForm(BaseForm):
+    """A form with the desa picker. ``picker`` says what to offer; a desa outside the
+    family card's kabupaten/kota needs the box ticked (a Sukabumi desa for a Bekasi KK is
+    usually a slip of the finger)."""
+
+    desa_q: StringField
+    desa: RadioField
+    desa_confirm: BooleanField
+
+    def __init__(self, picker_: Picker, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.picker = picker_
+        self.desa.choices = options(picker_.choices)
+        if picker_.kecamatan_name and not picker_.searched:
+            self.desa.description = (
+                _l(
+                    "Desa in Kecamatan %(kecamatan)s, where your family card is from. "
+                    "Not in the list? Search by name above.",
+                    kecamatan=picker_.kecamatan_name,
+                )
+                if picker_.filer_card
+                else _l(
+                    "Desa in Kecamatan %(kecamatan)s, where the household's family card is "
+                    "from. Not in the list? Search by name above.",
+                    kecamatan=picker_.kecamatan_name,
+                )
+            )
+
+    @property
+    def desa_elsewhere(self) -> bool:
+        """The chosen desa (a valid choice) lies outside the family card's kabupaten/kota."""
+        chosen = self.desa.data if not self.desa.errors else None
+        return picker.elsewhere(self.picker.home, chosen)
+
+    def elsewhere_place(self) -> dict[str, str]:
+        """Names for the warning: the chosen desa, its kabupaten/kota, the family card's."""
+        desa = self.desa.data or ""
+        kabupaten = picker.kabupaten_of(desa) or ""
+        known = wilayah.names({desa, kabupaten})
+        return {
+            "desa": known.get(desa, desa),
+            "place": known.get(kabupaten, kabupaten),
+            "home": self.picker.home_name,
+        }
+
+    def validate_desa_confirm(self, field: BooleanField) -> None:
+        if self.desa_elsewhere and not field.data:
+            raise ValidationError(
+                _l("Tick the box if this is the right desa, or choose another desa.")
+            )
+
+
+RT_RW = re.compile(r"\d{1,3}", re.ASCII)
+NAME_MAX = 100
+
+
+def _rt_rw_field(label: object) -> StringField:
+    return StringField(
+        label,
+        render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": "3"},
+    )
+
+
+class SubjectForm(DesaPickerForm):
+    """Whose data: the filer's own household, or another one, described as a neighbour
+    knows it (name, address with RT/RW, desa); its NIK only if the filer happens to know
+    it. Staff match a household named this way to DTSEN (portal/review/matching.py)."""
+
     whose = RadioField(
         _l("Whose data is it about?"),
         choices=options([("own", _l("My own household")), ("other", _l("Another household"))]),
         validators=[InputRequired(message=_l("Choose whose data it is about."))],
     )
-    subject_nik = NIKField(
-        _l("NIK of the person it is about"),
-        optional=True,
+    subject_name = StringField(
+        _l("Name of the person it is about"),
         description=_l(
-            "Only needed for another household. Your identity is never shown to that household."
+            "As people know them, for example Pak Rahmat or Bu Eni. Your identity is "
+            "never shown to that household."
         ),
+        validators=[
+            DataRequired(message=_l("Enter the name of the person it is about.")),
+            Length(min=2, max=NAME_MAX, message=_l("Write between 2 and 100 characters.")),
+        ],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    subject_alamat = TextAreaField(
+        _l("Their address"),
+        description=_l("Kampung or street, and house number if you know it."),
+        validators=[
+            DataRequired(message=_l("Enter the address of the household.")),
+            Length(max=ADDRESS_MAX, message=_l("Write at most 200 characters.")),
+        ],
+    )
+    subject_rt = _rt_rw_field(_l("RT"))
+    subject_rw = _rt_rw_field(_l("RW"))
+    desa_q, desa, desa_confirm = _desa_fields(_l("Desa or kelurahan where they live"))
+    subject_nik = NIKField(
+        _l("NIK of the person it is about (optional)"),
+        optional=True,
+        description=_l("Only if you know it. You can leave this empty."),
     )
 
-    def validate_subject_nik(self, field: NIKField) -> None:
-        if self.whose.data == "other" and not field.number:
-            raise ValidationError(_l("Enter the NIK of the person it is about."))
+    # answered only for another household: ignored (and not checked) for one's own
+    ABOUT_OTHER = (
+        "subject_name",
+        "subject_alamat",
+        "subject_rt",
+        "subject_rw",
+        "desa_q",
+        "desa",
+        "desa_confirm",
+        "subject_nik",
+    )
+
+    def validate_subject_rt(self, field: StringField) -> None:
+        self._rt_rw(field, _l("Enter the RT as a number, for example 3."))
+
+    def validate_subject_rw(self, field: StringField) -> None:
+        self._rt_rw(field, _l("Enter the RW as a number, for example 5."))
+
+    @staticmethod
+    def _rt_rw(field: StringField, message: object) -> None:
+        if not field.data:
+            raise ValidationError(message)
+        if not RT_RW.fullmatch(field.data) or int(field.data) == 0:
+            raise ValidationError(message)
+        field.data = f"{int(field.data):03d}"  # as DTSEN writes it: RT 002/RW 005
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.whose.data == "other":
+            return valid
+        # one's own household (or no answer yet): only the first question counts
+        for name in self.ABOUT_OTHER:
+            field = self[name]
+            field.errors = []
+            field.data = None
+            if isinstance(field, NIKField):
+                field.number = None
+        return not self.whose.errors and not self.form_errors
 
 
 class DetailsForm(BaseForm):
@@ -98,29 +239,8 @@ class HouseholdForm(BaseForm):
     )
 
 
-class DesaForm(BaseForm):
-    desa = SelectField(
-        _l("Desa or kelurahan where the household lives"),
-        validators=[InputRequired(message=_l("Choose the desa or kelurahan."))],
-    )
-
-    def __init__(self, choices: list[tuple[str, str]], *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.desa.choices = options([("", _l("Choose...")), *choices])
-
-    def validate_desa(self, field: SelectField) -> None:
-        if not field.data:
-            raise ValidationError(_l("Choose the desa or kelurahan."))
-
-
-class DesaSearchForm(BaseForm):
-    class Meta:
-        csrf = False  # a GET search, changes nothing
-
-    q = StringField(
-        _l("Search for a desa or kelurahan by name"),
-        validators=[Optional(), Length(min=3, max=60, message=_l("Type 3 to 60 letters."))],
-    )
+class DesaForm(DesaPickerForm):
+    desa_q, desa, desa_confirm = _desa_fields(_l("Desa or kelurahan where the household lives"))
 
 
 class ProgramsForm(BaseForm):

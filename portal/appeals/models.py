@@ -38,6 +38,15 @@ class Appeal(Base):
     subject_nik: Mapped[str | None] = mapped_column(String(16))
     subject_kk_hmac: Mapped[str | None] = mapped_column(String(32), index=True)
     subject_found: Mapped[bool] = mapped_column(Boolean)  # in the current snapshot when filed
+    # another household as the filer described it (a neighbour rarely knows a NIK): name,
+    # address with RT/RW and desa. Staff link it to DTSEN (subject_kk_hmac) by name.
+    subject_name: Mapped[str | None] = mapped_column(String(100))
+    subject_alamat: Mapped[str | None] = mapped_column(String(200))
+    subject_rt: Mapped[str | None] = mapped_column(String(3))
+    subject_rw: Mapped[str | None] = mapped_column(String(3))
+    subject_kode_desa: Mapped[str | None] = mapped_column(ForeignKey("wilayah.code"))
+    subject_linked_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    subject_linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # where it belongs: which Dinsos (kabupaten/kota) and desa handle it
     kabupaten_code: Mapped[str] = mapped_column(String(5), index=True)

@@ -15,6 +15,7 @@ from portal.appeals.journey import steps
 from portal.appeals.models import Appeal, AppealPhoto
 from portal.appeals.reasons import CONDITIONS, DECISION_REASONS, REASONS, Kind
 from portal.appeals.states import DECIDED, EXPLANATIONS, TITLES, AppealStatus
+from portal.core.names import mask_name
 from portal.core.nik import mask_nik
 from portal.lookup.labels import PROGRAM_NAMES
 from portal.wilayah import queries as wilayah
@@ -46,14 +47,7 @@ def summarise(kind: Kind, answers: dict[str, Any], photos: list[AppealPhoto]) ->
                 else _("Not found in DTSEN: staff will take this into account"),
             ]
         elif step.slug == "subjek":
-            lines = (
-                [_("My own household")]
-                if a.get("whose") == "own"
-                else [
-                    _("Another household"),
-                    _("NIK %(nik)s", nik=mask_nik(a.get("subject_nik", ""))),
-                ]
-            )
+            lines = [_("My own household")] if a.get("whose") == "own" else _other_household(a)
         elif step.slug == "rincian":
             reason = REASONS[answers["alasan"]["reason"]]
             lines = [_choice(reason.evidence, e) for e in a.get("evidence", [])] + [
@@ -90,6 +84,32 @@ def summarise(kind: Kind, answers: dict[str, Any], photos: list[AppealPhoto]) ->
             lines = []
         rows.append(Row(str(step.title), [line for line in lines if line], step.slug))
     return rows
+
+
+def address_line(alamat: str | None, rt: str | None, rw: str | None) -> str:
+    """An address with its RT/RW written the way DTSEN writes them: "KP. BARU RT 002/RW 005"."""
+    parts = [alamat or ""]
+    if rt or rw:
+        parts.append(f"RT {rt or '-'}/RW {rw or '-'}")
+    return " ".join(p for p in parts if p)
+
+
+def _other_household(a: dict[str, Any]) -> list[str]:
+    """Another household as the filer described it. The name is masked like every name on a
+    public page (a shared phone shows this page to whoever holds it next)."""
+    lines = [_("Another household")]
+    if a.get("subject_name"):
+        lines.append(_("Name: %(name)s", name=mask_name(a["subject_name"])))
+    address = address_line(a.get("subject_alamat"), a.get("subject_rt"), a.get("subject_rw"))
+    if address:
+        lines.append(_("Address: %(address)s", address=address))
+    if a.get("desa"):
+        lines += [label for _code, label in wilayah.describe([a["desa"]])]
+    if a.get("subject_nik"):
+        lines.append(_("NIK %(nik)s", nik=mask_nik(a["subject_nik"])))
+    elif "subject_name" in a:
+        lines.append(_("NIK not given"))
+    return lines
 
 
 @dataclass(frozen=True)

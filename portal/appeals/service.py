@@ -325,6 +325,7 @@ def submit(draft: AppealDraft, *, locale: str) -> Appeal:
     details: dict[str, Any] = {}
     subject_nik: str | None
     subject_kk: str | None
+    reported: dict[str, Any] = {}  # another household as the filer described it
     if reason.subject is Subject.PROPOSED:
         household = answers.get("rumah-tangga")
         desa = (answers.get("desa") or {}).get("desa")
@@ -360,18 +361,9 @@ def submit(draft: AppealDraft, *, locale: str) -> Appeal:
             subject_nik, subject_kk, found = filer_nik, filer_kk_hmac, True
             region = _region_of_desa(membership.household.kode_desa)
         else:
-            subject_nik = subject["subject_nik"]
-            person = current and snapshots.person(
-                current.id, snapshots.pseudonym(subject_nik, "nik")
+            subject_nik, subject_kk, found, region, reported = _other_household(
+                subject, current, details
             )
-            found = bool(person)
-            if person:
-                subject_kk = person.kk_hmac
-                home = snapshots.household(current.id, person.kk_hmac)  # type: ignore[union-attr]
-                region = _region_of_desa(home.kode_desa) if home else _region_of_nik(subject_nik)
-            else:
-                subject_kk = None
-                region = _region_of_nik(subject_nik)
         if "rincian" not in answers:
             raise DraftIncomplete
     subject_nik_hmac = snapshots.pseudonym(subject_nik, "nik") if subject_nik else None
@@ -406,6 +398,7 @@ def submit(draft: AppealDraft, *, locale: str) -> Appeal:
         contact_phone=contact.get("phone") or None,
         contact_email=contact.get("email") or None,
         period=current.period if current else None,
+        **reported,
         created_at=now,
         updated_at=now,
         due_at=now + timedelta(days=int(current_app.config["APPEAL_SLA_DAYS"])),
@@ -432,6 +425,45 @@ def submit(draft: AppealDraft, *, locale: str) -> Appeal:
             raise
         return winner
     return appeal
+
+
+def _other_household(
+    subject: dict[str, Any], current: snapshots.SnapshotRef | None, details: dict[str, Any]
+) -> tuple[str | None, str | None, bool, Region, dict[str, Any]]:
+    """Another household, as the filer described it: name, address (RT/RW), desa, and a NIK
+    only if they knew one. Returns (NIK, No. KK HMAC, found, region, the columns).
+
+    A NIK found in DTSEN links the household at once, and the case goes to the staff of the
+    area where DTSEN has it (anyone could type any NIK next to their own choice of desa);
+    a desa that differs is flagged for staff. Otherwise the case goes to the staff of the
+    desa the filer named, who match it to DTSEN by name (portal/review/matching.py)."""
+    subject_nik = subject.get("subject_nik") or None
+    desa = subject.get("desa") or None
+    if subject_nik is None and desa is None:
+        raise DraftIncomplete
+    reported = {
+        "subject_name": subject.get("subject_name") or None,
+        "subject_alamat": subject.get("subject_alamat") or None,
+        "subject_rt": subject.get("subject_rt") or None,
+        "subject_rw": subject.get("subject_rw") or None,
+        "subject_kode_desa": desa,
+    }
+    person = (
+        snapshots.person(current.id, snapshots.pseudonym(subject_nik, "nik"))
+        if current is not None and subject_nik
+        else None
+    )
+    if person is None:
+        region = _region_of_desa(desa) if desa else _region_of_nik(subject_nik or "")
+        return subject_nik, None, False, region, reported
+    home = snapshots.household(person.snapshot_id, person.kk_hmac)
+    if home is None:  # cannot happen with the FK
+        region = _region_of_desa(desa) if desa else _region_of_nik(person.nik)
+    else:
+        region = _region_of_desa(home.kode_desa)
+        if desa and home.kode_desa != desa:
+            details["desa_mismatch"] = {"chosen": desa, "dtsen": home.kode_desa}
+    return subject_nik, person.kk_hmac, True, region, reported
 
 
 def appeal_for_draft(token: str | None) -> Appeal | None:
@@ -562,6 +594,13 @@ CARRIED_TO_CONTEST = (
     "subject_nik",
     "subject_kk_hmac",
     "subject_found",
+    "subject_name",
+    "subject_alamat",
+    "subject_rt",
+    "subject_rw",
+    "subject_kode_desa",
+    "subject_linked_by_id",
+    "subject_linked_at",
     "kabupaten_code",
     "kecamatan_code",
     "kode_desa",

@@ -25,7 +25,7 @@ from werkzeug.wrappers import Response
 
 from portal import policy
 from portal.appeals import forms as f
-from portal.appeals import journey, service, tickets, uploads
+from portal.appeals import journey, picker, service, tickets, uploads
 from portal.appeals import queries as appeal_queries
 from portal.appeals.models import AppealDraft
 from portal.appeals.reasons import CONDITIONS, REASONS, Kind
@@ -33,7 +33,6 @@ from portal.appeals.states import CSS, DECIDED, OPEN, TITLES, AppealStatus
 from portal.errors import must_wait, too_many_requests
 from portal.extensions import limiter
 from portal.guard import accepts_photos, csrf_in_form, photo_too_large
-from portal.wilayah import queries as wilayah
 
 bp = Blueprint("appeals", __name__)
 
@@ -101,21 +100,31 @@ def start_kind(kind_name: str) -> Response:
 # --- the question pages -------------------------------------------------------------------
 
 
-def _desa_choices(answers: dict[str, Any], query: str | None) -> list[tuple[str, str]]:
-    codes: list[str] = []
-    no_kk = (answers.get("rumah-tangga") or {}).get("no_kk")
-    if no_kk:
-        codes = wilayah.desa_in_kecamatan(f"{no_kk[0:2]}.{no_kk[2:4]}.{no_kk[4:6]}")
-    if query:
-        found = wilayah.search_desa(query)
-        codes = found + [c for c in codes if c not in found]
-    # the answer given before, or the one being posted (found by a search whose query the
-    # POST does not carry): any real desa is a valid answer
-    posted = request.form.get("desa") if request.method == "POST" else None
-    for chosen in ((answers.get("desa") or {}).get("desa"), posted):
-        if chosen and chosen not in codes and wilayah.desa_exists(chosen):
-            codes.insert(0, chosen)
-    return wilayah.describe(codes)
+# The desa picker's buttons: a search shows the page again with the answers typed so far;
+# only "continue" (or no action: Enter in a field) checks and saves them.
+DESA_SEARCH = ("search", "search_all")
+
+
+def _desa_choices(slug: str, answers: dict[str, Any], saved: dict[str, Any]) -> Any:
+    """The desa picker of SLUG: the family card that says where to search first is the
+    household's (usulan) or, for a reported neighbour, the filer's own."""
+    card = (answers.get("pelapor" if slug == "subjek" else "rumah-tangga") or {}).get("no_kk")
+    posted = request.form if request.method == "POST" else None
+    action = posted.get("action") if posted else None
+    query = posted.get("desa_q") if posted else saved.get("desa_q")
+    everywhere = action == "search_all" or (
+        action != "search" and posted is not None and posted.get("desa_scope") == "all"
+    )
+    # the answer given before, or the one being posted (found by a search): any real desa
+    keep = [saved.get("desa"), posted.get("desa") if posted else None]
+    chooser = picker.build(card, query, everywhere=everywhere, keep=keep)
+    chooser.filer_card = slug == "subjek"
+    return chooser
+
+
+def _with_picker(form: Any) -> Any:
+    form.searching = request.method == "POST" and request.form.get("action") in DESA_SEARCH
+    return form
 
 
 def _form(kind: Kind, slug: str, answers: dict[str, Any], formdata: Any) -> Any:
@@ -128,16 +137,16 @@ def _form(kind: Kind, slug: str, answers: dict[str, Any], formdata: Any) -> Any:
     if slug == "pelapor":
         return f.FilerForm(formdata=formdata)
     if slug == "subjek":
-        return f.SubjectForm(formdata=formdata, data=data)
+        chooser = _desa_choices(slug, answers, saved)
+        return _with_picker(f.SubjectForm(chooser, formdata=formdata, data=data))
     if slug == "rincian":
         reason = REASONS[answers["alasan"]["reason"]]
         return f.DetailsForm(reason.evidence, formdata=formdata, data=data)
     if slug == "rumah-tangga":
         return f.HouseholdForm(formdata=formdata, data=data)
     if slug == "desa":
-        search = f.DesaSearchForm(request.args)
-        query = search.q.data if search.validate() else None
-        return f.DesaForm(_desa_choices(answers, query), formdata=formdata, data=data)
+        chooser = _desa_choices(slug, answers, saved)
+        return _with_picker(f.DesaForm(chooser, formdata=formdata, data=data))
     if slug == "program":
         return f.ProgramsForm(formdata=formdata, data=data)
     if slug == "kondisi":
@@ -187,7 +196,7 @@ def step(kind_name: str, slug: str) -> Any:
     form = _form(kind, slug, answers, request.form if request.method == "POST" else None)
     status = 200
     wait = None
-    if request.method == "POST":
+    if request.method == "POST" and not getattr(form, "searching", False):
         if getattr(form, "honeypot_filled", lambda: False)():
             return too_many_requests()
         if form.validate():
@@ -242,7 +251,6 @@ def step(kind_name: str, slug: str) -> Any:
         answers=answers,
         back=journey.previous_slug(kind, answers, slug),
         position=_position(kind, answers, slug),
-        search=f.DesaSearchForm(request.args) if slug == "desa" else None,
         conditions=CONDITIONS,
     )
     return must_wait(page, wait.seconds) if wait else (page, status)

@@ -109,7 +109,15 @@ def answers_for(
     }
     if reason.kind is Kind.SANGGAHAN:
         if reason.subject is Subject.EITHER:
-            answers["subjek"] = {"whose": "other", "subject_nik": about.members[0].nik}
+            answers["subjek"] = {
+                "whose": "other",
+                "subject_name": "Pak Budi",  # as a neighbour knows them, not as in DTSEN
+                "subject_alamat": "KP. SAGARA, dekat masjid",
+                "subject_rt": "2",
+                "subject_rw": "5",
+                "desa": about.kode_desa,
+                "subject_nik": about.members[0].nik,
+            }
         answers["rincian"] = {"evidence": [reason.evidence[0][0]], "note": NOTE}
         return answers
     if code == "EXC-TIDAK-TERDATA":

@@ -339,7 +339,11 @@ BAD_INPUT = [
     ("INC-MAMPU", "pelapor", {"nik": "12345", "no_kk": "x"}, "nik", "exactly 16 digits"),
     ("INC-MAMPU", "subjek", {}, "whose", "Choose whose data it is about."),
     ("INC-MAMPU", "subjek", {"whose": "neighbour"}, "whose", "Choose one of the options"),
-    ("INC-MAMPU", "subjek", {"whose": "other"}, "subject_nik", "Enter the NIK of the person"),
+    ("INC-MAMPU", "subjek", {"whose": "other"}, "subject_name", "Enter the name of the person"),
+    ("INC-MAMPU", "subjek", {"whose": "other"}, "subject_alamat", "Enter the address"),
+    ("INC-MAMPU", "subjek", {"whose": "other"}, "desa", "Choose the desa or kelurahan."),
+    ("INC-MAMPU", "subjek", {"whose": "other", "subject_rt": "x1"}, "subject_rt", "as a number"),
+    ("INC-MAMPU", "subjek", {"whose": "other", "subject_nik": "123"}, "subject_nik", "16 digits"),
     ("INC-MAMPU", "rincian", {"note": ""}, "note", "Describe the situation"),
     ("INC-MAMPU", "rincian", {"note": LONG_NOTE}, "note", "Write between 10 and 2000"),
     ("INC-MAMPU", "rincian", {"evidence": "gold", "note": NOTE}, "evidence", "Choose one of"),
@@ -385,33 +389,3 @@ def test_post_without_csrf_token_is_refused_and_starts_nothing(client: Client, w
     assert urlsplit(client.get("/sanggahan/pelapor").headers["Location"]).path == (
         "/sanggahan/alasan"
     )
-
-
-# --- choosing the desa ----------------------------------------------------------------------
-
-
-def test_desa_page_lists_the_desa_of_the_family_cards_kecamatan(client: Client, world) -> None:
-    walk(client, "usulan", answers_for(world, "USUL-PROGRAM"), stop_at="desa")
-    page = client.page("/usulan/desa")
-    options = [o["value"] for o in page.soup.select("select[name=desa] option")]
-    assert DESA in options
-    assert all(code.startswith("32.16.01.") for code in options if code)
-
-
-def test_desa_search_keeps_the_kecamatan_list_below_the_results(client: Client, world) -> None:
-    walk(client, "usulan", answers_for(world, "USUL-PROGRAM"), stop_at="desa")
-    page = client.page("/usulan/desa?q=Bunibakti")
-    options = [o["value"] for o in page.soup.select("select[name=desa] option")]
-    assert "32.16.02.2001" in options  # found by the search
-    assert DESA in options  # the family card's kecamatan stays on offer
-
-
-def test_desa_found_by_search_outside_the_kecamatan_can_be_chosen(client: Client, world) -> None:
-    walk(client, "usulan", answers_for(world, "USUL-PROGRAM"), stop_at="desa")
-    search = client.page("/usulan/desa?q=Bunibakti")
-    assert search.soup.find("option", attrs={"value": "32.16.02.2001"})
-
-    chosen = post_on(client, search, {"desa": "32.16.02.2001"})
-
-    assert chosen.status == 302, chosen.error_summary()
-    assert path_of(chosen) == "/usulan/program"

@@ -124,11 +124,11 @@ def test_the_open_case_cap_does_not_tell_whether_two_people_share_a_card(
     first, second = world.other.members[0], world.other.members[1]
     for code in ("INC-MAMPU", "INC-ASN"):
         answers = answers_for(world, code)
-        answers["subjek"] = {"whose": "other", "subject_nik": first.nik}
+        answers["subjek"] = {**answers["subjek"], "subject_nik": first.nik}
         walk(client, "sanggahan", answers)
         assert submit(client, "sanggahan").status == 302
     answers = answers_for(world, "INC-PINDAH")
-    answers["subjek"] = {"whose": "other", "subject_nik": second.nik}
+    answers["subjek"] = {**answers["subjek"], "subject_nik": second.nik}
     walk(client, "sanggahan", answers)
 
     assert submit(client, "sanggahan").status == 302

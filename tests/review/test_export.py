@@ -317,7 +317,7 @@ def test_an_admin_never_exports_or_sees_the_cases_or_exports_of_another_kabupate
     app: Flask, staff: StaffFactory, world: World
 ) -> None:
     answers = answers_for(world, "EXC-TIDAK-TERDATA")  # not in DTSEN: the chosen desa counts
-    answers["desa"] = {"desa": KOTA_BEKASI_DESA}
+    answers["desa"] = {"desa": KOTA_BEKASI_DESA, "desa_confirm": "y"}  # another kota: confirmed
     elsewhere = file_and_decide(app, "usulan", answers)
     assert load_case(app, elsewhere).kabupaten_code == "32.75"
     here = approved_case(app)
