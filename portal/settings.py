@@ -294,6 +294,13 @@ def _table() -> list[Setting]:
             rate_limit,
             kind=LIMIT,
         ),
+        s(
+            "STAFF_MATCH_LIMIT",
+            text,
+            "Searches of DTSEN households by name (matching a reported neighbour), per officer.",
+            rate_limit,
+            kind=LIMIT,
+        ),
         # cases
         s(
             "STAFF_LOGIN_FREE_FAILURES",

@@ -22,6 +22,7 @@ from portal import db
 from portal.appeals import service as appeals
 from portal.appeals import tickets
 from portal.appeals.models import Appeal
+from portal.appeals.queries import address_line
 from portal.appeals.reasons import Kind
 from portal.appeals.states import AppealStatus
 from portal.audit.service import record
@@ -48,6 +49,8 @@ COLUMNS = (
     "kode_desa",
     "subject_nik",
     "subject_no_kk",
+    "subject_name",
+    "subject_address",
     "programs_proposed",
     "heir_nik",
     "deceased_nik",
@@ -164,6 +167,7 @@ def _row(
     details = appeal.details or {}
     usulan = appeal.kind == Kind.USULAN.value
     heir = details.get("heir") or {}
+    reported = not usulan and not appeal.subject_is_filer_household
     values = {
         "ticket": tickets.display(appeal.ticket),
         "kind": appeal.kind,
@@ -179,6 +183,11 @@ def _row(
         "kode_desa": appeal.kode_desa,
         "subject_nik": appeal.subject_nik,
         "subject_no_kk": _subject_no_kk(appeal, snapshot_id),
+        # another household as the filer described it (never anything about the filer)
+        "subject_name": appeal.subject_name if reported else None,
+        "subject_address": address_line(appeal.subject_alamat, appeal.subject_rt, appeal.subject_rw)
+        if reported
+        else None,
         "programs_proposed": ";".join(details.get("programs") or []) if usulan else None,
         "heir_nik": heir.get("heir_nik"),
         "deceased_nik": heir.get("deceased_nik"),

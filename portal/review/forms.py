@@ -108,3 +108,25 @@ class DecisionForm(BaseForm):
         description=_l("Only for a duplicate."),
         validators=[Optional(), Length(max=12)],
     )
+
+
+class MatchSearchForm(BaseForm):
+    """Search the households of a desa by the name the filer gave (portal/review/matching)."""
+
+    nama = StringField(
+        _l("Name"),
+        description=_l("Titles such as Pak, Bu or Haji are left out of the search."),
+        validators=[
+            DataRequired(message=_l("Enter a name to search for.")),
+            Length(min=2, max=100, message=_l("Write between 2 and 100 characters.")),
+        ],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    desa = SelectField(
+        _l("Desa/kelurahan"),
+        validators=[InputRequired(message=_l("Choose the desa."))],
+    )
+
+    def __init__(self, desa: list[tuple[str, str]], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.desa.choices = options(desa)

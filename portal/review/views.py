@@ -7,6 +7,7 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -21,6 +22,7 @@ from werkzeug.wrappers import Response
 from portal.appeals import photos as photolib
 from portal.appeals import service as appeal_service
 from portal.appeals import tickets, uploads
+from portal.appeals.queries import address_line
 from portal.appeals.reasons import CONDITIONS, DECISION_REASONS, REASONS
 from portal.appeals.states import CSS, TITLES, AppealStatus
 from portal.auth.decorators import role_required, staff_gate
@@ -28,9 +30,11 @@ from portal.auth.forms import EmptyForm
 from portal.auth.models import ROLE_TITLES, Role
 from portal.core.nik import mask_nik
 from portal.db import utcnow
+from portal.extensions import limiter
 from portal.guard import accepts_photos, csrf_in_form, photo_too_large
 from portal.lookup.labels import HUBUNGAN_LABELS, PROGRAM_NAMES
-from portal.review import forms, permissions, queries, service
+from portal.review import forms, matching, permissions, queries, service
+from portal.security import client_network
 from portal.wilayah import queries as wilayah
 
 bp = Blueprint("review", __name__, url_prefix="/staf")
@@ -134,16 +138,11 @@ def case(appeal_id: int) -> str:
     service.view_case(appeal, g.staff, request.remote_addr)
     checks = queries.field_checks_of(appeal)
     people = (
-        {appeal.assigned_to_id, appeal.decided_by_id}
+        {appeal.assigned_to_id, appeal.decided_by_id, appeal.subject_linked_by_id}
         | {c.requested_by_id for c in checks}
         | {c.done_by_id for c in checks}
     )
-    request_form = forms.FieldCheckRequestForm(
-        wilayah.describe(wilayah.desa_in_kabupaten(g.staff.office_code))
-        if g.staff.office_code
-        else [],
-        data={"desa": appeal.kode_desa},
-    )
+    request_form = forms.FieldCheckRequestForm(_office_desa(), data={"desa": appeal.kode_desa})
     return render_template(
         "review/case.html",
         appeal=appeal,
@@ -155,6 +154,8 @@ def case(appeal_id: int) -> str:
         region=wilayah.place(appeal.kode_desa or appeal.kecamatan_code),
         can_claim=permissions.can_claim(g.staff, appeal),
         can_work=permissions.can_work(g.staff, appeal),
+        can_match=matching.can_match(g.staff, appeal),
+        reported=_reported(appeal),
         claim_form=EmptyForm(),
         request_form=request_form,
         titles=TITLES,
@@ -166,6 +167,89 @@ def case(appeal_id: int) -> str:
         mask_nik=mask_nik,
         outcomes=forms.OUTCOMES,
     )
+
+
+def _reported(appeal: Any) -> dict[str, str] | None:
+    """Another household as the filer described it (name, address, desa), for the page."""
+    if appeal.subject_is_filer_household or not appeal.subject_name:
+        return None
+    return {
+        "name": appeal.subject_name,
+        "address": address_line(appeal.subject_alamat, appeal.subject_rt, appeal.subject_rw),
+        "place": wilayah.place(appeal.subject_kode_desa) if appeal.subject_kode_desa else "",
+    }
+
+
+def _office_desa() -> list[tuple[str, str]]:
+    code = g.staff.office_code
+    return wilayah.describe(wilayah.desa_in_kabupaten(code)) if code else []
+
+
+def _per_officer() -> str:
+    """Rate-limit key of the staff pages that read DTSEN: the signed-in officer."""
+    staff = g.get("staff")
+    return f"staff:{staff.id}" if staff is not None else client_network()
+
+
+@bp.route("/kasus/<int(max=2147483647):appeal_id>/cocokkan", methods=["GET", "POST"])
+@csrf_in_form
+@limiter.limit(
+    lambda: current_app.config["STAFF_MATCH_LIMIT"],
+    methods=["POST"],
+    key_func=_per_officer,
+    scope="staff-match",
+)
+def match(appeal_id: int) -> Any:
+    """Find the household a filer described by name: search a desa of the area by name."""
+    appeal = _case_or_404(appeal_id)
+    if g.staff.role_enum not in permissions.DECIDERS:
+        abort(403)
+    if not matching.can_match(g.staff, appeal):
+        flash(_("This case cannot be matched to a household now."), "error")
+        return redirect(url_for("review.case", appeal_id=appeal.id))
+    form = forms.MatchSearchForm(
+        _office_desa(),
+        data={"nama": appeal.subject_name, "desa": appeal.subject_kode_desa or appeal.kode_desa},
+    )
+    found = None
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            try:
+                found = matching.candidates(
+                    g.staff, appeal, form.nama.data or "", form.desa.data or "", request.remote_addr
+                )
+            except matching.NoName:
+                form.nama.errors.append(_("Type a name: letters, not only a title like Pak."))
+            except service.NotAllowed:
+                abort(404)
+        if form.errors:
+            status = 400
+    return render_template(
+        "review/match.html",
+        appeal=appeal,
+        reason=REASONS[appeal.reason_code],
+        reported=_reported(appeal),
+        form=form,
+        found=found,
+        hubungan=HUBUNGAN_LABELS,
+    ), status
+
+
+@bp.post("/kasus/<int(max=2147483647):appeal_id>/tautkan")
+def link(appeal_id: int) -> Response:
+    """Link the chosen candidate's household to the case."""
+    appeal = _case_or_404(appeal_id)
+    if not EmptyForm().validate():
+        abort(400)
+    try:
+        matching.link(g.staff, appeal, request.form.get("person", ""))
+    except matching.HouseholdNotFound:
+        abort(404)  # another area's household looks exactly like none at all
+    except service.NotAllowed:
+        abort(403)
+    flash(_("The household is linked to this case."), "success")
+    return redirect(url_for("review.case", appeal_id=appeal.id))
 
 
 @bp.post("/kasus/<int(max=2147483647):appeal_id>/ambil")

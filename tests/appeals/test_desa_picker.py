@@ -136,9 +136,7 @@ def test_odd_searches_never_fail(client: Client, world, query: str) -> None:
 # --- choosing -------------------------------------------------------------------------------
 
 
-def test_a_desa_found_by_search_is_chosen_and_kept_when_revisited(
-    client: Client, world
-) -> None:
+def test_a_desa_found_by_search_is_chosen_and_kept_when_revisited(client: Client, world) -> None:
     found = search(client, desa_page(client, world), "bunibakti")
     assert choices(found) == [BUNIBAKTI]
 

@@ -60,6 +60,8 @@ HEADER = [
     "kode_desa",
     "subject_nik",
     "subject_no_kk",
+    "subject_name",
+    "subject_address",
     "programs_proposed",
     "heir_nik",
     "deceased_nik",

@@ -1,0 +1,234 @@
+"""Reporting another household by name (issue 10, item 3): a neighbour rarely knows a NIK, so
+the subjek page asks for the name, the address with RT/RW and the desa (the same picker as
+the usulan's, searching the filer's kabupaten first); the NIK is optional. The case goes to
+the staff of the desa named, or of the area where DTSEN has a NIK that was given; the
+reported name never appears on a page the reported household or a later visitor can open."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from portal.appeals.states import AppealStatus
+from tests.appeals.conftest import (
+    answers_for,
+    decide,
+    load_case,
+    path_of,
+    post_on,
+    submit,
+    track,
+    walk,
+)
+from tests.fixtures.factories import DESA
+from tests.helpers import Client, Page
+
+BUNIBAKTI = "32.16.02.2001"  # Kecamatan Babelan, Kabupaten Bekasi
+KOTA_BEKASI_DESA = "32.75.01.1001"  # Bekasijaya, Kota Bekasi: another kabupaten/kota
+NAME = "Haji Rahmat Hidayat"
+
+
+def by_name(world: Any, code: str = "INC-MAMPU", **subject: Any) -> dict[str, dict[str, Any]]:
+    """Answers reporting another household by name only (no NIK), in Bunibakti."""
+    answers = answers_for(world, code)
+    answers["subjek"] = {
+        "whose": "other",
+        "subject_name": NAME,
+        "subject_alamat": "KP. BUNI, rumah cat hijau",
+        "subject_rt": "3",
+        "subject_rw": "12",
+        "desa": BUNIBAKTI,
+        **subject,
+    }
+    return answers
+
+
+def file(client: Client, answers: dict[str, dict[str, Any]]) -> str:
+    walk(client, "sanggahan", answers)
+    sent = submit(client, "sanggahan")
+    assert sent.status == 302, sent.error_summary()
+    return client.page("/tanda-terima").texts(".ticket")[0]
+
+
+def subject_page(client: Client, world: Any, code: str = "INC-MAMPU") -> Page:
+    walk(client, "sanggahan", answers_for(world, code), stop_at="subjek")
+    return client.page("/sanggahan/subjek")
+
+
+# --- the page -------------------------------------------------------------------------------
+
+
+def test_the_subject_page_asks_for_name_address_rt_rw_and_desa_with_the_nik_optional(
+    client: Client, world
+) -> None:
+    page = subject_page(client, world)
+
+    labels = page.texts(".field__label, .fieldset__legend")
+    assert labels == [
+        "Whose data is it about?",
+        "Name of the person it is about",
+        "Their address",
+        "RT",
+        "RW",
+        "Search for a desa or kelurahan by name",
+        "Desa or kelurahan where they live",
+        "NIK of the person it is about (optional)",
+    ]
+    assert "Desa in Kecamatan Tarumajaya, where your family card is from." in page
+    assert len(page.soup.select("main form")) == 1
+
+
+@pytest.mark.parametrize(
+    "code", ["INC-ASN", "INC-MAMPU", "INC-MENINGGAL", "INC-PINDAH", "INC-GANDA"]
+)
+def test_a_neighbour_reported_by_name_without_nik_is_filed_to_the_named_desa(
+    client: Client, app, world, code: str
+) -> None:
+    ticket = file(client, by_name(world, code))
+
+    case = load_case(app, ticket)
+    assert (case.kabupaten_code, case.kecamatan_code, case.kode_desa) == (
+        "32.16",
+        "32.16.02",
+        BUNIBAKTI,
+    )
+    assert (case.subject_name, case.subject_alamat) == (NAME, "KP. BUNI, rumah cat hijau")
+    assert (case.subject_rt, case.subject_rw, case.subject_kode_desa) == ("003", "012", BUNIBAKTI)
+    assert case.subject_nik is None
+    assert case.subject_nik_hmac is None
+    assert case.subject_kk_hmac is None
+    assert case.subject_found is False
+    assert case.subject_is_filer_household is False
+    assert case.evidence == [by_name(world, code)["rincian"]["evidence"][0]]
+
+
+def test_a_neighbour_in_another_kabupaten_goes_to_that_dinsos_after_confirming(
+    client: Client, app, world
+) -> None:
+    answers = by_name(world, desa=KOTA_BEKASI_DESA)
+    walk(client, "sanggahan", answers, stop_at="subjek")
+
+    refused = post_on(client, client.page("/sanggahan/subjek"), answers["subjek"])
+    assert refused.status == 400
+    assert refused.texts(".notice--warning > p") == [
+        "Bekasijaya is in Kota Bekasi, but your family card is from Kabupaten Bekasi."
+    ]
+
+    answers["subjek"]["desa_confirm"] = "y"
+    case = load_case(app, file(client, answers))
+    assert (case.kabupaten_code, case.kode_desa) == ("32.75", KOTA_BEKASI_DESA)
+
+
+def test_a_nik_found_in_dtsen_links_the_household_and_routes_to_its_desa(
+    client: Client, app, world
+) -> None:
+    """Anyone could type any NIK next to a desa of their choice: DTSEN's desa decides, and
+    staff see that the filer named another one."""
+    reported = world.other  # lives in DESA (Sagara Makmur)
+    ticket = file(client, by_name(world, subject_nik=reported.members[0].nik))
+
+    case = load_case(app, ticket)
+    assert case.subject_found is True
+    assert case.kode_desa == DESA
+    assert case.subject_kode_desa == BUNIBAKTI
+    assert case.details["desa_mismatch"] == {"chosen": BUNIBAKTI, "dtsen": DESA}
+    assert case.subject_nik == reported.members[0].nik
+    assert case.subject_kk_hmac is not None
+
+
+def test_a_nik_not_in_dtsen_still_goes_to_the_named_desa(client: Client, app, world) -> None:
+    stranger_nik, _kk = world.stranger
+    case = load_case(app, file(client, by_name(world, subject_nik=stranger_nik)))
+    assert (case.kode_desa, case.subject_found, case.subject_kk_hmac) == (BUNIBAKTI, False, None)
+
+
+def test_own_household_ignores_what_was_typed_about_another(client: Client, app, world) -> None:
+    answers = answers_for(world, "INC-MAMPU")
+    answers["subjek"] = {"whose": "own", "subject_name": "x", "subject_rt": "abc", "desa": "1"}
+    case = load_case(app, file(client, answers))
+    assert case.subject_is_filer_household is True
+    assert (case.subject_name, case.subject_rt, case.subject_kode_desa) == (None, None, None)
+
+
+# --- one form: searching keeps what was typed -----------------------------------------------
+
+
+def test_pressing_search_keeps_the_other_answers_on_the_page(client: Client, world) -> None:
+    page = subject_page(client, world)
+
+    found = post_on(
+        client,
+        page,
+        {
+            "whose": "other",
+            "subject_name": NAME,
+            "subject_alamat": "KP. BUNI, rumah cat hijau",
+            "subject_rt": "3",
+            "subject_rw": "12",
+            "desa_q": "bunibakti",
+            "action": "search",
+        },
+    )
+
+    assert found.status == 200
+    assert not found.error_summary()
+    soup = found.soup
+    assert soup.find("input", attrs={"name": "whose", "value": "other", "checked": True})
+    assert soup.find("input", attrs={"name": "subject_name"})["value"] == NAME
+    assert soup.find("textarea", attrs={"name": "subject_alamat"}).get_text(strip=True) == (
+        "KP. BUNI, rumah cat hijau"
+    )
+    assert soup.find("input", attrs={"name": "subject_rt"})["value"] == "3"
+    assert soup.find("input", attrs={"name": "subject_rw"})["value"] == "12"
+    assert " ".join(found.texts(".desa-picker__count")) == "1 desa found in Kabupaten Bekasi."
+    assert [i["value"] for i in soup.select("input[name=desa]")] == [BUNIBAKTI]
+
+    chosen = post_on(
+        client,
+        found,
+        {
+            "whose": "other",
+            "subject_name": NAME,
+            "subject_alamat": "KP. BUNI, rumah cat hijau",
+            "subject_rt": "3",
+            "subject_rw": "12",
+            "desa_q": "bunibakti",
+            "desa": BUNIBAKTI,
+        },
+    )
+    assert chosen.status == 302, chosen.error_summary()
+    assert path_of(chosen) == "/sanggahan/rincian"
+
+
+# --- check answers and privacy --------------------------------------------------------------
+
+
+def test_check_answers_show_the_reported_household_with_the_name_masked(
+    client: Client, world
+) -> None:
+    walk(client, "sanggahan", by_name(world))
+    page = client.page("/sanggahan/periksa")
+
+    rows = dict(zip(page.texts(".summary__key"), page.texts(".summary__value"), strict=True))
+    assert rows["Whose data is it about?"] == (
+        "Another household Name: H*** R***** H****** "
+        "Address: KP. BUNI, rumah cat hijau RT 003/RW 012 "
+        "Bunibakti, Babelan, Kabupaten Bekasi NIK not given"
+    )
+    assert "Rahmat" not in page.text
+
+
+def test_the_reported_name_and_address_never_reach_the_receipt_or_tracking_pages(
+    client: Client, app, world
+) -> None:
+    ticket = file(client, by_name(world))
+    pages = [client.page("/tanda-terima")]
+    track(client, ticket, world.filer_nik)
+    pages.append(client.page("/lacak/kasus"))
+    decide(app, ticket, AppealStatus.DITOLAK)
+    pages.append(client.page("/lacak/kasus"))
+
+    for page in pages:
+        for secret in ("Rahmat", "Hidayat", "KP. BUNI", "cat hijau"):
+            assert secret not in page.text, f"{secret} on {page.response.request.path}"
