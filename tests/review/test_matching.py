@@ -402,3 +402,25 @@ def test_the_name_search_is_rate_limited_per_officer(limited_app: Flask, tmp_pat
     assert len(audit(limited_app, "match_search")) == 2
     assert search(second, case).status == 200  # per officer: a colleague is not held up
     assert get(first, f"/staf/kasus/{case.id}").status == 200  # reading the case still works
+
+
+def test_the_desa_operator_doing_the_field_check_sees_whom_to_look_for(
+    app: Flask, staff: StaffFactory, sign_in, town: Town
+) -> None:
+    case = file_report(app, town)
+    verifikator = sign_in(staff.create("verifikator"))
+    assert post(verifikator, f"/staf/kasus/{case.id}/ambil").status == 302
+    asked = post(
+        verifikator,
+        f"/staf/kasus/{case.id}/verval",
+        {"desa": BUNIBAKTI, "instructions": "Find the household and look at the house."},
+    )
+    assert asked.status == 302
+    operator = sign_in(staff.create("operator_desa", [BUNIBAKTI]))
+    [link] = get(operator, "/staf/verval").soup.select("a[href^='/staf/verval/']")
+
+    task = get(operator, str(link["href"]))
+
+    assert task.texts(".reported") == [
+        "Reported as: Pak Rahmat, KP. BUNI, rumah cat hijau RT 003/RW 012"
+    ]
