@@ -105,25 +105,28 @@ def start_kind(kind_name: str) -> Response:
 DESA_SEARCH = ("search", "search_all")
 
 
-def _desa_choices(slug: str, answers: dict[str, Any], saved: dict[str, Any]) -> Any:
+def _desa_choices(
+    slug: str, answers: dict[str, Any], saved: dict[str, Any], formdata: Any
+) -> picker.Picker:
     """The desa picker of SLUG: the family card that says where to search first is the
-    household's (usulan) or, for a reported neighbour, the filer's own."""
+    household's (usulan) or, for a reported neighbour, the filer's own. FORMDATA is what
+    the form is filled from (the POST), None when showing the saved answer."""
     card = (answers.get("pelapor" if slug == "subjek" else "rumah-tangga") or {}).get("no_kk")
-    posted = request.form if request.method == "POST" else None
-    action = posted.get("action") if posted else None
-    query = posted.get("desa_q") if posted else saved.get("desa_q")
+    action = formdata.get("action") if formdata else None
+    query = formdata.get("desa_q") if formdata else saved.get("desa_q")
     everywhere = action == "search_all" or (
-        action != "search" and posted is not None and posted.get("desa_scope") == "all"
+        action != "search" and bool(formdata) and formdata.get("desa_scope") == "all"
     )
     # the answer given before, or the one being posted (found by a search): any real desa
-    keep = [saved.get("desa"), posted.get("desa") if posted else None]
+    keep = [saved.get("desa"), formdata.get("desa") if formdata else None]
     chooser = picker.build(card, query, everywhere=everywhere, keep=keep)
     chooser.filer_card = slug == "subjek"
     return chooser
 
 
-def _with_picker(form: Any) -> Any:
-    form.searching = request.method == "POST" and request.form.get("action") in DESA_SEARCH
+def _with_picker(form: Any, formdata: Any) -> Any:
+    """A search is no answer: the page comes back with what was typed, nothing is checked."""
+    form.searching = bool(formdata) and formdata.get("action") in DESA_SEARCH
     return form
 
 
@@ -137,16 +140,16 @@ def _form(kind: Kind, slug: str, answers: dict[str, Any], formdata: Any) -> Any:
     if slug == "pelapor":
         return f.FilerForm(formdata=formdata)
     if slug == "subjek":
-        chooser = _desa_choices(slug, answers, saved)
-        return _with_picker(f.SubjectForm(chooser, formdata=formdata, data=data))
+        chooser = _desa_choices(slug, answers, saved, formdata)
+        return _with_picker(f.SubjectForm(chooser, formdata=formdata, data=data), formdata)
     if slug == "rincian":
         reason = REASONS[answers["alasan"]["reason"]]
         return f.DetailsForm(reason.evidence, formdata=formdata, data=data)
     if slug == "rumah-tangga":
         return f.HouseholdForm(formdata=formdata, data=data)
     if slug == "desa":
-        chooser = _desa_choices(slug, answers, saved)
-        return _with_picker(f.DesaForm(chooser, formdata=formdata, data=data))
+        chooser = _desa_choices(slug, answers, saved, formdata)
+        return _with_picker(f.DesaForm(chooser, formdata=formdata, data=data), formdata)
     if slug == "program":
         return f.ProgramsForm(formdata=formdata, data=data)
     if slug == "kondisi":
