@@ -23,6 +23,7 @@ from tests.fixtures.factories import Factory
 from tests.fixtures.staff import StaffFactory
 from tests.helpers import Browser, Client, Page
 
+
 @pytest.fixture(params=["tls", "proxy"])
 def deployed(request: pytest.FixtureRequest, db_url: str) -> Iterator[Flask]:
     """The app with the production cookie and URL settings; "proxy": behind one TLS proxy."""
@@ -110,7 +111,9 @@ def look_up_with(deployed: Flask, factory: Factory, headers: dict[str, str]) -> 
     factory.publish("2026Q3", [house])
     client = Client(deployed, deployed.response_class)  # sends only the headers given here
     base = "https://portal.example"
-    token = Page(client.get("/?lang=en", base_url=base)).soup.find("input", attrs={"name": "csrf_token"})
+    token = Page(client.get("/?lang=en", base_url=base)).soup.find(
+        "input", attrs={"name": "csrf_token"}
+    )
     data = {"csrf_token": token["value"], "nik": house.members[0].nik, "no_kk": house.no_kk}
     if deployed.config["PROXY_FIX_X_FOR"]:
         headers = {**headers, "X-Forwarded-Proto": "https"}

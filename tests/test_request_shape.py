@@ -14,6 +14,7 @@ from tests.appeals.conftest import answers_for, publish_world, walk
 from tests.fixtures.staff import StaffFactory
 from tests.helpers import Client, Page
 
+
 def get_pages(app: Flask) -> list[str]:
     """Every GET route without arguments (staff pages redirect to the sign-in)."""
     return sorted(

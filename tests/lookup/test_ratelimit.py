@@ -11,7 +11,6 @@ import pytest
 from tests.helpers import Client, Page
 
 
-
 def look_up(client: Client, nik: str, no_kk: str, ip: str = "10.0.0.1") -> Page:
     client.choose_language("en")
     return client.post_form("/", {"nik": nik, "no_kk": no_kk}, environ_base={"REMOTE_ADDR": ip})
