@@ -8,7 +8,7 @@ households, and each test asserts the exact household and programs shown.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,22 +28,25 @@ class Person:
     hubungan: str = "ANAK"
     programs: tuple[str, ...] = ()
     nama: str = "AHMAD FAUZI"
+    birthday_in_days: int = 0  # 1: turns AGE tomorrow (AGE - 1 today)
 
 
-def born_years_ago(years: int) -> date:
-    """A birth date that makes someone exactly YEARS old today (their birthday is today)."""
+def born_years_ago(years: int, days: int = 0) -> date:
+    """A birth date that makes someone YEARS old today (their birthday is today), or born
+    DAYS later (days=1: they turn YEARS tomorrow, so they are YEARS - 1 today)."""
     today = datetime.now(JAKARTA).date()
     try:
-        return today.replace(year=today.year - years)
+        born = today.replace(year=today.year - years)
     except ValueError:  # 29 February: born the day after, still YEARS old tomorrow
-        return date(today.year - years, 3, 1)
+        born = date(today.year - years, 3, 1)
+    return born + timedelta(days=days)
 
 
 def family(factory: Factory, desil: int, people: list[Person]) -> House:
     kec = DESA.rsplit(".", 1)[0]
     members = []
     for p in people:
-        born = born_years_ago(p.age)
+        born = born_years_ago(p.age, p.birthday_in_days)
         members.append(
             Member(
                 factory.numbers.nik(kec, born, p.sex),
@@ -170,14 +173,18 @@ def test_nothing_to_do_in_indonesian_says_sudah_menerima_never_diterima(
     [
         [Person(4), Person(70, hubungan="ORANG TUA")],
         [Person(5, "P"), Person(22, "P")],  # one year short, one year past
+        [Person(6, birthday_in_days=1)],  # turns 6 tomorrow
         [],  # parents only
     ],
-    ids=["toddler-and-grandparent", "aged-5-and-22", "no-children"],
+    ids=["toddler-and-grandparent", "aged-5-and-22", "6-tomorrow", "no-children"],
 )
 def test_pip_does_not_apply_without_anyone_of_school_age(
     client: Client, factory: Factory, people: list[Person]
 ) -> None:
-    house = family(factory, 2, parents() + [Person(p.age, p.sex, p.hubungan, ALL) for p in people])
+    extra = [
+        Person(p.age, p.sex, p.hubungan, ALL, birthday_in_days=p.birthday_in_days) for p in people
+    ]
+    house = family(factory, 2, parents() + extra)
     publish(factory, house)
 
     page = look_up(client, house)
@@ -195,12 +202,16 @@ def test_pip_does_not_apply_without_anyone_of_school_age(
     assert next_step(page)[0] == "Nothing you need to do"
 
 
-@pytest.mark.parametrize(("age", "sex"), [(6, "L"), (6, "P"), (15, "P"), (21, "L"), (21, "P")])
+@pytest.mark.parametrize(
+    ("age", "sex", "later"),
+    [(6, "L", 0), (6, "P", 0), (15, "P", 0), (21, "L", 0), (21, "P", 0), (22, "L", 1)],
+    ids=["6", "6-woman", "15-woman", "21", "21-woman", "22-tomorrow"],
+)
 def test_pip_applies_with_one_member_of_school_age_and_can_be_proposed(
-    client: Client, factory: Factory, age: int, sex: str
+    client: Client, factory: Factory, age: int, sex: str, later: int
 ) -> None:
     """School age is 6 to 21 inclusive (women's NIKs carry day + 40: the age must not care)."""
-    house = family(factory, 2, [*parents(), Person(age, sex, "ANAK", ALL)])
+    house = family(factory, 2, [*parents(), Person(age, sex, "ANAK", ALL, birthday_in_days=later)])
     publish(factory, house)
 
     page = look_up(client, house)
