@@ -36,7 +36,7 @@ STANDING_TAGS = {
     Standing.RECEIVED: _l("received"),
     Standing.NOT_RECEIVED: _l("not yet received"),
     Standing.NO_ONE_ELIGIBLE: _l("does not apply to your family"),
-    Standing.BY_ASSESSMENT: _l("given after an assessment"),
+    Standing.BY_ASSESSMENT: _l("by assessment"),
 }
 
 

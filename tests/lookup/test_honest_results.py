@@ -141,7 +141,7 @@ def test_desil_1_family_receiving_four_programs_has_nothing_to_do(
         "BPNT": "received",
         "PBI-JK": "received",
         "PIP": "received",
-        "ATENSI": "given after an assessment",
+        "ATENSI": "by assessment",
     }
     assert "pendamping PKH" in notes(page)["ATENSI"]
     assert next_step(page) == ("Nothing you need to do", ["ERR-DATA"])
@@ -159,7 +159,7 @@ def test_nothing_to_do_in_indonesian_says_sudah_menerima_never_diterima(
     assert page.lang == "id"
     assert next_step(page)[0] == "Tidak ada yang perlu dilakukan"
     tags = list(programs_shown(page).values())
-    assert tags == ["sudah menerima"] * 4 + ["diberikan setelah penilaian petugas"]
+    assert tags == ["sudah menerima"] * 4 + ["lewat penilaian petugas"]
     text = page.soup.main.get_text(" ", strip=True)
     assert "diterima" not in text, "programs are 'sudah menerima', never 'diterima'"
     assert page.texts(".member__programs")[0] == "Sudah menerima: PKH, BPNT, PBI-JK"
@@ -194,7 +194,7 @@ def test_pip_does_not_apply_without_anyone_of_school_age(
         "BPNT": "received",
         "PBI-JK": "received",
         "PIP": "does not apply to your family",
-        "ATENSI": "given after an assessment",
+        "ATENSI": "by assessment",
     }
     assert notes(page)["PIP"] == (
         "Only for family members aged 6 to 21: nobody in your family is that age."
@@ -238,7 +238,7 @@ def test_in_scope_family_receiving_nothing_is_told_what_it_can_propose(
         "BPNT": "not yet received",
         "PBI-JK": "not yet received",
         "PIP": "not yet received",
-        "ATENSI": "given after an assessment",
+        "ATENSI": "by assessment",
     }
     assert next_step(page) == ("What you can do", ["USUL-PROGRAM", "ERR-DATA"])
 

@@ -90,7 +90,7 @@ def test_receiving_household_shows_desil_label_period_region_and_masked_members(
     assert page.texts(".member__name") == ["B*** S******", "S*** A*****", "A**** F****"]
     assert page.texts(".member__programs") == ["Receiving: PKH, BPNT, PBI-JK"] * 3
     assert programs_in_scope(page)["PKH"] == "received"
-    assert programs_in_scope(page)["ATENSI"] == "given after an assessment"
+    assert programs_in_scope(page)["ATENSI"] == "by assessment"
     assert_no_full_names(page)
 
 
@@ -106,7 +106,7 @@ def test_in_scope_household_without_programs_explains_quotas_and_suggests_usulan
     assert page.texts(".desil-card__label") == ["vulnerable"]
     assert set(page.texts(".member__programs")) == {"Not receiving a program yet in this period"}
     scope = programs_in_scope(page)
-    assert scope.pop("ATENSI") == "given after an assessment"
+    assert scope.pop("ATENSI") == "by assessment"
     scope.pop("PIP")  # depends on the children's ages (tests/lookup/test_honest_results.py)
     assert set(scope.values()) == {"not yet received"}
     explained = " ".join(page.texts("section"))
@@ -130,7 +130,7 @@ def test_partly_receiving_household_marks_in_scope_programs_it_does_not_get(
         "PKH": "not yet received",
         "BPNT": "not yet received",
         "PBI-JK": "received",
-        "ATENSI": "given after an assessment",
+        "ATENSI": "by assessment",
     }
     assert "usulan" in " ".join(page.texts(".next-step"))
     assert_no_full_names(page)
