@@ -47,8 +47,9 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
 
     # 4. Blueprints, from an explicit list.
     from portal import appeals, auth, lookup, review
+    from portal.appeals import mine
 
-    for blueprint in (lookup.bp, appeals.bp, auth.bp, review.bp):
+    for blueprint in (lookup.bp, appeals.bp, mine.bp, auth.bp, review.bp):
         app.register_blueprint(blueprint)
 
     # 5. Error pages and the CLI.

@@ -70,6 +70,13 @@ class Page:
 
 
 class Client(FlaskClient):
+    def choose_language(self, lang: str) -> Client:
+        """Pick the page language as a person does, with the switch link (``?lang=``): the
+        choice is kept in the session. The browser's Accept-Language is ignored by design."""
+        response = self.get(f"/?lang={lang}")
+        assert response.status_code == 200, response.status_code
+        return self
+
     def page(self, url: str, status: int = 200, **kwargs: Any) -> Page:
         page = Page(self.get(url, **kwargs))
         assert page.status == status, f"GET {url}: {page.status}, expected {status}"

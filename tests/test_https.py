@@ -23,8 +23,6 @@ from tests.fixtures.factories import Factory
 from tests.fixtures.staff import StaffFactory
 from tests.helpers import Browser, Client, Page
 
-EN = {"Accept-Language": "en"}
-
 
 @pytest.fixture(params=["tls", "proxy"])
 def deployed(request: pytest.FixtureRequest, db_url: str) -> Iterator[Flask]:
@@ -39,8 +37,7 @@ def deployed(request: pytest.FixtureRequest, db_url: str) -> Iterator[Flask]:
 def browser(deployed: Flask) -> Browser:
     client = Browser(deployed, deployed.response_class)
     client.behind_proxy = bool(deployed.config["PROXY_FIX_X_FOR"])
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
+    return client.choose_language("en")
 
 
 @pytest.fixture
@@ -114,12 +111,14 @@ def look_up_with(deployed: Flask, factory: Factory, headers: dict[str, str]) -> 
     factory.publish("2026Q3", [house])
     client = Client(deployed, deployed.response_class)  # sends only the headers given here
     base = "https://portal.example"
-    token = Page(client.get("/", base_url=base)).soup.find("input", attrs={"name": "csrf_token"})
+    token = Page(client.get("/?lang=en", base_url=base)).soup.find(
+        "input", attrs={"name": "csrf_token"}
+    )
     data = {"csrf_token": token["value"], "nik": house.members[0].nik, "no_kk": house.no_kk}
     if deployed.config["PROXY_FIX_X_FOR"]:
         headers = {**headers, "X-Forwarded-Proto": "https"}
         base = "http://portal.example"
-    return Page(client.post("/", data=data, base_url=base, headers={**headers, **EN})).check()
+    return Page(client.post("/", data=data, base_url=base, headers=headers)).check()
 
 
 HOSTILE = {

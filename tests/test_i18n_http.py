@@ -1,5 +1,6 @@
-"""Locale negotiation over HTTP: id by default, ``?lang=`` (kept in the session), then
-Accept-Language. The language switch is a plain link that works without JavaScript.
+"""Locale negotiation over HTTP: ``?lang=`` (kept in the session), else Bahasa Indonesia,
+whatever language the phone is set to (Accept-Language is ignored: Indonesian is the binding
+language of the service). The language switch is a plain link that works without JavaScript.
 
 Indonesian wording is being written by translators, so the tests compare the id page with
 the en page (they must differ) instead of asserting id phrases. English text is asserted
@@ -54,23 +55,27 @@ def test_indonesian_page_text_differs_from_the_english_one(client: Client, app: 
     [
         ("/", {}, "id"),
         ("/", {"Accept-Language": "id-ID,id;q=0.9"}, "id"),
-        ("/", {"Accept-Language": "en-US,en;q=0.9"}, "en"),
+        ("/", {"Accept-Language": "en-US,en;q=0.9"}, "id"),
+        ("/", {"Accept-Language": "en"}, "id"),
         ("/", {"Accept-Language": "fr, de;q=0.5"}, "id"),
         ("/?lang=en", {}, "en"),
+        ("/?lang=en", {"Accept-Language": "id"}, "en"),
         ("/?lang=id", {"Accept-Language": "en"}, "id"),
         ("/?lang=xx", {}, "id"),
-        ("/?lang=xx", {"Accept-Language": "en"}, "en"),
+        ("/?lang=xx", {"Accept-Language": "en"}, "id"),
         ("/?lang=", {}, "id"),
     ],
     ids=[
         "default",
         "accept-id",
-        "accept-en",
+        "phone-in-english-still-indonesian",
+        "accept-en-only-still-indonesian",
         "accept-unsupported",
         "query-en",
-        "query-beats-header",
+        "query-en-beats-header",
+        "query-id-beats-header",
         "query-unsupported-ignored",
-        "query-unsupported-falls-to-header",
+        "query-unsupported-header-ignored",
         "query-empty-ignored",
     ],
 )
@@ -83,7 +88,7 @@ def test_locale_negotiation(client: Client, url: str, headers: dict, expected: s
 
 def test_chosen_language_sticks_for_the_next_requests(client: Client) -> None:
     client.page("/?lang=en")
-    again = client.page("/")
+    again = client.page("/", headers={"Accept-Language": "id"})
     assert again.lang == "en"
     assert again.h1 == EN_TITLE
     assert client.page("/?lang=xx").lang == "en", "an unknown lang must not reset the choice"

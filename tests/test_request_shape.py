@@ -14,8 +14,6 @@ from tests.appeals.conftest import answers_for, publish_world, walk
 from tests.fixtures.staff import StaffFactory
 from tests.helpers import Client, Page
 
-EN = {"Accept-Language": "en"}
-
 
 def get_pages(app: Flask) -> list[str]:
     """Every GET route without arguments (staff pages redirect to the sign-in)."""
@@ -55,9 +53,10 @@ def test_head_answers_like_get_on_every_page(app: Flask, client: Client) -> None
 def test_json_body_is_refused_on_every_post_route_with_a_415_page(
     app: Flask, client: Client
 ) -> None:
+    client.choose_language("en")
     body = json.dumps({"nik": 3216014506880002, "no_kk": [1, 2]})
     for path in post_routes(app):
-        response = client.post(path, data=body, content_type="application/json", headers=EN)
+        response = client.post(path, data=body, content_type="application/json")
         page = Page(response)
         assert page.status == 415, f"POST {path}: {page.status}"
         page.check()
@@ -67,7 +66,7 @@ def test_json_body_is_refused_on_every_post_route_with_a_415_page(
 def test_multipart_is_refused_where_no_photo_is_expected(client: Client) -> None:
     token = client.csrf_token("/")
     data = {"csrf_token": token, "nik": (io.BytesIO(b"3216014506880002"), "nik.txt")}
-    response = client.post("/", data=data, content_type="multipart/form-data", headers=EN)
+    response = client.post("/", data=data, content_type="multipart/form-data")
     assert response.status_code == 415
 
 

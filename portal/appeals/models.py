@@ -177,3 +177,19 @@ class TrackingGrant(Base):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), index=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class CaseListGrant(Base):
+    """A browser that proved NIK + No. KK may list the cases filed with that NIK for a while
+    ("find my cases"). Kept on the server like a tracking grant: the session holds a random
+    token, stored here only as its hash, and the numbers only as their keyed HMACs."""
+
+    __tablename__ = "case_list_grants"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    filer_nik_hmac: Mapped[str] = mapped_column(String(32))
+    filer_kk_hmac: Mapped[str] = mapped_column(String(32))
+    # NIK + No. KK are in DTSEN (now or in the last update): the NIK's verified cases are
+    # listed too, not only those filed with this very No. KK
+    in_dtsen: Mapped[bool] = mapped_column(Boolean)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -17,6 +17,7 @@ from portal.appeals.reasons import CONDITIONS, DECISION_REASONS, REASONS, Kind
 from portal.appeals.states import DECIDED, EXPLANATIONS, TITLES, AppealStatus
 from portal.core.names import mask_name
 from portal.core.nik import mask_nik
+from portal.i18n.filters import period_label
 from portal.lookup.labels import PROGRAM_NAMES
 from portal.wilayah import queries as wilayah
 
@@ -26,6 +27,14 @@ class Row:
     question: str
     answer: list[str]
     slug: str
+
+
+def filer_found(period: str | None) -> str:
+    """The filer proven in DTSEN, with the period their household is registered in (for a
+    household removed in the last update, the last period it was in)."""
+    if not period:
+        return _("Found in DTSEN")
+    return _("Found in DTSEN: registered in %(period)s", period=period_label(period))
 
 
 def _choice(choices: tuple[tuple[str, object], ...], value: str) -> str:
@@ -42,7 +51,7 @@ def summarise(kind: Kind, answers: dict[str, Any], photos: list[AppealPhoto]) ->
             lines = [
                 _("NIK %(nik)s", nik=mask_nik(a.get("nik", ""))),
                 _("No. KK %(kk)s", kk=mask_nik(a.get("no_kk", ""))),
-                _("Found in DTSEN")
+                filer_found(a.get("period"))
                 if a.get("verified")
                 else _("Not found in DTSEN: staff will take this into account"),
             ]

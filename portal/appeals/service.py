@@ -118,7 +118,7 @@ def choose_reason(draft: AppealDraft, reason_code: str) -> None:
     if previous and previous != reason_code:
         filer = answers.get("pelapor")
         answers = {k: v for k, v in answers.items() if k in _REASON_INDEPENDENT}
-        if filer and filer.get("verified"):
+        if filer and filer_still_proven(filer, reason_code):
             answers["pelapor"] = filer
     answers["alasan"] = {"reason": reason_code}
     draft.answers = answers
@@ -217,13 +217,54 @@ def _region_of_nik(nik: str) -> Region:
     return Region(kec.rsplit(".", 1)[0], kec, None)
 
 
-def check_filer(nik: str, no_kk: str, reason_code: str) -> bool:
-    """Whether NIK + No. KK are a member of DTSEN now. Raises FilerNotVerified when the
-    reason needs a verified filer (everything but a household missing from DTSEN)."""
-    membership, _, _ = snapshots.verify_member(nik, no_kk)
-    if membership is None and reason_code != "EXC-TIDAK-TERDATA":
+# A household removed in the last update objects to its removal (EXC-DICORET): its filer is
+# proven against the last published period it was in (the look-up's "removed" outcome), not
+# only the current one. Every other reason needs the filer in the current data.
+FILER_IN_LAST_PERIOD = frozenset({"EXC-DICORET"})
+# The reason that may be filed by someone who is not in DTSEN at all.
+FILER_NOT_IN_DTSEN = "EXC-TIDAK-TERDATA"
+
+
+@dataclass(frozen=True)
+class FilerCheck:
+    membership: snapshots.Membership | None  # where NIK + No. KK were found; None: not found
+
+    @property
+    def verified(self) -> bool:
+        return self.membership is not None
+
+    @property
+    def period(self) -> str | None:
+        """The period the filer's household was found in (2026Q2), for "registered in"."""
+        return self.membership.snapshot.period if self.membership else None
+
+
+def verify_filer(nik: str, no_kk: str, reason_code: str) -> FilerCheck:
+    """Where NIK + No. KK are a member of DTSEN: the current period, or for EXC-DICORET the
+    last period the household was in. Raises FilerNotVerified when the reason needs a
+    verified filer (everything but a household missing from DTSEN)."""
+    membership, _, _ = snapshots.verify_member(
+        nik, no_kk, or_previous=reason_code in FILER_IN_LAST_PERIOD
+    )
+    if membership is None and reason_code != FILER_NOT_IN_DTSEN:
         raise FilerNotVerified
-    return membership is not None
+    return FilerCheck(membership)
+
+
+def check_filer(nik: str, no_kk: str, reason_code: str) -> bool:
+    """Whether NIK + No. KK are a member of DTSEN (see verify_filer)."""
+    return verify_filer(nik, no_kk, reason_code).verified
+
+
+def filer_still_proven(filer: dict[str, Any], reason_code: str) -> bool:
+    """Whether a filer proven for one reason stays proven for REASON_CODE: only if proven in
+    the current period, or if the new reason also accepts the last period."""
+    if not filer.get("verified"):
+        return False
+    if reason_code in FILER_IN_LAST_PERIOD or not filer.get("period"):
+        return True
+    current = snapshots.current_snapshot()
+    return current is not None and filer["period"] == current.period
 
 
 def check_heir(no_kk: str, deceased_nik: str, heir_nik: str) -> None:
@@ -315,7 +356,8 @@ def submit(draft: AppealDraft, *, locale: str) -> Appeal:
     except KeyError:
         raise DraftIncomplete from None
     filer_nik, filer_kk = filer["nik"], filer["no_kk"]
-    verified = check_filer(filer_nik, filer_kk, reason.code)
+    filer_check = verify_filer(filer_nik, filer_kk, reason.code)
+    verified = filer_check.verified
     filer_nik_hmac, filer_kk_hmac = (
         snapshots.pseudonym(filer_nik, "nik"),
         snapshots.pseudonym(filer_kk, "kk"),
@@ -355,10 +397,12 @@ def submit(draft: AppealDraft, *, locale: str) -> Appeal:
         subject = answers.get("subjek") or {"whose": "own"}
         own = reason.subject is Subject.OWN or subject.get("whose") == "own"
         if own:
-            membership, _, _ = snapshots.verify_member(filer_nik, filer_kk)
+            membership = filer_check.membership
             if membership is None:
                 raise FilerNotVerified
-            subject_nik, subject_kk, found = filer_nik, filer_kk_hmac, True
+            # found: in the current data (a household removed in the last update is not)
+            subject_nik, subject_kk = filer_nik, filer_kk_hmac
+            found = current is not None and membership.snapshot.id == current.id
             region = _region_of_desa(membership.household.kode_desa)
         else:
             subject_nik, subject_kk, found, region, reported = _other_household(

@@ -270,7 +270,10 @@ def _check_step(
         numbers = [policy.nik(kept["nik"]), policy.kk(kept["no_kk"])]
         admission = policy.admit(policy.Check.FILER, numbers, wait)
         try:
-            kept["verified"] = service.check_filer(kept["nik"], kept["no_kk"], reason)
+            found = service.verify_filer(kept["nik"], kept["no_kk"], reason)
+            kept["verified"], kept["period"] = found.verified, found.period
+            if found.verified:
+                flash(appeal_queries.filer_found(found.period), "success")
         except service.FilerNotVerified:
             policy.missed(admission)
             raise

@@ -6,7 +6,9 @@ The deployment may override the desil ranges through config (PROGRAM_MAX_DESIL).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 
@@ -15,11 +17,19 @@ class Level(StrEnum):
     PERSON = "person"
 
 
+# School age for PIP: 6 to 21 years. Permendikbud No. 10 Tahun 2020 tentang Program Indonesia
+# Pintar aims PIP at "anak usia 6 (enam) tahun sampai dengan 21 (dua puluh satu) tahun".
+# Neither DOMAIN.md nor the seeds give an age; a deployment may change it with the rule.
+SCHOOL_AGE = range(6, 22)
+
+
 @dataclass(frozen=True, slots=True)
 class Program:
     code: str
     level: Level
     max_desil: int | None  # None: not tied to a desil range (ad-hoc programs such as BLT)
+    ages: range | None = None  # only people of these ages can receive it (None: anyone)
+    by_assessment: bool = False  # given after an assessment by social workers, not by usulan
 
 
 PROGRAMS: dict[str, Program] = {
@@ -28,11 +38,21 @@ PROGRAMS: dict[str, Program] = {
         Program("PKH", Level.HOUSEHOLD, 4),
         Program("BPNT", Level.HOUSEHOLD, 5),
         Program("PBI-JK", Level.PERSON, 5),
-        Program("PIP", Level.PERSON, 4),
-        Program("ATENSI", Level.HOUSEHOLD, 5),
+        Program("PIP", Level.PERSON, 4, ages=SCHOOL_AGE),
+        Program("ATENSI", Level.HOUSEHOLD, 5, by_assessment=True),
         Program("BLT", Level.HOUSEHOLD, None),
     )
 }
+
+
+class Standing(StrEnum):
+    """Where a household stands with a program its desil puts in scope."""
+
+    RECEIVED = "received"  # the data shows someone in the household receiving it
+    NOT_RECEIVED = "not_received"  # it could apply and is not received: it can be proposed
+    NO_ONE_ELIGIBLE = "no_one_eligible"  # nobody in the household fits it (PIP: no pupil age)
+    BY_ASSESSMENT = "by_assessment"  # given after an assessment, not proposed by usulan
+
 
 # Aliases found in source files, mapped to the canonical code.
 ALIASES = {"SEMBAKO": "BPNT", "BPNT/SEMBAKO": "BPNT", "PBI": "PBI-JK", "PBIJK": "PBI-JK"}
@@ -56,3 +76,20 @@ def in_scope(desil: int, max_desil: dict[str, int | None] | None = None) -> list
 
 def is_bansos_desil(desil: int) -> bool:
     return desil <= BANSOS_MAX_DESIL
+
+
+def age_on(born: date, day: date) -> int:
+    """Age in whole years on DAY."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def standing(code: str, received: bool, ages: Iterable[int]) -> Standing:
+    """How a program in scope stands for a household whose members have AGES."""
+    if received:
+        return Standing.RECEIVED
+    program = PROGRAMS[code]
+    if program.ages is not None and not any(age in program.ages for age in ages):
+        return Standing.NO_ONE_ELIGIBLE
+    if program.by_assessment:
+        return Standing.BY_ASSESSMENT
+    return Standing.NOT_RECEIVED

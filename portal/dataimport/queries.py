@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import current_app
 from sqlalchemy import select
@@ -102,12 +102,14 @@ class MemberRow:
     nama: str
     hubungan: str
     programs: tuple[str, ...]
+    tanggal_lahir: date  # the NIK's birth date with its century (the reader checks they agree)
 
 
 def household_summary(
     snapshot_id: int, kk_hmac: str
 ) -> tuple[HouseholdRow, list[MemberRow]] | None:
-    """Desil, desa and members (name, relation, programs) of one household, for the look-up."""
+    """Desil, desa and members (name, relation, programs, birth date) of one household, for
+    the look-up."""
     conn = db.session.connection()
     row = conn.execute(
         select(Household.desil, Household.kode_desa).where(
@@ -117,14 +119,16 @@ def household_summary(
     if row is None:
         return None
     people = conn.execute(
-        select(Person.nama, Person.hubungan, Person.programs)
+        select(Person.nama, Person.hubungan, Person.programs, Person.tanggal_lahir)
         .where(Person.snapshot_id == snapshot_id, Person.kk_hmac == kk_hmac)
         .order_by(Person.position)
     ).all()
     return (
         HouseholdRow(row.desil, row.kode_desa),
         [
-            MemberRow(p.nama, p.hubungan, tuple(x for x in p.programs.split(";") if x))
+            MemberRow(
+                p.nama, p.hubungan, tuple(x for x in p.programs.split(";") if x), p.tanggal_lahir
+            )
             for p in people
         ],
     )
@@ -140,7 +144,8 @@ def person(snapshot_id: int, nik_hmac: str) -> Person | None:
 
 @dataclass(frozen=True)
 class Membership:
-    """A NIK proven to belong to a No. KK in the current snapshot."""
+    """A NIK proven to belong to a No. KK in a published snapshot (the current one, unless
+    asked for the previous one too)."""
 
     snapshot: SnapshotRef
     nik_hmac: str
@@ -158,13 +163,22 @@ def is_member(nik: str, no_kk: str) -> bool:
     return bool(matching_snapshots(pseudonym(nik, "nik"), pseudonym(no_kk, "kk"), ids))
 
 
-def verify_member(nik: str, no_kk: str) -> tuple[Membership | None, str, str]:
-    """Check NIK + No. KK against the current snapshot; returns (membership or None, hmacs)."""
+def verify_member(
+    nik: str, no_kk: str, *, or_previous: bool = False
+) -> tuple[Membership | None, str, str]:
+    """Check NIK + No. KK against the current snapshot (OR_PREVIOUS: or the one before it,
+    the look-up's "removed in the last update"); returns (membership or None, hmacs). The
+    membership is in the newest snapshot that has the pair.
+
+    A "no" is one query whatever number is unknown; which snapshots are asked depends only on
+    the caller (the reason chosen), never on the data."""
     nik_hmac, kk_hmac = pseudonym(nik, "nik"), pseudonym(no_kk, "kk")
-    snapshot = current_snapshot()
-    if snapshot is None:
+    snapshots = published_snapshots(2 if or_previous else 1)
+    if not snapshots:
         return None, nik_hmac, kk_hmac
-    if not matching_snapshots(nik_hmac, kk_hmac, [snapshot.id]):
+    matched = matching_snapshots(nik_hmac, kk_hmac, [s.id for s in snapshots])
+    snapshot = next((s for s in snapshots if s.id in matched), None)
+    if snapshot is None:
         return None, nik_hmac, kk_hmac
     found = household(snapshot.id, kk_hmac)
     if found is None:  # cannot happen with the FK, but never trust a join blindly

@@ -1,4 +1,10 @@
-"""Locale negotiation: ``?lang=`` (kept in the session) -> session -> Accept-Language -> id."""
+"""Locale negotiation: ``?lang=`` (kept in the session) -> session -> id.
+
+Bahasa Indonesia is the legally binding language of the service, so it is the language of
+every page unless the person chooses English with the switch (then kept for the session).
+The browser's ``Accept-Language`` is deliberately ignored: a phone set to English is no
+choice of the person reading, and a page in the wrong language is a page not understood.
+"""
 
 from __future__ import annotations
 
@@ -23,9 +29,7 @@ def select_locale() -> str:
     stored = session.get("lang")
     if stored in languages:
         return stored
-    return (
-        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
-    )
+    return str(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def _set_locale_global() -> None:

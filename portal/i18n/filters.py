@@ -6,10 +6,12 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, request, url_for
-from flask_babel import format_date, format_datetime, format_time, gettext
+from flask_babel import format_date, format_datetime, format_time
+from flask_babel import lazy_gettext as _l
 from werkzeug.routing import BuildError
 
 from portal.core.names import mask_name
+from portal.core.periods import Period
 from portal.i18n import LANGUAGE_NAMES
 
 # Query arguments a language link may carry over. Anything else (a NIK pasted into a URL,
@@ -49,12 +51,22 @@ def _time(value: datetime | None, fmt: str = "medium") -> str:
     return format_time(value, fmt)
 
 
-def period_label(period: object) -> str:
-    """``2026Q3`` -> "Triwulan III 2026" / "Quarter III 2026"."""
-    from portal.core.periods import Period
+# A period as people say it, never its code (2026Q3): "Triwulan III 2026" in Indonesian, the
+# quarter with its months in English. One message per quarter, so each language words it whole.
+QUARTERS = {
+    1: _l("Q1 %(year)s (January-March)"),
+    2: _l("Q2 %(year)s (April-June)"),
+    3: _l("Q3 %(year)s (July-September)"),
+    4: _l("Q4 %(year)s (October-December)"),
+}
 
+
+def period_label(period: Period | str | None) -> str:
+    """``2026Q3`` -> "Triwulan III 2026" / "Q3 2026 (July-September)"; "" for no period."""
+    if period is None or period == "":
+        return ""
     p = period if isinstance(period, Period) else Period.parse(str(period))
-    return gettext("Quarter %(roman)s %(year)s", roman=p.roman, year=p.year)
+    return str(QUARTERS[p.quarter]) % {"year": p.year}
 
 
 def register(app: Flask) -> None:
@@ -64,4 +76,5 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["time"] = _time
     app.jinja_env.globals["lang_url"] = lang_url
     app.jinja_env.globals["period_label"] = period_label
+    app.jinja_env.filters["period"] = period_label
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES

@@ -3,21 +3,28 @@
 No oracle: an unknown NIK, an unknown KK and a pair that does not match all run the same
 single query and get the same answer. Only a match loads the household, and every match is
 written to the household's access log (committed before the page is shown).
+
+Honest pages: each program the desil puts in scope is received, not (yet) received, for nobody
+in the household (PIP without anyone of school age) or given after an assessment (ATENSI), so
+"nothing to propose" is told as such; a household removed in the last update is shown what it
+held in the last period it was in.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import insert
 
 from portal import db
 from portal.core.periods import Period
-from portal.core.programs import PROGRAMS, in_scope, is_bansos_desil
+from portal.core.programs import PROGRAMS, Standing, age_on, in_scope, is_bansos_desil, standing
 from portal.dataimport import queries as snapshot_queries
+from portal.lookup import labels
 from portal.lookup.models import AccessEvent, Actor
 
 
@@ -33,11 +40,28 @@ class NoDataPublished(Exception):
     """No snapshot has been published yet: the service cannot answer (503, not 'not found')."""
 
 
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
 @dataclass(frozen=True)
 class MemberView:
     nama: str  # full name: templates pass it through the `masked` filter
     hubungan: str
     programs: list[str]
+
+
+@dataclass(frozen=True)
+class ProgramLine:
+    code: str
+    standing: Standing
+
+    @property
+    def tag(self) -> str:
+        return str(labels.STANDING_TAGS[self.standing])
+
+    @property
+    def note(self) -> str | None:
+        return labels.standing_note(self.code, self.standing)
 
 
 @dataclass
@@ -47,14 +71,22 @@ class LookupResult:
     published_at: datetime | None
     desil: int | None = None
     kode_desa: str | None = None
-    members: list[MemberView] = field(default_factory=list)
+    members: list[MemberView] = field(default_factory=list)  # of the period shown (see below)
     received: list[str] = field(default_factory=list)  # programs anyone in the household gets
     in_scope: list[str] = field(default_factory=list)  # programs the desil puts in scope
-    removed_from: Period | None = None  # the period the household was last in
+    programs: list[ProgramLine] = field(default_factory=list)  # each in-scope program's standing
+    # REMOVED: the period the household was last in; desil, members and received are of it
+    removed_from: Period | None = None
 
     @property
-    def in_scope_not_received(self) -> list[str]:
-        return [p for p in self.in_scope if p not in self.received]
+    def to_propose(self) -> list[str]:
+        """In-scope programs that could apply and are not received: what an usulan can ask."""
+        return [p.code for p in self.programs if p.standing is Standing.NOT_RECEIVED]
+
+    @property
+    def nothing_to_do(self) -> bool:
+        """A receiving household with nothing it could propose: nothing to do if it is right."""
+        return self.outcome is Outcome.RECEIVING and not self.to_propose
 
     @property
     def matched(self) -> bool:
@@ -82,13 +114,7 @@ def lookup(
     if current.id in matched:
         result = _found(current, kk_hmac, period)
     elif matched:
-        previous = snapshots[1]
-        result = LookupResult(
-            Outcome.REMOVED,
-            period,
-            current.published_at,
-            removed_from=Period.parse(previous.period),
-        )
+        result = _removed(current, snapshots[1], kk_hmac, period)
     else:
         return LookupResult(Outcome.NOT_FOUND, period, current.published_at)
     db.session.connection().execute(
@@ -105,14 +131,31 @@ def lookup(
     return result
 
 
-def _found(snapshot: snapshot_queries.SnapshotRef, kk_hmac: str, period: Period) -> LookupResult:
+def _summary(
+    snapshot: snapshot_queries.SnapshotRef, kk_hmac: str
+) -> tuple[snapshot_queries.HouseholdRow, list[snapshot_queries.MemberRow]]:
     found = snapshot_queries.household_summary(snapshot.id, kk_hmac)
     if found is None:  # the FK makes this impossible; never trust a join blindly
         raise LookupError("member without household")
-    household, rows = found
+    return found
+
+
+def _received(rows: list[snapshot_queries.MemberRow]) -> list[str]:
+    return [code for code in PROGRAMS if any(code in m.programs for m in rows)]
+
+
+def _today() -> date:
+    return datetime.now(JAKARTA).date()
+
+
+def _found(snapshot: snapshot_queries.SnapshotRef, kk_hmac: str, period: Period) -> LookupResult:
+    household, rows = _summary(snapshot, kk_hmac)
     members = [MemberView(m.nama, m.hubungan, list(m.programs)) for m in rows]
-    received = [code for code in PROGRAMS if any(code in m.programs for m in members)]
+    received = _received(rows)
     scope = in_scope(household.desil, _program_limits())
+    today = _today()
+    ages = [age_on(m.tanggal_lahir, today) for m in rows]
+    programs = [ProgramLine(code, standing(code, code in received, ages)) for code in scope]
     if not is_bansos_desil(household.desil):
         outcome = Outcome.ABOVE_RANGE
     elif received:
@@ -128,4 +171,25 @@ def _found(snapshot: snapshot_queries.SnapshotRef, kk_hmac: str, period: Period)
         members=members,
         received=received,
         in_scope=scope,
+        programs=programs,
+    )
+
+
+def _removed(
+    current: snapshot_queries.SnapshotRef,
+    previous: snapshot_queries.SnapshotRef,
+    kk_hmac: str,
+    period: Period,
+) -> LookupResult:
+    """Gone from the current period: what the household was and held in the previous one."""
+    household, rows = _summary(previous, kk_hmac)
+    return LookupResult(
+        Outcome.REMOVED,
+        period,
+        current.published_at,
+        desil=household.desil,
+        kode_desa=household.kode_desa,
+        members=[MemberView(m.nama, m.hubungan, list(m.programs)) for m in rows],
+        received=_received(rows),
+        removed_from=Period.parse(previous.period),
     )

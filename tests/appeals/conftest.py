@@ -3,7 +3,8 @@ every reason code, a helper that walks the question pages like a phone browser w
 JavaScript (GET the page, read its csrf_token, POST, follow the Location), a staff decision
 helper and photo builders.
 
-Pages are read in English (Accept-Language: en) so assertions can quote the messages.
+Pages are read in English (chosen with ?lang=en, kept in the session) so assertions can quote
+the messages.
 """
 
 from __future__ import annotations
@@ -41,14 +42,12 @@ DECISION_NOTE = "The field visit found the household as described in DTSEN."
 
 @pytest.fixture
 def client(client: Client) -> Client:
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
+    return client.choose_language("en")
 
 
 @pytest.fixture
 def limited_client(limited_client: Client) -> Client:
-    limited_client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return limited_client
+    return limited_client.choose_language("en")
 
 
 # --- data to file against -------------------------------------------------------------------

@@ -39,8 +39,7 @@ def photos() -> dict[str, bytes]:
 def phone(app: Flask, tmp_path: Path) -> Browser:
     app.config.update(UPLOAD_DIR=str(tmp_path / "uploads"), SESSION_COOKIE_SECURE=True)
     client = Browser(app, app.response_class)
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
+    return client.choose_language("en")
 
 
 def send(client: Browser, url: str, files: dict[str, bytes], **fields: str) -> Page:

@@ -147,8 +147,8 @@ def test_a_dtsen_question_in_a_public_request_without_admission_is_refused(app: 
 
 # The functions that answer a DTSEN question for whoever asks.
 QUESTIONS = re.compile(
-    r"\b(service\.lookup|check_filer|check_heir|find_for_tracking|suggest_ticket|"
-    r"verify_member|matching_snapshots|_check_step|service\.submit)\("
+    r"\b(service\.lookup|check_filer|verify_filer|check_heir|find_for_tracking|suggest_ticket|"
+    r"verify_member|matching_snapshots|_check_step|service\.submit|service\.prove)\("
 )
 
 
@@ -168,6 +168,7 @@ def test_every_view_that_asks_dtsen_declares_its_checks(app: Flask) -> None:
         "appeals.step": ["filer", "heir"],
         "appeals.track": ["track"],
         "appeals.check": ["filer"],
+        "my_cases.index": ["lookup"],
     }
 
 

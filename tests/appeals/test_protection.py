@@ -51,7 +51,7 @@ def test_reported_household_looking_itself_up_sees_nothing_of_the_case(
     ticket = file_case(client, "sanggahan", answers_for(world, "INC-MAMPU"))
     decide(app, ticket, AppealStatus.DISETUJUI, reason="verified_in_field")
     visitor = app.test_client()
-    visitor.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    visitor.choose_language("en")
 
     after = look_up(visitor, reported.members[0].nik, reported.no_kk)
 
@@ -357,7 +357,8 @@ def test_guessing_the_filers_nik_for_a_ticket_is_limited(
 def start_draft(app, address: str) -> Page:
     """A new browser (no draft yet) answers the first question from ADDRESS."""
     browser = app.test_client()
-    browser.environ_base.update(HTTP_ACCEPT_LANGUAGE="en", REMOTE_ADDR=address)
+    browser.environ_base.update(REMOTE_ADDR=address)
+    browser.choose_language("en")
     return browser.post_form("/sanggahan/alasan", {"reason": "INC-MAMPU"})
 
 

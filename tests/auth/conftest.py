@@ -26,8 +26,8 @@ BACKENDS = ["database", *(["redis"] if os.environ.get("TEST_REDIS_URL") else [])
 
 def browser(app: Flask, ip: str = "127.0.0.1") -> Client:
     client: Client = app.test_client()  # type: ignore[assignment]
-    client.environ_base.update(HTTP_ACCEPT_LANGUAGE="en", REMOTE_ADDR=ip)
-    return client
+    client.environ_base.update(REMOTE_ADDR=ip)
+    return client.choose_language("en")
 
 
 def staff_cookie(client: Client) -> str | None:

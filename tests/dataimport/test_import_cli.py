@@ -56,21 +56,16 @@ def person_count(app: Flask) -> int:
 
 def look_up(client: Client, house: House) -> str:
     """The h1 of the look-up result for the head of HOUSE (in English)."""
-    page = client.post_form(
-        "/",
-        {"nik": house.members[0].nik, "no_kk": house.no_kk},
-        status=200,
-        headers={"Accept-Language": "en"},
-    )
+    client.choose_language("en")
+    page = client.post_form("/", {"nik": house.members[0].nik, "no_kk": house.no_kk}, status=200)
     return page.h1
 
 
 def not_found(client: Client, factory) -> str:
     """The h1 of the not-found answer (once some snapshot is published)."""
     nik, no_kk = factory.unknown_pair()
-    page = client.post_form(
-        "/", {"nik": nik, "no_kk": no_kk}, status=200, headers={"Accept-Language": "en"}
-    )
+    client.choose_language("en")
+    page = client.post_form("/", {"nik": nik, "no_kk": no_kk}, status=200)
     return page.h1
 
 

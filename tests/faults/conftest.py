@@ -77,7 +77,11 @@ class Served:
     engine: Engine
 
     def browser(self, address: str = "203.0.113.7") -> HttpBrowser:
-        return HttpBrowser(self.portal.port, address=address)
+        """A phone that chose English with the language switch (its Accept-Language is
+        ignored: the service is in Bahasa Indonesia unless the person picks English)."""
+        browser = HttpBrowser(self.portal.port, address=address)
+        browser.choose_language(browser.language)
+        return browser
 
     def first_in_line(self) -> contextlib.AbstractContextManager[bool]:
         """The servers and this process get the CPU before the machine's other work: for

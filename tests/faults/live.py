@@ -412,6 +412,7 @@ class HttpBrowser:
     statuses: list[int] = field(default_factory=list)
 
     page = Client.page
+    choose_language = Client.choose_language
     csrf_token = Client.csrf_token
     post_form = Client.post_form
 

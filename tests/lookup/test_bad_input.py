@@ -18,7 +18,6 @@ from portal import db
 from portal.lookup.models import AccessEvent
 from tests.helpers import Client, Page
 
-EN = {"Accept-Language": "en"}
 GOOD_NIK = "3216014506880002"  # Tarumajaya, woman born 5 June 1988, serial 0002
 GOOD_KK = "3216012005190001"  # Tarumajaya, issued 20 May 2019
 ONLY_DIGITS = "may only contain digits"
@@ -53,7 +52,7 @@ BAD_KK = [
 
 
 def submit(client: Client, data: dict[str, str], **kwargs: object) -> Page:
-    kwargs.setdefault("headers", EN)
+    client.choose_language("en")
     return client.post_form("/", data, **kwargs)
 
 
@@ -154,7 +153,8 @@ def test_post_without_a_valid_csrf_token_shows_the_form_again_with_a_kind_messag
 
 
 def test_post_without_csrf_token_in_english_asks_to_send_again(client: Client) -> None:
-    page = Page(client.post("/", data={"nik": GOOD_NIK}, headers=EN)).check()
+    client.choose_language("en")
+    page = Page(client.post("/", data={"nik": GOOD_NIK})).check()
     assert page.status == 400
     assert page.h1 == "Check your DTSEN status"
     assert SESSION_EXPIRED in page.error_summary_text()
@@ -163,14 +163,16 @@ def test_post_without_csrf_token_in_english_asks_to_send_again(client: Client) -
 def test_post_without_csrf_token_where_no_form_is_shown_gets_the_expired_page(
     client: Client,
 ) -> None:
-    page = Page(client.post("/lacak/keluar", data={"go": "1"}, headers=EN)).check()
+    client.choose_language("en")
+    page = Page(client.post("/lacak/keluar", data={"go": "1"})).check()
     assert page.status == 400
     assert page.h1 == "Your session expired"
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
 def test_wrong_method_gets_a_405_page(client: Client, method: str) -> None:
-    response = client.open("/", method=method, headers=EN)
+    client.choose_language("en")
+    response = client.open("/", method=method)
     page = Page(response).check()
     assert page.status == 405
     assert page.h1 == "This page cannot be used this way"
@@ -183,7 +185,8 @@ def test_huge_body_gets_a_413_page_not_a_server_error(client: Client) -> None:
 
 
 def test_unknown_url_gets_a_404_page(client: Client) -> None:
-    page = client.page("/no-such-page", status=404, headers=EN)
+    client.choose_language("en")
+    page = client.page("/no-such-page", status=404)
     assert page.h1 == "Page not found"
     assert page.soup.find("a", href="/")
 

@@ -15,12 +15,11 @@ from portal.lookup import service
 from portal.lookup.models import AccessEvent
 from tests.helpers import Client, Page
 
-EN = {"Accept-Language": "en"}
 SESSION_COOKIE = "dtsen_session"
 
 
 def look_up(client: Client, nik: str, no_kk: str, **kwargs: object) -> Page:
-    kwargs.setdefault("headers", EN)
+    client.choose_language("en")
     return client.post_form("/", {"nik": nik, "no_kk": no_kk}, **kwargs)
 
 
@@ -59,7 +58,8 @@ def test_numbers_in_a_query_string_do_not_trigger_a_lookup(
             return db.session.scalar(select(func.count()).select_from(AccessEvent)) or 0
 
     before = logged_accesses()
-    response = client.get(f"/?nik={house.members[0].nik}&no_kk={house.no_kk}", headers=EN)
+    client.choose_language("en")
+    response = client.get(f"/?nik={house.members[0].nik}&no_kk={house.no_kk}")
     page = Page(response)
     assert response.status_code == 200
     assert page.soup.find("form", class_="lookup-form")

@@ -10,13 +10,10 @@ import pytest
 
 from tests.helpers import Client, Page
 
-EN = {"Accept-Language": "en"}
-
 
 def look_up(client: Client, nik: str, no_kk: str, ip: str = "10.0.0.1") -> Page:
-    return client.post_form(
-        "/", {"nik": nik, "no_kk": no_kk}, headers=EN, environ_base={"REMOTE_ADDR": ip}
-    )
+    client.choose_language("en")
+    return client.post_form("/", {"nik": nik, "no_kk": no_kk}, environ_base={"REMOTE_ADDR": ip})
 
 
 def spaced(number: str) -> str:
@@ -69,7 +66,8 @@ def wait_token(page: Page) -> str:
 
 def look_up_after_wait(client: Client, nik: str, no_kk: str, token: str, ip: str) -> Page:
     data = {"nik": nik, "no_kk": no_kk, "wait": token}
-    return client.post_form("/", data, headers=EN, environ_base={"REMOTE_ADDR": ip})
+    client.choose_language("en")
+    return client.post_form("/", data, environ_base={"REMOTE_ADDR": ip})
 
 
 @pytest.fixture

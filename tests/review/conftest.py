@@ -194,8 +194,7 @@ def cases(app: Flask, tmp_path: Path) -> CaseFactory:
 
 
 def english(client: Client) -> Client:
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
+    return client.choose_language("en")
 
 
 @pytest.fixture

@@ -111,8 +111,7 @@ def cases(app: Flask) -> None:
 
 def signed_in(staff: StaffFactory, role: str, regions: list[str] | None = None) -> Client:
     client = staff.login(staff.create(role, regions))
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
+    return client.choose_language("en")
 
 
 @pytest.fixture
@@ -229,7 +228,7 @@ def test_admin_median_is_the_middle_of_an_even_number_of_decisions(
         ],
     )
     assert figure(admin.page(URL), "median days") == "1.5"
-    admin.environ_base["HTTP_ACCEPT_LANGUAGE"] = "id"
+    admin.choose_language("id")
     page = admin.page(URL)
     assert page.lang == "id"
     assert figure(page, "") == "0"  # the first figure: open cases

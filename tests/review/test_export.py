@@ -80,8 +80,7 @@ EXPORTS = "/staf/ekspor"
 
 def english(app: Flask) -> Client:
     client: Client = app.test_client()  # type: ignore[assignment]
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
+    return client.choose_language("en")
 
 
 def admin(staff: StaffFactory, app: Flask, region: str = "32.16") -> tuple[Officer, Client]:
@@ -279,7 +278,7 @@ def test_the_citizen_sees_the_case_forwarded_to_kemensos_after_the_export(
     export_now(client)
 
     citizen: Client = app.test_client()  # type: ignore[assignment]
-    citizen.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+    citizen.choose_language(language)
     tracked = track(citizen, ticket, world.filer_nik)
     assert tracked.status == 302
     page = citizen.page("/lacak/kasus")

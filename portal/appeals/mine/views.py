@@ -1,0 +1,91 @@
+"""HTTP for "find my cases". The numbers travel only in the POST body; a proof is kept on the
+server and the session holds only its random token (``my_cases``), so the list is a GET that
+survives Back, refresh and the language switch. A case opens on the tracking page through a
+tracking grant, as after ticket + NIK."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from portal import policy
+from portal.appeals import service as appeals
+from portal.appeals import tickets
+from portal.appeals.mine import service
+from portal.appeals.mine.forms import MyCasesForm
+from portal.appeals.reasons import REASONS
+from portal.errors import must_wait, too_many_requests
+from portal.guard import csrf_in_form
+
+bp = Blueprint("my_cases", __name__)
+
+SESSION_KEY = "my_cases"
+
+
+def _token() -> str | None:
+    token = session.get(SESSION_KEY)
+    return token if isinstance(token, str) else None
+
+
+@bp.route("/laporan-saya", methods=["GET", "POST"])
+@csrf_in_form
+@policy.checks(policy.Check.LOOKUP)  # the look-up's limits and misses: the same question
+def index() -> Any:
+    form = MyCasesForm()
+    if request.method != "POST":
+        return render_template("appeals/mine.html", form=form)
+    if form.honeypot_filled():
+        return too_many_requests()
+    if not form.validate():
+        return render_template("appeals/mine.html", form=form), 400
+    nik, no_kk = form.nik.number or "", form.no_kk.number or ""
+    try:
+        admission = policy.admit(
+            policy.Check.LOOKUP, [policy.nik(nik), policy.kk(no_kk)], request.form.get("wait")
+        )
+    except policy.Refused:
+        return too_many_requests()
+    except policy.MustWait as wait:
+        page = render_template("appeals/mine.html", form=MyCasesForm(formdata=None), wait=wait)
+        return must_wait(page, wait.seconds)
+    token = service.prove(nik, no_kk)
+    if token is None:
+        policy.missed(admission)
+        return render_template("appeals/mine.html", form=MyCasesForm(formdata=None), missed=True)
+    session[SESSION_KEY] = token
+    return redirect(url_for("my_cases.cases"), 303)
+
+
+@bp.get("/laporan-saya/daftar")
+def cases() -> Any:
+    rows = service.listed(_token())
+    if rows is None:
+        session.pop(SESSION_KEY, None)
+        flash(_("For your security, enter your NIK and No. KK again."), "info")
+        return redirect(url_for("my_cases.index"))
+    return render_template("appeals/mine_list.html", rows=rows, reasons=REASONS)
+
+
+@bp.post("/laporan-saya/buka")
+def open_case() -> Response:
+    """One of the listed cases, on the tracking page. The list's form carries one button per
+    case whose value is its ticket; its CSRF token is checked by the guard."""
+    try:
+        ticket = tickets.normalise(request.form.get("ticket", ""))
+    except (tickets.TicketFormatError, tickets.TicketCheckError):
+        ticket = ""
+    appeal = service.case_in_list(_token(), ticket) if ticket else None
+    if appeal is None:
+        return redirect(url_for("my_cases.cases"), 303)
+    session["track"] = appeals.grant_tracking(appeal)
+    return redirect(url_for("appeals.case"), 303)
+
+
+@bp.post("/laporan-saya/selesai")
+def forget() -> Response:
+    service.revoke(_token())
+    session.pop(SESSION_KEY, None)
+    return redirect(url_for("my_cases.index"), 303)
