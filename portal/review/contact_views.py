@@ -27,7 +27,7 @@ def contacts_home() -> Response:
     return redirect(url_for("review.contact", kabupaten_code=g.staff.office_code))
 
 
-@bp.route("/kontak/<string(length=5):kabupaten_code>", methods=["GET", "POST"])
+@bp.route("/kontak/<kabupaten_code>", methods=["GET", "POST"])
 @role_required(Role.ADMIN_DINSOS)
 @csrf_in_form
 def contact(kabupaten_code: str) -> Any:
