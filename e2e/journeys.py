@@ -21,7 +21,9 @@ def start_sanggahan(phone: Phone, reason: str, filer: dict[str, str]) -> None:
     """From the home page to the question after "who is filing"."""
     phone.visit("/", "home")
     phone.follow("Ajukan sanggahan atau usulan", "start")
-    phone.follow("Ajukan sanggahan", "reason")
+    phone.follow("Ajukan sanggahan", "start-sanggahan")
+    assert phone.h1() == "Ajukan sanggahan"  # what to prepare, how long it takes
+    phone.follow("Mulai", "reason", exact=True)
     assert phone.h1() == "Sanggahan Anda tentang apa?"
     phone.choose(reason, exact=False)  # the label carries a line of help under the title
     phone.submit("Lanjutkan", "filer")
@@ -46,7 +48,7 @@ def declare_and_send(phone: Phone) -> str:
         "Saya menyatakan bahwa yang saya tulis benar sepanjang pengetahuan saya.", exact=False
     )
     phone.submit("Kirim", "receipt", exact=True)
-    assert phone.h1() == "Laporan Anda sudah diterima"
+    assert phone.h1() == "Laporan Anda sudah terkirim"
     ticket = phone.page.locator(".ticket").inner_text().strip()
     assert TICKET.match(ticket), ticket
     return ticket

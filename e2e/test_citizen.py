@@ -80,18 +80,18 @@ def test_sanggahan_about_another_household_with_a_phone_photo_then_withdrawn(
     phone.submit("Tampilkan laporan saya", "case")
     assert phone.h1() == "Penerima jelas mampu"
     assert phone.page.locator(".ticket").inner_text().strip() == ticket
-    assert phone.page.locator(".status").inner_text().strip() == "Diterima"
+    assert phone.page.locator(".status").inner_text().strip() == "Terkirim"
 
     # withdrawing it
-    phone.follow("Batalkan laporan ini", "withdraw")
-    assert phone.h1() == "Batalkan laporan Anda?"
-    phone.choose("Ya, batalkan laporan ini")
-    phone.submit("Batalkan", "withdrawn", exact=True)
+    phone.follow("Tarik laporan ini", "withdraw")
+    assert phone.h1() == "Tarik laporan Anda?"
+    phone.choose("Saya ingin menarik laporan ini")
+    phone.submit("Ya, tarik laporan saya", "withdrawn", exact=True)
     assert phone.page.url.endswith("/lacak/kasus")
-    assert "Laporan Anda sudah dibatalkan." in phone.notices()
-    assert phone.page.locator(".status").inner_text().strip() == "Dibatalkan"
-    assert phone.page.get_by_role("link", name="Batalkan laporan ini").count() == 0
-    assert "Dibatalkan" in phone.page.locator(".timeline").inner_text()
+    assert "Laporan Anda sudah ditarik." in phone.notices()
+    assert phone.page.locator(".status").inner_text().strip() == "Ditarik"
+    assert phone.page.get_by_role("link", name="Tarik laporan ini").count() == 0
+    assert "Ditarik" in phone.page.locator(".timeline").inner_text()
 
 
 def test_a_photo_over_5_mb_is_refused_by_name_and_the_way_on_stays_open(
@@ -126,7 +126,8 @@ def test_usulan_for_my_household_that_is_not_in_dtsen(phone: Phone, stack: Stack
     filer = stack.demo["unknown"]  # valid numbers, in no snapshot
     phone.visit("/", "home")
     phone.follow("Ajukan sanggahan atau usulan", "start")
-    phone.follow("Ajukan usulan", "reason")
+    phone.follow("Ajukan usulan", "start-usulan")
+    phone.follow("Mulai", "reason", exact=True)
     assert phone.h1() == "Apa yang ingin Anda usulkan?"
     phone.choose("Keluarga belum terdata di DTSEN", exact=False)
     phone.submit("Lanjutkan", "filer")

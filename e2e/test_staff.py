@@ -82,7 +82,7 @@ def find_in_queue(verifikator: Phone, ticket: str) -> None:
     phone = verifikator
     phone.visit("/staf/", "queue")
     phone.page.locator("details.filters > summary").click()  # opens without script
-    phone.select("Status", "Diterima")
+    phone.select("Status", "Terkirim")
     phone.select("Desa/kelurahan", "Sagara Makmur")
     phone.submit("Terapkan", "queue-filtered", exact=True)
     assert "status=diterima" in phone.page.url
@@ -120,7 +120,7 @@ def test_a_case_from_enrolment_through_field_check_and_decision_to_the_export(
     # 3. the verifikator takes it and asks for verval
     v = verifikator.phone
     find_in_queue(v, ticket)
-    assert v.page.locator(".status").first.inner_text().strip() == "Diterima"
+    assert v.page.locator(".status").first.inner_text().strip() == "Terkirim"
     assert "Sagara Makmur" in case_text(v, "Wilayah")
     assert filer["nik"] in case_text(v, "Pelapor")  # staff see who filed
     assert "terverifikasi di DTSEN" in case_text(v, "Pelapor")
@@ -130,7 +130,7 @@ def test_a_case_from_enrolment_through_field_check_and_decision_to_the_export(
 
     v.submit("Ambil laporan ini", "claimed", exact=True)
     assert "Laporan ini sekarang Anda pegang." in v.notices()
-    assert v.page.locator(".status").first.inner_text().strip() == "Verifikasi"
+    assert v.page.locator(".status").first.inner_text().strip() == "Sedang diperiksa"
     assert f"Dipegang oleh {verifikator.name}" in v.page.locator(".status-line").inner_text()
     chosen = v.page.get_by_label("Desa tempat pemeriksaan dilakukan", exact=True)
     assert chosen.input_value() == DESA  # the household's desa, chosen already
@@ -185,7 +185,7 @@ def test_a_case_from_enrolment_through_field_check_and_decision_to_the_export(
     assert "Alasan: Terbukti dari pemeriksaan lapangan (verval)" in timeline
     assert DECISION_NOTE in timeline
     assert FINDING not in citizen.page.content()  # the operator's notes stay with staff
-    assert citizen.page.get_by_role("link", name="Batalkan laporan ini").count() == 0
+    assert citizen.page.get_by_role("link", name="Tarik laporan ini").count() == 0
 
     # 6. the admin exports the approved cases for Pusdatin
     a = admin.phone

@@ -46,10 +46,10 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     policy.init_app(app)  # the limits of every check against DTSEN (portal/policy.py)
 
     # 4. Blueprints, from an explicit list.
-    from portal import appeals, auth, lookup, review
+    from portal import appeals, auth, help, lookup, review
     from portal.appeals import mine
 
-    for blueprint in (lookup.bp, appeals.bp, mine.bp, auth.bp, review.bp):
+    for blueprint in (lookup.bp, appeals.bp, mine.bp, auth.bp, review.bp, help.bp):
         app.register_blueprint(blueprint)
 
     # 5. Error pages and the CLI.

@@ -10,10 +10,12 @@ def init_app(app: Flask) -> None:
     from portal.audit.cli import audit_cli
     from portal.auth.cli import staff_cli
     from portal.dataimport.cli import demo_command, dtsen_cli
+    from portal.help.cli import contacts_cli
     from portal.migrate import db_cli
     from portal.review.cli import review_cli
     from portal.wilayah.cli import wilayah_cli
 
+    wilayah_cli.add_command(contacts_cli)  # flask wilayah contacts import FILE
     for command in (
         db_cli,
         wilayah_cli,

@@ -119,6 +119,9 @@ class Config:
     MAX_CONTENT_LENGTH = 64 * 1024
     MAX_FORM_MEMORY_SIZE = 64 * 1024
 
+    # The portal's address as printed on receipts; unset: the address the browser used.
+    PUBLIC_BASE_URL: str | None = None
+
     SESSION_COOKIE_NAME = "dtsen_session"
     SESSION_COOKIE_SECURE = True
     SESSION_COOKIE_HTTPONLY = True

@@ -58,6 +58,7 @@ def import_models() -> None:
     from portal.audit import models as _audit  # noqa: F401
     from portal.auth import models as _auth  # noqa: F401
     from portal.dataimport import models as _dataimport  # noqa: F401
+    from portal.help import models as _help  # noqa: F401
     from portal.lookup import models as _lookup  # noqa: F401
     from portal.review import models as _review  # noqa: F401
     from portal.wilayah import models as _wilayah  # noqa: F401

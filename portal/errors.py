@@ -7,8 +7,11 @@ A database failure is a 503 "service unavailable", never "not found". A rate-lim
 from __future__ import annotations
 
 import logging
+import math
+from urllib.parse import urlsplit
 
 from flask import Flask, render_template, request
+from flask_babel import ngettext
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -19,6 +22,40 @@ log = logging.getLogger("portal")
 
 PAGES = {400, 403, 404, 405, 413, 415, 429, 500, 503}
 RETRY_AFTER_SECONDS = 60
+
+
+def duration(seconds: int | float) -> str:
+    """A wait or a lifetime in words, rounded up to what a person would say: "45 detik",
+    "15 menit", "24 jam" (the ``duration`` filter of every template)."""
+    seconds = max(1, math.ceil(seconds))
+    if seconds < 60:
+        return ngettext("%(num)d second", "%(num)d seconds", seconds)
+    minutes = math.ceil(seconds / 60)
+    if minutes < 120 and minutes % 60:
+        return ngettext("%(num)d minute", "%(num)d minutes", minutes)
+    hours = math.ceil(minutes / 60)
+    if hours < 48 or hours % 24:
+        return ngettext("%(num)d hour", "%(num)d hours", hours)
+    return ngettext("%(num)d day", "%(num)d days", hours // 24)
+
+
+def way_back() -> str | None:
+    """Where the person was when a form could not be accepted (an expired session): the page
+    the form was on, if our own (the Referer, path and query only), else the address posted
+    to when it also answers GET. Never another site; None when neither is known."""
+    referrer = request.referrer
+    if referrer:
+        parts = urlsplit(referrer)
+        if (
+            parts.netloc == request.host
+            and parts.path.startswith("/")
+            and not parts.path.startswith("//")
+        ):
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+    rule = request.url_rule
+    if request.method == "POST" and rule is not None and "GET" in (rule.methods or ()):
+        return request.path
+    return None
 
 
 def render_error(status: int, **context: object) -> tuple[str, int]:
@@ -40,7 +77,7 @@ def _http_error(exc: HTTPException) -> object:
 def too_many_requests() -> tuple[str, int, dict[str, str]]:
     """The one answer to every limit, honeypot included: the same page and the same
     Retry-After, so neither says which limit was hit (per IP, per NIK, per filer...)."""
-    body, status = render_error(429)
+    body, status = render_error(429, retry_after=RETRY_AFTER_SECONDS)
     return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
@@ -54,7 +91,7 @@ def _rate_limited(_exc: RateLimitExceeded) -> object:
 
 
 def _csrf_error(_exc: CSRFError) -> object:
-    return render_error(400, csrf=True)
+    return render_error(400, csrf=True, back=way_back())
 
 
 def _database_down(exc: Exception) -> object:
@@ -71,6 +108,7 @@ def _unexpected(exc: Exception) -> object:
 
 
 def init_app(app: Flask) -> None:
+    app.add_template_filter(duration, "duration")
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(RateLimitExceeded, _rate_limited)
     from redis.exceptions import RedisError

@@ -173,7 +173,8 @@ class PhotoHint:
         from flask_babel import gettext
 
         return gettext(
-            "Up to 3 photos, JPEG, PNG or WebP, at most %(mb)s MB each.", mb=photo_limit_mb()
+            "Up to 3 photos from your phone's camera or gallery, at most %(mb)s MB each.",
+            mb=photo_limit_mb(),
         )
 
     def __html__(self) -> str:

@@ -468,6 +468,14 @@ def _table() -> list[Setting]:
             at_least(1024),
             kind="a whole number",
         ),
+        s(
+            "PUBLIC_BASE_URL",
+            text,
+            "Address of the portal as citizens type it, e.g. `https://cekdtsen.example.go.id`: "
+            "printed on receipts (unset: the address the browser used, shown only).",
+            url_with_scheme("https", "http"),
+            kind="a URL",
+        ),
         s("SESSION_COOKIE_NAME", text, "Name of the citizens' session cookie."),
         s(
             "SESSION_COOKIE_SECURE",

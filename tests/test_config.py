@@ -340,6 +340,7 @@ SAMPLES = {
     "CLIENT_IPV6_PREFIX": ("56", 56),
     "MAX_CONTENT_LENGTH": ("32768", 32768),
     "MAX_FORM_MEMORY_SIZE": ("32768", 32768),
+    "PUBLIC_BASE_URL": ("https://cekdtsen.example.go.id", "https://cekdtsen.example.go.id"),
     "SESSION_COOKIE_NAME": ("bekasi_session", "bekasi_session"),
     "SESSION_COOKIE_SECURE": ("no", False),
     "PERMANENT_SESSION_LIFETIME": ("3600", 3600),

@@ -333,7 +333,7 @@ class TrackForm(HoneypotMixin, BaseForm):
 
 class WithdrawForm(BaseForm):
     confirm = BooleanField(
-        _l("Yes, withdraw this case"),
+        _l("I want to withdraw this case"),
         validators=[DataRequired(message=_l("Tick the box to confirm."))],
     )
 

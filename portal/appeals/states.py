@@ -39,12 +39,17 @@ OPEN = frozenset({S.DITERIMA, S.VERIFIKASI})  # not yet decided: the filer may w
 DECIDED = frozenset({S.DISETUJUI, S.DITOLAK, S.DUPLIKAT})  # a decision that can be contested
 CLOSED = frozenset(ALLOWED) - OPEN
 
+# The status a filer and the staff read. In Indonesian, "diterima" is kept for programs a
+# family receives (the look-up result), so no status title uses it.
 TITLES = {
+    # Translators: status of a case just sent, waiting for an officer. Not "Diterima": that
+    # word means a program is received. E.g. "Terkirim".
     S.DITERIMA: _l("Received"),
     S.VERIFIKASI: _l("In review"),
     S.DISETUJUI: _l("Approved"),
     S.DITOLAK: _l("Rejected"),
     S.DUPLIKAT: _l("Duplicate"),
+    # Translators: the filer took the case back. E.g. "Ditarik" (not "Dibatalkan").
     S.DIBATALKAN: _l("Withdrawn"),
     S.DITERUSKAN: _l("Forwarded to Kemensos"),
     S.SELESAI: _l("Done"),

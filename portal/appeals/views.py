@@ -88,13 +88,32 @@ def start() -> str:
 
 
 @bp.get("/<any(sanggahan,usulan):kind_name>")
-def start_kind(kind_name: str) -> Response:
+def start_kind(kind_name: str) -> str:
+    """The start page of a channel: what to have at hand, how long it takes, then "Mulai"
+    to the first question. Only a known reason of this kind is carried over (links from the
+    look-up preselect it); any other argument is dropped, never passed on to url_for (where
+    it could set _external)."""
     kind = _kind(kind_name)
-    # Only the reason is carried over (links from the look-up preselect it); any other
-    # argument is dropped, never passed on to url_for (where it could set _external).
-    reason = request.args.get("alasan")
-    args = {"alasan": reason} if reason in REASONS else {}
-    return redirect(url_for("appeals.step", kind_name=kind.value, slug="alasan", **args))
+    code = request.args.get("alasan")
+    reason = REASONS.get(code) if code else None
+    if reason is not None and reason.kind is not kind:
+        reason = None
+    args = {"alasan": reason.code} if reason else {}
+    # the most question pages any reason of this kind asks (the journey decides, not a number
+    # typed here)
+    pages = max(
+        len(journey.steps(kind, {"alasan": {"reason": r.code}}))
+        for r in REASONS.values()
+        if r.kind is kind
+    )
+    return render_template(
+        "appeals/start_kind.html",
+        kind=kind,
+        reason=reason,
+        pages=pages,
+        draft_seconds=int(service.DRAFT_LIFETIME.total_seconds()),
+        first_question=url_for("appeals.step", kind_name=kind.value, slug="alasan", **args),
+    )
 
 
 # --- the question pages -------------------------------------------------------------------

@@ -421,4 +421,7 @@ def load(out: Path | None = None) -> tuple[list[ImportResult], list[Showcase]]:
         path = out / f"dtsen-demo-{period}.csv"
         write_csv(path, period, periods[period])
         results.append(import_snapshot(path))
+    from portal.help.loader import load_demo
+
+    load_demo(KABUPATEN)  # a fictional Dinsos contact, marked as demo data on the pages
     return results, showcase

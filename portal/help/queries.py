@@ -1,0 +1,85 @@
+"""Reads of the Dinas Sosial contacts, and what a page shows of one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from portal import db
+from portal.help.models import DinsosContact
+from portal.help.reader import KABUPATEN_CODE, dial_digits, whatsapp_digits
+from portal.wilayah import queries as wilayah
+
+
+@dataclass(frozen=True)
+class ContactView:
+    """A contact as a page shows it: the office's name, where to go, how to call or write."""
+
+    kabupaten_code: str
+    name: str
+    address: str
+    phone: str | None
+    phone_href: str | None
+    whatsapp: str | None
+    whatsapp_href: str | None
+    email: str | None
+    hours: str | None
+    is_demo: bool
+
+
+def get(kabupaten_code: str) -> DinsosContact | None:
+    return db.session.scalar(
+        select(DinsosContact).where(DinsosContact.kabupaten_code == kabupaten_code)
+    )
+
+
+def kabupaten_of(source: Any) -> str | None:
+    """The kabupaten/kota code of a case (its handling Dinsos), of a look-up result (the desa
+    the household lives in) or of a region code; None when there is none."""
+    if source is None:
+        return None
+    code = getattr(source, "kabupaten_code", None) or getattr(source, "kode_desa", None)
+    if code is None and isinstance(source, str):
+        code = source
+    if not isinstance(code, str):
+        return None
+    code = code[:5]
+    return code if KABUPATEN_CODE.fullmatch(code) else None
+
+
+def office_name(contact: DinsosContact) -> str:
+    if contact.office_name:
+        return contact.office_name
+    region = wilayah.get(contact.kabupaten_code)
+    return f"Dinas Sosial {region.name}" if region else "Dinas Sosial"
+
+
+def view_of(contact: DinsosContact) -> ContactView:
+    """What a page shows. A demo row's numbers are shown but never linked: nobody should
+    dial or message an invented number by a tap."""
+    live = not contact.is_demo
+    return ContactView(
+        kabupaten_code=contact.kabupaten_code,
+        name=office_name(contact),
+        address=contact.address,
+        phone=contact.phone,
+        phone_href=f"tel:{dial_digits(contact.phone)}" if contact.phone and live else None,
+        whatsapp=contact.whatsapp,
+        whatsapp_href=(
+            f"https://wa.me/{whatsapp_digits(contact.whatsapp)}"
+            if contact.whatsapp and live
+            else None
+        ),
+        email=contact.email,
+        hours=contact.hours,
+        is_demo=contact.is_demo,
+    )
+
+
+def contact_for(source: Any) -> ContactView | None:
+    """The contact of the Dinsos that serves SOURCE (a case, a look-up result, a code)."""
+    code = kabupaten_of(source)
+    contact = get(code) if code else None
+    return view_of(contact) if contact else None

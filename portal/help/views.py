@@ -1,0 +1,78 @@
+"""HTTP for the help pages: other ways to take part ("Cara lain"), the privacy notice, the
+accessibility statement; and the template globals that put the Dinsos contact and the
+portal's address on the result, receipt and case pages. Read-only: nothing here writes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, render_template, request, url_for
+from sqlalchemy import select
+
+from portal import db
+from portal.appeals import service as appeal_service
+from portal.help import queries
+from portal.help.models import DinsosContact
+from portal.wilayah.models import Wilayah
+
+bp = Blueprint("help", __name__)
+
+
+@bp.app_template_global()
+def dinsos_contact(source: Any) -> queries.ContactView | None:
+    """The Dinsos contact for a case, a look-up result or a region code (None: unknown)."""
+    return queries.contact_for(source)
+
+
+@bp.app_template_global()
+def site_address(endpoint: str = "lookup.index") -> dict[str, str]:
+    """The portal's address to print (``text``, without the scheme) and link (``href``).
+
+    From PUBLIC_BASE_URL when set; otherwise the address this browser used, which is only
+    ever shown back to the same browser (never used to build a link for anyone else)."""
+    base = (current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/")
+    href = base + url_for(endpoint)
+    parts = urlsplit(href)
+    text = parts.netloc + (parts.path if parts.path != "/" else "")
+    return {"href": href, "text": text}
+
+
+def _seconds(delta: timedelta) -> int:
+    return int(delta.total_seconds())
+
+
+@bp.get("/cara-lain")
+def other_ways() -> str:
+    # the kabupaten/kota that have a contact, for the "find your Dinas Sosial" picker
+    offices = db.session.execute(
+        select(Wilayah.code, Wilayah.name)
+        .join(DinsosContact, DinsosContact.kabupaten_code == Wilayah.code)
+        .order_by(Wilayah.name)
+    ).all()
+    chosen = request.args.get("kabupaten", "")
+    known = {code for code, _name in offices}
+    return render_template(
+        "help/other_ways.html",
+        offices=offices,
+        chosen=chosen if chosen in known else None,
+    )
+
+
+@bp.get("/privasi")
+def privacy() -> str:
+    cfg = current_app.config
+    return render_template(
+        "help/privacy.html",
+        # every duration the notice names comes from the code or the settings, never typed
+        draft_seconds=_seconds(appeal_service.DRAFT_LIFETIME),
+        tracking_seconds=_seconds(appeal_service.TRACKING_LIFETIME),
+        session_seconds=int(cfg["PERMANENT_SESSION_LIFETIME"]),
+        form_seconds=int(cfg["WTF_CSRF_TIME_LIMIT"]),
+    )
+
+
+@bp.get("/aksesibilitas")
+def accessibility() -> str:
+    return render_template("help/accessibility.html")
