@@ -1,5 +1,6 @@
-"""Each look-up outcome through HTTP POST "/" (and the result page it redirects to), the no-oracle rule, the access log and the
-two "service unavailable" cases (nothing published, database down).
+"""Each look-up outcome through HTTP POST "/" (and the result page it redirects to), the
+no-oracle rule, the access log and the two "service unavailable" cases (nothing published,
+database down).
 
 Text is asserted on the English pages (Accept-Language: en): the msgids are English, so
 the assertions do not depend on the wording of the Indonesian catalog.
