@@ -146,6 +146,7 @@ class _NumberField(StringField):
     kept_note: object = None
     change_url: str | None = None
     candidates: tuple[Candidate, ...] = ()
+    pick_legend: object = None
     pick: str | None = None
     keep_posted = False
     posted = False

@@ -35,6 +35,12 @@ NOT_OWN_CARD = _l(
     "'Someone else' and type the NIK of its head."
 )
 HEAD = "KEPALA KELUARGA"
+# The question when it is answered by choosing a person (the box is then for "someone else")
+CHOOSE = {
+    "head_nik": _l("Who is the head of the household?"),
+    "deceased_nik": _l("Who is the recipient who died?"),
+    "heir_nik": _l("Who is the heir?"),
+}
 
 
 def _changing() -> list[str]:
@@ -67,6 +73,7 @@ def choose(
     if not people:
         return
     field.candidates = tuple(people)
+    field.pick_legend = CHOOSE.get(field.name)
     if not field.posted:
         chosen = next((p.key for p in people if p.number == saved), None)
         field.pick = chosen or default
