@@ -51,9 +51,7 @@ def test_a_refused_first_answer_starts_no_draft_and_refreshing_sends_nothing(
 
     pages = [client.page("/sanggahan/alasan") for __ in range(3)]  # shown, then refreshed
 
-    assert {tuple(p.error_summary()) for p in pages} == {
-        ("Choose what your case is about.",)
-    }
+    assert {tuple(p.error_summary()) for p in pages} == {("Choose what your case is about.",)}
     assert count(app, AppealDraft) == 0
     assert count(app, FormReplay) == 1
 
