@@ -116,6 +116,10 @@ KEEP = "-keep"  # posted beside a kept number: "keep the one shown masked"
 PICK = "-pick"  # posted by the list of people: the key of the one chosen, or OTHER
 OTHER = "other"
 PICK_MESSAGE = _l("Choose the person, or choose 'Someone else' and type their NIK.")
+PICK_CONFLICT = _l(
+    "You chose a person from the list and also typed a NIK. To use the NIK you typed, choose "
+    "'Someone else'; otherwise clear the box."
+)
 KEPT_EXPIRED = _l("For your security, the number shown before is no longer kept. Type it again.")
 
 
@@ -182,6 +186,12 @@ class _NumberField(StringField):
         return masked_number(self.kept or "")
 
     @property
+    def kept_ends(self) -> tuple[str, str]:
+        """The digits the masked number shows, for screen readers (not "bullet bullet")."""
+        kept = self.kept or ""
+        return kept[:4], kept[-4:]
+
+    @property
     def show_kept(self) -> bool:
         """Show the kept number masked (not a box): first visit, or kept when last sent."""
         return bool(self.kept) and not self.errors and (not self.posted or self.keep_posted)
@@ -192,6 +202,8 @@ class _NumberField(StringField):
             chosen = next((c for c in self.candidates if c.key == self.pick), None)
             if chosen is None:
                 raise ValidationError(CHOICE_MESSAGE)
+            if self.data:  # never silently drop what was typed, nor what was chosen
+                raise ValidationError(PICK_CONFLICT)
             return chosen.number
         if self.keep_posted and not self.data:
             if not self.kept:

@@ -49,6 +49,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from portal import db
+from portal.forms import _no_controls
 from portal.replay.models import FormReplay, LookupReference
 
 REPLAY_LIFETIME = timedelta(minutes=15)
@@ -157,7 +158,11 @@ def _kept_answers(form: Any) -> dict[str, list[str]]:
             continue
         for key in (f.name, *(f.name + s for s in FIELD_SUFFIXES)):
             if key in request.form:
-                kept[key] = request.form.getlist(key)
+                # as the form's own filters do: no control character is kept (PostgreSQL
+                # refuses NUL in text), a file sent in place of text is no answer
+                kept[key] = [
+                    _no_controls(v) for v in request.form.getlist(key) if isinstance(v, str)
+                ]
     return kept
 
 

@@ -411,3 +411,17 @@ def test_a_household_missing_from_dtsen_is_proposed_with_numbers_typed_once(
     assert (case.filer_nik, case.subject_nik, case.filer_verified) == (nik, nik, False)
     assert case.details["household"]["no_kk"] == kk
     assert typist.digits == 32
+
+
+def test_a_person_chosen_and_a_nik_typed_at_once_is_asked_again_never_guessed(
+    typist: Typist, app: Flask, world: World
+) -> None:
+    start_usulan(typist, world, "USUL-PROGRAM")
+    page = typist.page("/usulan/rumah-tangga")  # the head of the card is preselected
+
+    sent = typist.send(page, {"head_nik": world.other.members[0].nik})
+    shown = typist.page(sent.response.headers["Location"])
+
+    assert sent.status == 303
+    assert any("also typed a NIK" in e for e in shown.error_summary())
+    assert "rumah-tangga" not in saved(app, typist.client, "usulan")
