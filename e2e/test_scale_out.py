@@ -95,6 +95,8 @@ class Client:
         token = TOKEN.search(page.text)
         assert token, "no csrf_token on the form"
         answer = self.request("POST", "/", {"csrf_token": token[1], "nik": nik, "no_kk": no_kk})
+        if answer.status == 303:  # the result page (Post/Redirect/Get), from either server
+            answer = self.request("GET", answer.headers["Location"])
         return answer.status, answer.text
 
 
@@ -225,6 +227,8 @@ class Load:
             else:
                 form = {"csrf_token": token, **self.pair}
                 answer = client.request("POST", "/", form)
+                if answer.status == 303:
+                    answer = client.request("GET", answer.headers["Location"])
                 status, page = answer.status, answer.text
             self.answers.append((started, client.source or "", status, MATCHED in page))
         except (OSError, AssertionError) as exc:

@@ -2,11 +2,17 @@
 
 Every message is lazy (translated at render time). A NIK or KK error message never contains
 the number, and a refused field is re-rendered empty so the number is not echoed back either.
+A number that passed is shown again (grouped by four) when the page comes back after another
+field's error, so nobody types a correct number twice. A number the person gave earlier (a
+saved answer, or the look-up of this browser) is offered masked, with a way to change it;
+people on the filer's proven family card are offered by masked name. Either way the number
+itself comes from the server, never from the page.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -17,6 +23,7 @@ from flask_wtf.file import FileField, MultipleFileField
 from werkzeug.datastructures import FileStorage
 from wtforms import Field, StringField
 from wtforms.fields.choices import SelectChoice
+from wtforms.utils import unset_value
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -93,14 +100,60 @@ class BaseForm(FlaskForm):
         return bool(valid)
 
 
+def grouped(number: str) -> str:
+    """16 digits as on the card, by four: 3216 0145 0688 0002."""
+    return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+
+
+def masked_number(number: str) -> str:
+    """A saved number shown to the person who gave it: 3216 •••• •••• 0002."""
+    if len(number) != 16:
+        return "•" * len(number)
+    return f"{number[:4]} •••• •••• {number[-4:]}"
+
+
+KEEP = "-keep"  # posted beside a kept number: "keep the one shown masked"
+PICK = "-pick"  # posted by the list of people: the key of the one chosen, or OTHER
+OTHER = "other"
+PICK_MESSAGE = _l("Choose the person, or choose 'Someone else' and type their NIK.")
+PICK_CONFLICT = _l(
+    "You chose a person from the list and also typed a NIK. To use the NIK you typed, choose "
+    "'Someone else'; otherwise clear the box."
+)
+KEPT_EXPIRED = _l("For your security, the number shown before is no longer kept. Type it again.")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A person the page offers by masked name. Only the key is in the page."""
+
+    key: str
+    label: object
+    number: str
+
+
 class _NumberField(StringField):
     """A 16-digit identity number. Keeps the normalised value in ``.number`` once valid.
 
     ``optional=True`` lets an empty field through (``.number`` stays None); the form decides
     in its own ``validate_<field>`` whether it was needed.
+
+    A view may offer, before validation (portal/appeals/prefill.py):
+    - ``kept``: a number given before, shown masked with a "Change" link; the page posts
+      ``<name>-keep`` and the number is taken from ``kept`` again, never from the page;
+    - ``candidates``: people to choose from by masked name; the page posts
+      ``<name>-pick`` (a key, or "other" with the number typed in the box).
     """
 
     number: str | None = None
+    kept: str | None = None
+    kept_note: object = None
+    change_url: str | None = None
+    candidates: tuple[Candidate, ...] = ()
+    pick_legend: object = None
+    pick: str | None = None
+    keep_posted = False
+    posted = False
 
     def __init__(self, *args: Any, optional: bool = False, **kwargs: Any) -> None:
         self.optional = optional
@@ -113,10 +166,52 @@ class _NumberField(StringField):
         render_kw.update(kwargs.pop("render_kw", {}) or {})
         super().__init__(*args, render_kw=render_kw, **kwargs)
 
+    def process(self, formdata: Any, data: Any = unset_value, extra_filters: Any = None) -> None:
+        super().process(formdata, data, extra_filters)
+        self.posted = formdata is not None
+        if formdata is not None:
+            self.keep_posted = bool(formdata.get(self.name + KEEP))
+            self.pick = formdata.get(self.name + PICK) or None
+
     def _value(self) -> str:
-        # Never render a typed number back into the page (shared phones, shoulder-surfing,
-        # saved pages): after an error the person types it again.
-        return ""
+        # Only what was typed and passed is shown again (grouped, so the page holds no
+        # 16-digit run): never a refused number, never a saved one (those are masked).
+        if self.errors or not self.raw_data:
+            return ""
+        typed = niklib.normalise(self.raw_data[0] if isinstance(self.raw_data[0], str) else "")
+        return grouped(typed) if len(typed) == 16 and typed.isascii() and typed.isdigit() else ""
+
+    @property
+    def kept_masked(self) -> str:
+        return masked_number(self.kept or "")
+
+    @property
+    def kept_ends(self) -> tuple[str, str]:
+        """The digits the masked number shows, for screen readers (not "bullet bullet")."""
+        kept = self.kept or ""
+        return kept[:4], kept[-4:]
+
+    @property
+    def show_kept(self) -> bool:
+        """Show the kept number masked (not a box): first visit, or kept when last sent."""
+        return bool(self.kept) and not self.errors and (not self.posted or self.keep_posted)
+
+    def _given(self) -> str | None:
+        """The number chosen without typing it (a person from the list, or the kept one)."""
+        if self.candidates and self.pick and self.pick != OTHER:
+            chosen = next((c for c in self.candidates if c.key == self.pick), None)
+            if chosen is None:
+                raise ValidationError(CHOICE_MESSAGE)
+            if self.data:  # never silently drop what was typed, nor what was chosen
+                raise ValidationError(PICK_CONFLICT)
+            return chosen.number
+        if self.keep_posted and not self.data:
+            if not self.kept:
+                raise ValidationError(KEPT_EXPIRED)
+            return self.kept
+        if self.candidates and not self.pick and not self.data and not self.optional:
+            raise ValidationError(PICK_MESSAGE)
+        return None
 
     def _refuse(self, message: Any) -> None:
         raise ValidationError(message)
@@ -124,6 +219,10 @@ class _NumberField(StringField):
 
 class NIKField(_NumberField):
     def pre_validate(self, form: Any) -> None:
+        given = self._given()
+        if given:
+            self.number = given
+            return
         if self.optional and not self.data:
             return
         try:
@@ -136,6 +235,10 @@ class NIKField(_NumberField):
 
 class KKField(_NumberField):
     def pre_validate(self, form: Any) -> None:
+        given = self._given()
+        if given:
+            self.number = given
+            return
         if self.optional and not self.data:
             return
         try:

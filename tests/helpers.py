@@ -42,9 +42,21 @@ class Page:
                 f"input {field.get('name')!r} has no label"
             )
         assert not SIXTEEN_DIGITS.search(self.text), "a 16-digit number appears in the page"
-        location = self.response.headers.get("Location", "")
-        assert not SIXTEEN_DIGITS.search(location), "a 16-digit number appears in Location"
+        # every hop of a followed redirect (Post/Redirect/Get) too
+        for hop in (*self.redirects, self.response):
+            location = hop.headers.get("Location", "")
+            assert not SIXTEEN_DIGITS.search(location), "a 16-digit number appears in Location"
         return self
+
+    @property
+    def redirects(self) -> list[TestResponse]:
+        """The redirects followed to reach this page (``follow_redirects=True``), in order."""
+        return list(getattr(self.response, "history", ()) or ())
+
+    @property
+    def path(self) -> str:
+        """The path of the page shown (after any redirect followed)."""
+        return self.response.request.path
 
     # --- reading ---------------------------------------------------------------------------
     @property

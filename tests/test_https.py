@@ -57,8 +57,10 @@ def test_look_up_over_https_shows_the_household(browser: Browser, factory: Facto
     house = factory.household(desil=2, programs=("PKH",))
     factory.publish("2026Q3", [house])
 
-    page = browser.post_form("/", {"nik": house.members[0].nik, "no_kk": house.no_kk}, status=200)
+    data = {"nik": house.members[0].nik, "no_kk": house.no_kk}
+    page = browser.post_form("/", data, status=200, follow_redirects=True)
 
+    assert page.redirects[0].headers["Location"] == "/hasil"  # relative: stays on HTTPS
     assert page.soup.find("input", attrs={"name": "nik"}) is None, "the form came back"
     assert page.texts(".member__name")[0] == "B*** S******"
     assert access_count(factory.app) == 1
@@ -159,5 +161,6 @@ def test_a_form_from_our_page_is_accepted_whatever_the_browser_sends(
 ) -> None:
     page = look_up_with(deployed, factory, headers)
 
-    assert page.status == 200
+    assert page.status == 303  # to the result page
+    assert page.response.headers["Location"] == "/hasil"
     assert access_count(deployed) == 1

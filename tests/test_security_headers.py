@@ -18,9 +18,15 @@ def _csrf_post(client: Client, data: dict[str, str]) -> TestResponse:
 
 REQUESTS: dict[str, tuple[Callable[[Client], TestResponse], int]] = {
     "form": (lambda c: c.get("/"), 200),
-    "validation-error": (lambda c: _csrf_post(c, {"nik": "1", "no_kk": "2"}), 400),
+    # a refused form answers 303 to the GET that shows it again (Post/Redirect/Get)
+    "validation-error": (lambda c: _csrf_post(c, {"nik": "1", "no_kk": "2"}), 303),
+    "validation-error-shown": (
+        lambda c: c.get(_csrf_post(c, {"nik": "1", "no_kk": "2"}).headers["Location"]),
+        200,
+    ),
     "no-data-published": (lambda c: _csrf_post(c, {"nik": GOOD_NIK, "no_kk": GOOD_KK}), 503),
-    "csrf-missing": (lambda c: c.post("/", data={"nik": GOOD_NIK}), 400),
+    "csrf-missing": (lambda c: c.post("/", data={"nik": GOOD_NIK}), 303),
+    "no-result-to-show": (lambda c: c.get("/hasil"), 302),
     "not-found": (lambda c: c.get("/no-such-page"), 404),
     "wrong-method": (lambda c: c.delete("/"), 405),
     "too-large": (lambda c: _csrf_post(c, {"nik": "1" * 100_000}), 413),
@@ -61,11 +67,13 @@ def test_every_page_and_error_page_sends_the_security_headers(client: Client, na
 def test_result_page_sends_the_security_headers(client: Client, factory) -> None:
     house = factory.household()
     factory.publish("2026Q3", [house])
-    page = client.post_form("/", {"nik": house.members[0].nik, "no_kk": house.no_kk}, status=200)
+    data = {"nik": house.members[0].nik, "no_kk": house.no_kk}
+    page = client.post_form("/", data, status=200, follow_redirects=True)
+    assert page.path == "/hasil"
     assert_security_headers(page.response)
 
 
-@pytest.mark.parametrize("name", ["form", "validation-error", "not-found"])
+@pytest.mark.parametrize("name", ["form", "validation-error-shown", "not-found"])
 def test_pages_need_no_inline_script_or_style_that_the_csp_would_block(
     client: Client, name: str
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from portal import replay
 from portal.appeals import service
 
 appeals_cli = AppGroup("appeals", help="Filing jobs (sanggahan and usulan).")
@@ -12,10 +13,13 @@ appeals_cli = AppGroup("appeals", help="Filing jobs (sanggahan and usulan).")
 
 @appeals_cli.command("purge-drafts")
 def purge_drafts_command() -> None:
-    """Delete unfinished drafts untouched for 24 hours, with their photos.
+    """Delete unfinished drafts untouched for 24 hours, with their photos, and expired
+    kept forms and look-up results.
 
     A draft holds the filer's NIK and any photos until the case is sent; nobody needs them
-    after a day. Starting a new draft purges too, but a quiet portal may start none: run
-    this hourly (deploy/systemd/dtsen-portal-purge-drafts.timer).
+    after a day. A kept form (15 minutes) or look-up result (30 minutes) may hold a NIK
+    too. Starting a new draft, or keeping a new form or result, purges too, but a quiet
+    portal may do none: run this hourly (deploy/systemd/dtsen-portal-purge-drafts.timer).
     """
     click.echo(f"purged {service.purge_drafts()} draft(s)")
+    click.echo(f"purged {replay.purge()} kept form(s) and look-up result(s)")

@@ -1,6 +1,13 @@
 """HTTP for filing and following cases. One generic view walks the question pages of
 ``journey``; the answers live in a server-side draft whose opaque token is in the session.
-The NIK only ever travels in POST bodies."""
+The NIK only ever travels in POST bodies.
+
+Every POST answers with a redirect (Post/Redirect/Get, portal/replay): a failed form is kept
+on the server and shown again by the GET of its page (answers that passed, messages in the
+reader's language), so Back, refresh and the language switch never send a form twice. Only
+the 429 and wait pages answer a POST directly. Numbers given before are offered masked
+instead of empty boxes (portal/appeals/prefill.py). A draft that was sent leads to its
+receipt from any of its pages."""
 
 from __future__ import annotations
 
@@ -20,14 +27,15 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
-from portal import policy
+from portal import policy, replay
 from portal.appeals import forms as f
-from portal.appeals import journey, picker, service, tickets, uploads
+from portal.appeals import journey, picker, prefill, service, tickets, uploads
 from portal.appeals import queries as appeal_queries
-from portal.appeals.models import AppealDraft
+from portal.appeals.models import Appeal, AppealDraft
 from portal.appeals.reasons import CONDITIONS, REASONS, Kind
 from portal.appeals.states import CSS, DECIDED, OPEN, TITLES, AppealStatus
 from portal.errors import must_wait, too_many_requests
@@ -68,6 +76,43 @@ def _draft(kind: Kind) -> AppealDraft | None:
 
 def _remember_draft(kind: Kind, draft: AppealDraft) -> None:
     session["drafts"] = {**(session.get("drafts") or {}), kind.value: draft.token}
+
+
+def _filed(kind: Kind) -> Appeal | None:
+    """The case this browser's draft of KIND became, once it was sent."""
+    return service.appeal_for_draft((session.get("drafts") or {}).get(kind.value))
+
+
+def _to_receipt(appeal: Appeal) -> Response:
+    session["receipt"] = appeal.id
+    return redirect(url_for("appeals.receipt"))
+
+
+def _returning() -> bool:
+    """Sent from "Change" on the check-answers page: go back there once answered."""
+    return request.values.get("return") == "check"
+
+
+def _here(endpoint: str, **args: Any) -> str:
+    """The GET of the current page (keeping ``return=check``), where a failed POST goes."""
+    if _returning():
+        args["return"] = "check"
+    return url_for(endpoint, **args)
+
+
+FILER_NOT_FOUND = _l(
+    "We could not find this NIK with this No. KK in DTSEN. Check both numbers on your family "
+    "card. If your household is not in DTSEN, file an usulan instead."
+)
+HEIR_NOT_ON_CARD = _l("Both people must be on the same family card in DTSEN. Check the numbers.")
+TOO_MANY_OPEN = _l(
+    "You already have open cases about this household. Follow them with their ticket numbers "
+    "at Track a case; you can file again once they are decided."
+)
+TICKET_FORMAT = _l(
+    "A ticket number has 8 letters and digits, for example K7QM-4TX9. It never contains 0, O, "
+    "1 or I."
+)
 
 
 def _no_new_draft() -> bool:
@@ -122,6 +167,8 @@ def start_kind(kind_name: str) -> str:
 # The desa picker's buttons: a search shows the page again with the answers typed so far;
 # only "continue" (or no action: Enter in a field) checks and saves them.
 DESA_SEARCH = ("search", "search_all")
+# posted beside the answers by the desa picker: kept when a search comes back as a GET
+DESA_FIELDS = ("action", "desa_q", "desa_scope")
 
 
 def _desa_choices(
@@ -205,6 +252,9 @@ def step(kind_name: str, slug: str) -> Any:
     if current is None:
         abort(404)
     draft = _draft(kind)
+    filed = _filed(kind) if draft is None else None
+    if filed is not None and slug != "alasan":
+        return _to_receipt(filed)  # Back after sending: the case was not lost
     answers = draft.answers if draft else {}
     if slug != "alasan" and (draft is None or not journey.reachable(kind, answers, slug)):
         return _resume(kind, answers)
@@ -214,57 +264,78 @@ def step(kind_name: str, slug: str) -> Any:
                 "appeals.step", kind_name=kind.value, slug=journey.next_slug(kind, answers, slug)
             )
         )
+    page = f"{kind.value}/{slug}"
+    if request.method != "POST":
+        kept = replay.restore(page)
+        form = _form(kind, slug, answers, kept.formdata if kept else None)
+        prefill.offer_all(slug, form, answers)
+        if kept:
+            kept.apply(form)
+        return _step_page(kind, current, form, answers, filed=filed)
 
-    form = _form(kind, slug, answers, request.form if request.method == "POST" else None)
-    status = 200
-    wait = None
-    if request.method == "POST" and not getattr(form, "searching", False):
-        if getattr(form, "honeypot_filled", lambda: False)():
+    form = _form(kind, slug, answers, request.form)
+    prefill.offer_all(slug, form, answers)
+    if getattr(form, "honeypot_filled", lambda: False)():
+        return too_many_requests()
+    if getattr(form, "searching", False):
+        # a desa search is no answer: the page comes back (a GET) with the search and
+        # everything typed so far, nothing checked or saved
+        return replay.again(
+            form, page, _here("appeals.step", kind_name=kind.value, slug=slug), extra=DESA_FIELDS
+        )
+    if form.validate():
+        mismatch = prefill.inconsistent(slug, form, answers)
+        if mismatch:
+            form.head_nik.errors.append(mismatch)
+            return replay.again(form, page, _here("appeals.step", kind_name=kind.value, slug=slug))
+        kept = _answers_of(form)
+        try:
+            _check_step(slug, kind, answers, form, kept)
+        except policy.Refused:
             return too_many_requests()
-        if form.validate():
-            kept = _answers_of(form)
-            try:
-                _check_step(slug, kind, answers, form, kept)
-            except policy.Refused:
-                return too_many_requests()
-            except policy.MustWait as exc:
-                wait = exc
-                form = _form(kind, slug, answers, None)
-            except service.FilerNotVerified:
-                form.no_kk.errors.append(
-                    _(
-                        "We could not find this NIK with this No. KK in DTSEN. Check both "
-                        "numbers on your family card. If your household is not in DTSEN, "
-                        "file an usulan instead."
-                    )
-                )
-            except service.HeirNotInHousehold:
-                form.heir_nik.errors.append(
-                    _("Both people must be on the same family card in DTSEN. Check the numbers.")
-                )
+        except policy.MustWait as wait:
+            form = _form(kind, slug, answers, None)
+            prefill.offer_all(slug, form, answers)
+            body = _step_page(kind, current, form, answers, wait=wait)
+            return must_wait(body, wait.seconds)
+        except service.FilerNotVerified:
+            form.no_kk.errors.append(FILER_NOT_FOUND)
+        except service.HeirNotInHousehold:
+            form.heir_nik.errors.append(HEIR_NOT_ON_CARD)
+        else:
+            if draft is None:
+                draft = service.new_draft(kind)
+                _remember_draft(kind, draft)
+            if slug == "alasan":
+                service.choose_reason(draft, kept["reason"])
             else:
-                if draft is None:
-                    draft = service.new_draft(kind)
-                    _remember_draft(kind, draft)
-                if slug == "alasan":
-                    service.choose_reason(draft, kept["reason"])
-                else:
-                    service.save_step(draft, slug, kept)
-                target = journey.CHECK if request.form.get("return") == "check" else None
-                target = (
-                    target
-                    if target and journey.first_missing(kind, draft.answers) is None
-                    else None
+                service.save_step(draft, slug, kept)
+            replay.done(page)
+            target = journey.CHECK if _returning() else None
+            target = (
+                target if target and journey.first_missing(kind, draft.answers) is None else None
+            )
+            return redirect(
+                url_for(
+                    "appeals.step",
+                    kind_name=kind.value,
+                    slug=target or journey.next_slug(kind, draft.answers, slug),
                 )
-                return redirect(
-                    url_for(
-                        "appeals.step",
-                        kind_name=kind.value,
-                        slug=target or journey.next_slug(kind, draft.answers, slug),
-                    )
-                )
-        status = 400
-    page = render_template(
+            )
+    return replay.again(form, page, _here("appeals.step", kind_name=kind.value, slug=slug))
+
+
+def _step_page(
+    kind: Kind,
+    current: journey.Step,
+    form: Any,
+    answers: dict[str, Any],
+    *,
+    wait: policy.MustWait | None = None,
+    filed: Appeal | None = None,
+) -> str:
+    slug = current.slug
+    return render_template(
         "appeals/step.html",
         kind=kind,
         step=current,
@@ -274,8 +345,8 @@ def step(kind_name: str, slug: str) -> Any:
         back=journey.previous_slug(kind, answers, slug),
         position=_position(kind, answers, slug),
         conditions=CONDITIONS,
+        filed=filed,
     )
-    return must_wait(page, wait.seconds) if wait else (page, status)
 
 
 def _check_step(
@@ -313,9 +384,13 @@ def _check_step(
             raise
 
 
-def _position(kind: Kind, answers: dict[str, Any], slug: str) -> tuple[int, int]:
+def _position(kind: Kind, answers: dict[str, Any], slug: str) -> tuple[int, int | None]:
+    """Question N of TOTAL. The questions depend on the reason only, so no total is shown
+    before it is chosen: a total the person saw never changes (unless they change the
+    reason)."""
     slugs = [s.slug for s in journey.steps(kind, answers)]
-    return (slugs.index(slug) + 1 if slug in slugs else len(slugs), len(slugs))
+    number = slugs.index(slug) + 1 if slug in slugs else len(slugs)
+    return (number, len(slugs) if (answers.get("alasan") or {}).get("reason") else None)
 
 
 def _resume(kind: Kind, answers: dict[str, Any]) -> Response:
@@ -330,20 +405,26 @@ def _resume(kind: Kind, answers: dict[str, Any]) -> Response:
 def photo_step(kind_name: str) -> Any:
     kind = _kind(kind_name)
     draft = _draft(kind)
+    if draft is None and (filed := _filed(kind)) is not None:
+        return _to_receipt(filed)
     answers = draft.answers if draft else {}
     if draft is None or not journey.reachable(kind, answers, "foto"):
         return _resume(kind, answers)
-    form = f.PhotosForm()
-    status = 200
-    if photo_too_large():
-        form.form_errors.append(uploads.too_large_body())
-        status = 413
-    elif request.method == "POST" and form.validate():
+    page = f"{kind.value}/foto"
+    here = _here("appeals.photo_step", kind_name=kind.value)
+    if request.method == "POST":
+        form = f.PhotosForm()
+        if photo_too_large():
+            # nothing of the body was read (its token neither): only the message is kept
+            form.form_errors.append(uploads.too_large_body())
+            return replay.again(form, page, here)
+        if not form.validate():
+            return replay.again(form, page, here)
         action = request.form.get("action", "continue")
         removed = REMOVE_PHOTO.fullmatch(action)
         if removed:
             service.remove_photo(draft, int(removed[1]))
-            return redirect(url_for("appeals.step", kind_name=kind.value, slug="foto"))
+            return redirect(here)
         room = service.MAX_PHOTOS - len(service.draft_photos(draft))
         files = uploads.chosen(request.files.getlist("photos"))
         uploaded = uploads.read(files, room)
@@ -351,23 +432,21 @@ def photo_step(kind_name: str) -> Any:
             service.add_photo(draft, clean)  # the good ones are kept, even beside a bad one
         if uploaded.errors:
             form.photos.errors = uploaded.errors
-            status = 400
-        elif action == "upload" and files:
+            return replay.again(form, page, here)
+        replay.done(page)
+        if action == "upload" and files:
             flash(
                 ngettext("Photo added.", "%(num)d photos added.", len(uploaded.photos)),
                 "success",
             )
-            return redirect(url_for("appeals.step", kind_name=kind.value, slug="foto"))
-        else:
-            service.save_step(draft, "foto", {"count": len(service.draft_photos(draft))})
-            target = (
-                journey.CHECK
-                if request.form.get("return") == "check"
-                else journey.next_slug(kind, draft.answers, "foto")
-            )
-            return redirect(url_for("appeals.step", kind_name=kind.value, slug=target))
-    elif request.method == "POST":
-        status = 400
+            return redirect(here)
+        service.save_step(draft, "foto", {"count": len(service.draft_photos(draft))})
+        target = journey.CHECK if _returning() else journey.next_slug(kind, draft.answers, "foto")
+        return redirect(url_for("appeals.step", kind_name=kind.value, slug=target))
+    form = f.PhotosForm(formdata=None)
+    kept = replay.restore(page)
+    if kept:
+        kept.apply(form)
     return render_template(
         "appeals/step_foto.html",
         kind=kind,
@@ -377,7 +456,7 @@ def photo_step(kind_name: str) -> Any:
         max_photos=service.MAX_PHOTOS,
         back=journey.previous_slug(kind, answers, "foto"),
         position=_position(kind, answers, "foto"),
-    ), status
+    )
 
 
 # --- check answers and submit -------------------------------------------------------------
@@ -393,17 +472,16 @@ def check(kind_name: str) -> Any:
     kind = _kind(kind_name)
     draft = _draft(kind)
     if draft is None:
-        # A double click or a retry: the draft of this browser was filed already.
-        filed = service.appeal_for_draft((session.get("drafts") or {}).get(kind.value))
-        if request.method == "POST" and filed is not None:
-            session["receipt"] = filed.id
-            return redirect(url_for("appeals.receipt"))
+        # Sent already: a double click, a retry, Back or a bookmark shows its receipt.
+        filed = _filed(kind)
+        if filed is not None:
+            return _to_receipt(filed)
         return _resume(kind, {})
     if not journey.reachable(kind, draft.answers, journey.CHECK):
         return _resume(kind, draft.answers)
-    form = f.CheckForm()
-    status = 200
+    page = f"{kind.value}/{journey.CHECK}"
     if request.method == "POST":
+        form = f.CheckForm()
         if form.honeypot_filled():
             return too_many_requests()
         if form.validate():
@@ -413,23 +491,20 @@ def check(kind_name: str) -> Any:
             except service.FilingLimitReached:
                 return too_many_requests()
             except service.TooManyOpenCases:
-                form.declaration.errors.append(
-                    _(
-                        "You already have open cases about this household. Follow them with their"
-                        " ticket numbers at Track a case; you can file again once they are decided."
-                    )
-                )
-                status = 409
+                form.declaration.errors.append(TOO_MANY_OPEN)
             except service.FilerNotVerified:
                 return redirect(url_for("appeals.step", kind_name=kind.value, slug="pelapor"))
             except service.DraftIncomplete:
                 return _resume(kind, draft.answers)
             else:
                 # the draft token stays in the session: a retry of this POST finds the case
-                session["receipt"] = appeal.id
-                return redirect(url_for("appeals.receipt"))
-        else:
-            status = 400
+                replay.done(page)
+                return _to_receipt(appeal)
+        return replay.again(form, page, url_for("appeals.check", kind_name=kind.value))
+    kept = replay.restore(page)
+    form = f.CheckForm(formdata=kept.formdata if kept else None)
+    if kept:
+        kept.apply(form)
     return render_template(
         "appeals/check.html",
         kind=kind,
@@ -437,7 +512,7 @@ def check(kind_name: str) -> Any:
         answers=draft.answers,
         summary=appeal_queries.summarise(kind, draft.answers, service.draft_photos(draft)),
         back=journey.previous_slug(kind, draft.answers, journey.CHECK),
-    ), status
+    )
 
 
 @bp.get("/tanda-terima")
@@ -458,63 +533,58 @@ def receipt() -> Any:
 @csrf_in_form
 @policy.checks(policy.Check.TRACK)
 def track() -> Any:
+    page = "track"
+    if request.method != "POST":
+        kept = replay.restore(page)
+        form = f.TrackForm(formdata=kept.formdata if kept else None)
+        if kept:
+            kept.apply(form)
+        not_found = bool(kept and kept.notes.get("not_found"))
+        return render_template("appeals/track.html", form=form, not_found=not_found)
     form = f.TrackForm()
-    status = 200
-    not_found = False
-    wait = None
-    if request.method == "POST":
-        if form.honeypot_filled():
+    if form.honeypot_filled():
+        return too_many_requests()
+    code = typo = None
+    if form.validate():
+        try:
+            code = tickets.normalise(form.ticket.data or "")
+        except tickets.TicketCheckError as exc:
+            typo = str(exc)
+        except tickets.TicketFormatError:
+            form.ticket.errors.append(TICKET_FORMAT)
+    nik = form.nik.number
+    if (code or typo) and nik:
+        numbers = [policy.nik(nik), policy.ticket(code or typo or "")]
+        try:
+            admission = policy.admit(policy.Check.TRACK, numbers, request.form.get("wait"))
+        except policy.Refused:
             return too_many_requests()
-        code = typo = None
-        if form.validate():
-            try:
-                code = tickets.normalise(form.ticket.data or "")
-            except tickets.TicketCheckError as exc:
-                typo = str(exc)
-            except tickets.TicketFormatError:
-                form.ticket.errors.append(
-                    _(
-                        "A ticket number has 8 letters and digits, for example K7QM-4TX9. "
-                        "It never contains 0, O, 1 or I."
-                    )
-                )
-        nik = form.nik.number
-        if (code or typo) and nik:
-            numbers = [policy.nik(nik), policy.ticket(code or typo or "")]
-            try:
-                admission = policy.admit(policy.Check.TRACK, numbers, request.form.get("wait"))
-            except policy.Refused:
-                return too_many_requests()
-            except policy.MustWait as exc:
-                page = render_template(
-                    "appeals/track.html", form=f.TrackForm(formdata=None), wait=exc
-                )
-                return must_wait(page, exc.seconds)
-            if code:
-                appeal = service.find_for_tracking(code, nik)
-                if appeal is not None:
-                    session["track"] = service.grant_tracking(appeal)
-                    return redirect(url_for("appeals.case"))
-                policy.missed(admission)
-                not_found = True
-            else:
-                suggestion = service.suggest_ticket(typo or "", nik)
-                if suggestion is None:
-                    policy.missed(admission)
-                form.ticket.errors.append(_typo_message(suggestion))
-                status = 400
-        elif typo:
-            form.ticket.errors.append(_typo_message(None))
-            status = 400
-        else:
-            status = 400
-    return render_template("appeals/track.html", form=form, not_found=not_found, wait=wait), status
+        except policy.MustWait as exc:
+            body = render_template("appeals/track.html", form=f.TrackForm(formdata=None), wait=exc)
+            return must_wait(body, exc.seconds)
+        if code:
+            appeal = service.find_for_tracking(code, nik)
+            if appeal is not None:
+                session["track"] = service.grant_tracking(appeal)
+                replay.done(page)
+                return redirect(url_for("appeals.case"))
+            policy.missed(admission)
+            return replay.again(form, page, url_for("appeals.track"), notes={"not_found": True})
+        suggestion = service.suggest_ticket(typo or "", nik)
+        if suggestion is None:
+            policy.missed(admission)
+        form.ticket.errors.append(_typo_message(suggestion))
+    elif typo:
+        form.ticket.errors.append(_typo_message(None))
+    return replay.again(form, page, url_for("appeals.track"))
 
 
-def _typo_message(suggestion: str | None) -> str:
-    message = _("This ticket number has a typo: one letter or digit is wrong, or two are swapped.")
+def _typo_message(suggestion: str | None) -> Any:
+    message = _l("This ticket number has a typo: one letter or digit is wrong, or two are swapped.")
     if suggestion:
-        message += " " + _("Did you mean %(ticket)s?", ticket=tickets.display(suggestion))
+        return replay.Joined(
+            message, _l("Did you mean %(ticket)s?", ticket=tickets.display(suggestion))
+        )
     return message
 
 
@@ -552,21 +622,26 @@ def withdraw() -> Any:
     appeal = _tracked()
     if appeal is None:
         return redirect(url_for("appeals.track"))
-    form = f.WithdrawForm()
-    status = 200
+    page = f"withdraw/{appeal.id}"
     if request.method == "POST":
-        if form.validate():
-            try:
-                service.withdraw(appeal)
-            except service.InvalidTransition:
-                flash(_("This case can no longer be withdrawn: it has been decided."), "error")
-            else:
-                flash(_("Your case was withdrawn."), "success")
-            return redirect(url_for("appeals.case"))
-        status = 400
+        form = f.WithdrawForm()
+        if not form.validate():
+            return replay.again(form, page, url_for("appeals.withdraw"))
+        try:
+            service.withdraw(appeal)
+        except service.InvalidTransition:
+            flash(_("This case can no longer be withdrawn: it has been decided."), "error")
+        else:
+            flash(_("Your case was withdrawn."), "success")
+        replay.done(page)
+        return redirect(url_for("appeals.case"))
     if AppealStatus(appeal.status) not in OPEN:
         return redirect(url_for("appeals.case"))
-    return render_template("appeals/withdraw.html", appeal=appeal, form=form), status
+    kept = replay.restore(page)
+    form = f.WithdrawForm(formdata=kept.formdata if kept else None)
+    if kept:
+        kept.apply(form)
+    return render_template("appeals/withdraw.html", appeal=appeal, form=form)
 
 
 @bp.route("/lacak/sanggah-keputusan", methods=["GET", "POST"])
@@ -578,21 +653,25 @@ def contest() -> Any:
     if not service.can_contest(appeal):
         flash(_("This decision can no longer be contested."), "error")
         return redirect(url_for("appeals.case"))
-    form = f.ContestForm()
-    status = 200
+    page = f"contest/{appeal.id}"
     if request.method == "POST":
+        form = f.ContestForm()
         if form.honeypot_filled():
             return too_many_requests()
-        if form.validate():
-            try:
-                new = service.contest(appeal, form.note.data or "", locale=g.get("locale", "id"))
-            except service.ContestNotAllowed:
-                flash(_("This decision can no longer be contested."), "error")
-                return redirect(url_for("appeals.case"))
-            session["receipt"] = new.id
-            return redirect(url_for("appeals.receipt"))
-        status = 400
-    return render_template("appeals/contest.html", appeal=appeal, form=form), status
+        if not form.validate():
+            return replay.again(form, page, url_for("appeals.contest"))
+        try:
+            new = service.contest(appeal, form.note.data or "", locale=g.get("locale", "id"))
+        except service.ContestNotAllowed:
+            flash(_("This decision can no longer be contested."), "error")
+            return redirect(url_for("appeals.case"))
+        replay.done(page)
+        return _to_receipt(new)
+    kept = replay.restore(page)
+    form = f.ContestForm(formdata=kept.formdata if kept else None)
+    if kept:
+        kept.apply(form)
+    return render_template("appeals/contest.html", appeal=appeal, form=form)
 
 
 @bp.post("/lacak/keluar")

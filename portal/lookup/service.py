@@ -100,9 +100,17 @@ def _program_limits() -> dict[str, int | None]:
 
 
 def lookup(
-    nik: str, no_kk: str, *, channel: str = "web", ip_prefix: str | None = None
+    nik: str,
+    no_kk: str,
+    *,
+    channel: str = "web",
+    ip_prefix: str | None = None,
+    record: bool = True,
 ) -> LookupResult:
-    """Find the household of NIK if it holds No. KK. Both numbers must be validated already."""
+    """Find the household of NIK if it holds No. KK. Both numbers must be validated already.
+
+    ``record=False`` shows again a result this browser was given (portal/replay): its
+    access was recorded when it was first found."""
     snapshots = snapshot_queries.published_snapshots()
     if not snapshots:
         raise NoDataPublished
@@ -117,6 +125,8 @@ def lookup(
         result = _removed(current, snapshots[1], kk_hmac, period)
     else:
         return LookupResult(Outcome.NOT_FOUND, period, current.published_at)
+    if not record:
+        return result
     db.session.connection().execute(
         insert(AccessEvent).values(
             kk_hmac=kk_hmac,

@@ -1,12 +1,17 @@
-"""HTTP for the look-up. The NIK travels only in the POST body; the result is rendered
-directly in the POST response (no redirect, no reference in a URL or cookie)."""
+"""HTTP for the look-up. The NIK travels only in the POST body. The POST answers 303: to the
+form again after an error (portal/replay keeps what passed), or to the result page, a GET
+that shows this browser's latest look-up from a short-lived server-side reference (a random
+token in the session, never a number in a URL or cookie). So Back, refresh and the language
+switch keep the result, and the access is recorded once, by the POST."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from werkzeug.exceptions import ServiceUnavailable
 
-from portal import policy
+from portal import policy, replay
+from portal.dataimport import queries as snapshot_queries
 from portal.errors import must_wait, too_many_requests
 from portal.extensions import limiter
 from portal.guard import csrf_in_form
@@ -32,17 +37,24 @@ def hubungan_label(code: str) -> str:
 bp.add_app_template_global(desil_label)
 
 
+PAGE = "lookup"
+
+
 @bp.route("/", methods=["GET", "POST"])
 @csrf_in_form
 @policy.checks(policy.Check.LOOKUP)
 def index() -> object:
-    form = LookupForm()
     if request.method != "POST":
+        kept = replay.restore(PAGE)
+        form = LookupForm(formdata=kept.formdata if kept else None)
+        if kept:
+            kept.apply(form)
         return render_template("lookup/index.html", form=form)
+    form = LookupForm()
     if form.honeypot_filled():
         return too_many_requests()
     if not form.validate():
-        return render_template("lookup/index.html", form=form), 400
+        return replay.again(form, PAGE, url_for("lookup.index"))
     nik, no_kk = form.nik.number or "", form.no_kk.number or ""
     try:
         admission = policy.admit(
@@ -53,15 +65,48 @@ def index() -> object:
     except policy.MustWait as wait:
         page = render_template("lookup/index.html", form=LookupForm(formdata=None), wait=wait)
         return must_wait(page, wait.seconds)
+    snapshot = snapshot_queries.current_snapshot()
     try:
         result = service.lookup(nik, no_kk, ip_prefix=ip_prefix(request.remote_addr))
     except service.NoDataPublished:
         raise ServiceUnavailable() from None
     if not result.matched:
         policy.missed(admission)
+    replay.done(PAGE)
+    replay.remember_lookup(
+        nik, no_kk, snapshot_id=snapshot.id if snapshot else 0, matched=result.matched
+    )
+    return redirect(url_for("lookup.result"), code=303)
+
+
+@bp.get("/hasil")
+@policy.checks(policy.Check.LOOKUP)  # shows again what the POST found (policy.recheck)
+def result() -> object:
+    """This browser's latest look-up, found again from its reference (no new access
+    record: the POST wrote it). Expired, unknown, or from older data: back to the form."""
+    reference = replay.recall_lookup()
+    if reference is None:
+        flash(
+            _(
+                "For your family's privacy, a result is shown for 30 minutes only. Enter the "
+                "numbers again to see it."
+            ),
+            "info",
+        )
+        return redirect(url_for("lookup.index"))
+    current = snapshot_queries.current_snapshot()
+    if current is None or current.id != reference.snapshot_id:
+        replay.forget_lookup()
+        flash(_("The data was updated since your check. Check again to see the new data."), "info")
+        return redirect(url_for("lookup.index"))
+    policy.recheck()  # the numbers were admitted by the POST that found this result
+    try:
+        found = service.lookup(reference.nik, reference.no_kk, record=False)
+    except service.NoDataPublished:
+        raise ServiceUnavailable() from None
     # desa, kecamatan, kabupaten/kota: the province adds nothing for the family
-    region = wilayah.place(result.kode_desa) if result.kode_desa else None
-    return render_template("lookup/result.html", result=result, region=region)
+    region = wilayah.place(found.kode_desa) if found.kode_desa else None
+    return render_template("lookup/result.html", result=found, region=region)
 
 
 @bp.get("/healthz")

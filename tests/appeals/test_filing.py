@@ -1,6 +1,7 @@
 """Filing a case through HTTP, one question per page, as a phone browser without JavaScript:
 every reason code to a receipt, the evidence each code asks about, who may file, answers
-kept across reloads, no skipping ahead, the check page, and refusals of bad input."""
+kept across reloads, no skipping ahead, the check page, and refusals of bad input (a 303
+back to the GET of the page, which shows the errors: Post/Redirect/Get)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ from tests.appeals.conftest import (
     load_case,
     path_of,
     post_on,
-    submit,
     walk,
 )
 from tests.fixtures.factories import DESA
@@ -39,8 +39,14 @@ def checked(page: Page, name: str) -> list[str]:
     return [i["value"] for i in page.soup.find_all("input", attrs={"name": name, "checked": True})]
 
 
+def send(client: Client, url: str, data: dict) -> Page:
+    """POST like a browser and follow the redirect, as a browser shows the page after it."""
+    return client.post_form(url, data, follow_redirects=True)
+
+
 def assert_error_on(page: Page, field_id: str, message: str) -> None:
-    assert page.status == 400
+    assert [r.status_code for r in page.redirects] == [303], "a refused POST redirects to a GET"
+    assert page.status == 200
     assert page.soup.title.get_text().startswith("Error")
     links = {a["href"]: a.get_text(" ", strip=True) for a in page.soup.select(".error-summary a")}
     assert f"#{field_id}" in links, f"no error linked to #{field_id}: {links}"
@@ -174,16 +180,18 @@ def test_other_codes_refuse_a_filer_not_in_dtsen_on_the_no_kk_field(
     walk(client, kind, answers_for(world, code), stop_at="pelapor")
     nik, kk = world.stranger
 
-    page = client.post_form(f"/{kind}/pelapor", {"nik": nik, "no_kk": kk})
+    page = send(client, f"/{kind}/pelapor", {"nik": nik, "no_kk": kk})
 
     assert_error_on(page, "no_kk", "We could not find this NIK with this No. KK in DTSEN")
+    assert page.path == f"/{kind}/pelapor"
     assert client.get(f"/{kind}/periksa").headers["Location"].endswith(f"/{kind}/pelapor")
 
 
 def test_heir_must_be_on_the_family_card_of_the_recipient(client: Client, world) -> None:
     walk(client, "usulan", answers_for(world, "USUL-AHLI-WARIS"), stop_at="ahli-waris")
 
-    page = client.post_form(
+    page = send(
+        client,
         "/usulan/ahli-waris",
         {"deceased_nik": world.filer.members[0].nik, "heir_nik": world.other.members[0].nik},
     )
@@ -195,7 +203,7 @@ def test_heir_must_be_another_person_than_the_recipient(client: Client, world) -
     walk(client, "usulan", answers_for(world, "USUL-AHLI-WARIS"), stop_at="ahli-waris")
     nik = world.filer.members[0].nik
 
-    page = client.post_form("/usulan/ahli-waris", {"deceased_nik": nik, "heir_nik": nik})
+    page = send(client, "/usulan/ahli-waris", {"deceased_nik": nik, "heir_nik": nik})
 
     assert_error_on(page, "heir_nik", "The heir must be a different person.")
 
@@ -203,21 +211,29 @@ def test_heir_must_be_another_person_than_the_recipient(client: Client, world) -
 # --- answers are kept, no skipping ahead ----------------------------------------------------
 
 
-def test_answers_survive_a_reload_but_numbers_are_never_rendered_back(
-    client: Client, world
-) -> None:
+def masked(number: str) -> str:
+    return f"{number[:4]} •••• •••• {number[-4:]}"
+
+
+def test_answers_survive_a_reload_and_numbers_come_back_masked_only(client: Client, world) -> None:
     walk(client, "sanggahan", answers_for(world, "INC-MAMPU"))
+    subject_nik = world.other.members[0].nik
 
     assert checked(client.page("/sanggahan/alasan"), "reason") == ["INC-MAMPU"]
     subject = client.page("/sanggahan/subjek")
     assert checked(subject, "whose") == ["other"]
-    assert subject.soup.find("input", attrs={"name": "subject_nik"}).get("value", "") == ""
+    assert subject.soup.find("input", attrs={"name": "subject_nik"}) is None
+    assert subject.soup.find("input", attrs={"name": "subject_nik-keep", "type": "hidden"})
+    assert masked(subject_nik) in subject
     details = client.page("/sanggahan/rincian")
     assert checked(details, "evidence") == ["house"]
     assert details.soup.find("textarea", attrs={"name": "note"}).get_text().strip() == NOTE
     filer = client.page("/sanggahan/pelapor")
-    for name in ("nik", "no_kk"):
-        assert filer.soup.find("input", attrs={"name": name}).get("value", "") == ""
+    for name, number in (("nik", world.filer_nik), ("no_kk", world.filer.no_kk)):
+        assert filer.soup.find("input", attrs={"name": name}) is None
+        assert masked(number) in filer
+        for shown in (number, " ".join(number[i : i + 4] for i in range(0, 16, 4))):
+            assert shown not in filer.text
     contact = client.page("/sanggahan/kontak")
     assert contact.soup.find("input", attrs={"name": "phone"})["value"] == "+6281234567890"
 
@@ -371,22 +387,26 @@ def test_bad_input_is_refused_with_a_summary_linking_to_the_field(
     if slug == "rumah-tangga":
         data = {**answers[slug], **data}
 
-    page = client.post_form(f"/{kind}/{slug}", data)
+    page = send(client, f"/{kind}/{slug}", data)
 
     assert_error_on(page, field_id, message)
+    assert page.path == f"/{kind}/{slug}"
 
 
 def test_check_page_without_the_declaration_is_refused(client: Client, world) -> None:
     walk(client, "sanggahan", answers_for(world, "INC-MAMPU"))
-    page = submit(client, "sanggahan", declaration="")
+    page = send(client, "/sanggahan/periksa", {"declaration": ""})
     assert_error_on(page, "declaration", "Confirm that what you wrote is true.")
+    assert page.path == "/sanggahan/periksa"
 
 
 def test_post_without_csrf_token_is_refused_and_starts_nothing(client: Client, world) -> None:
     response = client.post("/sanggahan/alasan", data={"reason": "INC-MAMPU"})
 
-    assert response.status_code == 400
-    Page(response).check()
+    assert response.status_code == 303
+    page = client.page(response.headers["Location"])
+    assert "For your security, a form can only be sent for a few hours" in page
+    assert checked(page, "reason") == ["INC-MAMPU"], "the answer was not kept"
     assert urlsplit(client.get("/sanggahan/pelapor").headers["Location"]).path == (
         "/sanggahan/alasan"
     )

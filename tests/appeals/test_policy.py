@@ -36,7 +36,8 @@ def test_heir_probes_are_limited_per_client_network(
 
     statuses = [heir(limited_client, recipient, nik).status for nik in strangers[:4]]
 
-    assert statuses == [400, 400, 400, 429]  # the 4th is over APPEAL_LIMIT's 4, with the 1st
+    # refused (303 back to the page with the error), then over APPEAL_LIMIT's 4 with the 1st
+    assert statuses == [303, 303, 303, 429]
 
 
 def test_heir_misses_count_for_the_numbers_everywhere(
@@ -52,7 +53,7 @@ def test_heir_misses_count_for_the_numbers_everywhere(
     recipient = limited_world.filer.members[0].nik
     strangers = [m.nik for m in limited_world.other.members + limited_world.third.members]
     for nik in strangers[:3]:  # DTSEN_FREE_MISSES is 3 in limited_app
-        assert heir(limited_client, recipient, nik).status == 400
+        assert heir(limited_client, recipient, nik).status == 303
 
     real_heir = heir(limited_client, recipient, limited_world.filer.members[1].nik)
     assert real_heir.status == 429, "a check about a number with many misses must wait"
@@ -165,6 +166,7 @@ def test_every_view_that_asks_dtsen_declares_its_checks(app: Flask) -> None:
     assert undeclared == []
     assert declared == {
         "lookup.index": ["lookup"],
+        "lookup.result": ["lookup"],  # shows again what lookup.index found (policy.recheck)
         "appeals.step": ["filer", "heir"],
         "appeals.track": ["track"],
         "appeals.check": ["filer"],

@@ -57,7 +57,7 @@ def person_count(app: Flask) -> int:
 def look_up(client: Client, house: House) -> str:
     """The h1 of the look-up result for the head of HOUSE (in English)."""
     client.choose_language("en")
-    page = client.post_form("/", {"nik": house.members[0].nik, "no_kk": house.no_kk}, status=200)
+    page = client.post_form("/", {"nik": house.members[0].nik, "no_kk": house.no_kk}, status=200, follow_redirects=True)
     return page.h1
 
 
@@ -65,7 +65,7 @@ def not_found(client: Client, factory) -> str:
     """The h1 of the not-found answer (once some snapshot is published)."""
     nik, no_kk = factory.unknown_pair()
     client.choose_language("en")
-    page = client.post_form("/", {"nik": nik, "no_kk": no_kk}, status=200)
+    page = client.post_form("/", {"nik": nik, "no_kk": no_kk}, status=200, follow_redirects=True)
     return page.h1
 
 
@@ -93,7 +93,8 @@ def test_import_of_a_good_file_publishes_and_reports_rows_households_and_time(
     assert match.groups() == ("5", "2")
     assert snapshots(app) == [("2026Q3", "published", 5)]
     assert person_count(app) == 5
-    page = client.post_form("/", {"nik": houses[0].members[1].nik, "no_kk": houses[0].no_kk})
+    data = {"nik": houses[0].members[1].nik, "no_kk": houses[0].no_kk}
+    page = client.post_form("/", data, follow_redirects=True)
     assert page.status == 200
     assert "B*** S******" in page
 
@@ -340,7 +341,7 @@ def test_demo_loads_two_periods_and_prints_seven_lookup_pairs(
     assert sorted(p for p, _, _ in snapshots(app)) == ["2026Q2", "2026Q3"]
     assert {status for _, status, _ in snapshots(app)} == {"published"}
     nik, no_kk = pairs[0]
-    page = client.post_form("/", {"nik": nik, "no_kk": no_kk}, status=200)
+    page = client.post_form("/", {"nik": nik, "no_kk": no_kk}, status=200, follow_redirects=True)
     assert "S*** A*****" in page
 
 

@@ -7,7 +7,10 @@ followed (an unknown ticket, the ticket of another filer, the right ticket with 
 A household removed in the last update is not a "no": it has its own honest page.
 
 Same look: the HTML of <main> is byte-identical across the kinds, once the CSRF token and what
-the person typed (a ticket is shown back in its field) are replaced by placeholders.
+the person typed (a ticket, and a number that passed, are shown back in their fields) are
+replaced by placeholders. Each POST answers 303 to the GET that shows the answer
+(Post/Redirect/Get): the POST's status and Location must be the same, and the page is the
+GET's. The time of an attempt is the POST's and the GET's together.
 
 Same time: every kind is sent in each round, in a new random order, with fresh numbers, while
 the servers and this client come first for the CPU. The time of a kind is the mean of its
@@ -54,7 +57,7 @@ Attempt = tuple[dict[str, str], tuple[str, ...]]
 class Measured:
     times: dict[str, list[float]]
     mains: dict[str, set[str]] = field(default_factory=dict)
-    statuses: dict[str, set[int]] = field(default_factory=dict)
+    statuses: dict[str, set[tuple[int, str | None]]] = field(default_factory=dict)
 
     def faster_half(self, kind: str) -> float:
         times = sorted(self.times[kind])
@@ -97,10 +100,15 @@ def _compare(
     def send(kind: str) -> float:
         data, typed = kinds[kind]()
         response = browser.post(url, data={"csrf_token": token, **data})
+        elapsed = float(response.elapsed)  # type: ignore[attr-defined]
+        answer = (response.status_code, response.headers.get("Location"))
+        if response.status_code == 303:
+            response = browser.get(answer[1] or "/")
+            elapsed += response.elapsed  # type: ignore[attr-defined]
         body = response.get_data(as_text=True)
         measured.mains.setdefault(kind, set()).add(main_html(body, *typed))
-        measured.statuses.setdefault(kind, set()).add(response.status_code)
-        return response.elapsed * 1000  # type: ignore[attr-defined]
+        measured.statuses.setdefault(kind, set()).add(answer)
+        return elapsed * 1000
 
     order = list(kinds)
     for __ in range(WARM_UP):
@@ -116,9 +124,14 @@ def _compare(
     return measured
 
 
-def assert_same(measured: Measured, status: int, what: str) -> None:
+def grouped(number: str) -> str:
+    """A number as a form shows it back once it passed: by four."""
+    return " ".join(number[i : i + 4] for i in range(0, 16, 4))
+
+
+def assert_same(measured: Measured, answer: tuple[int, str], what: str) -> None:
     log.info("%s: %s", what, measured.summary())
-    assert measured.statuses == dict.fromkeys(measured.times, {status})
+    assert measured.statuses == dict.fromkeys(measured.times, {answer})
     distinct = set().union(*measured.mains.values())
     assert len(distinct) == 1, f"{what}: {len(distinct)} different <main> across the kinds"
     assert measured.spread < BOUND_MS, f"{what}: a timing oracle? {measured.summary()}"
@@ -170,7 +183,7 @@ def test_every_not_found_look_up_is_the_same_page_in_the_same_time(
 
     measured = compare(served, browser, "/", browser.csrf_token("/"), kinds)
 
-    assert_same(measured, 200, "look-up")
+    assert_same(measured, (303, "/hasil"), "look-up")
     assert "No family found" in next(iter(measured.mains["unknown NIK"]))
 
 
@@ -179,10 +192,10 @@ def test_a_household_removed_in_the_last_update_is_not_a_no(served: Served) -> N
     token = browser.csrf_token("/")
     removed, unknown = served.demo.showcase["removed"], served.demo.showcase["unknown"]
 
-    pages = {
-        name: browser.post("/", data={"csrf_token": token, **pair}).get_data(as_text=True)
-        for name, pair in (("removed", removed), ("unknown", unknown))
-    }
+    pages = {}
+    for name, pair in (("removed", removed), ("unknown", unknown)):
+        assert browser.post("/", data={"csrf_token": token, **pair}).status_code == 303
+        pages[name] = browser.get("/hasil").get_data(as_text=True)
 
     assert main_html(pages["removed"]) != main_html(pages["unknown"])
     assert "not in the latest data" in main_html(pages["removed"])
@@ -195,14 +208,18 @@ def test_a_filer_not_in_dtsen_and_a_mismatched_filer_get_the_same_page_in_the_sa
     person, other = cycle(houses[:80]), cycle(houses[80:160])
     browser = served.browser("198.51.100.122")
     at = walk(browser, "sanggahan", {"alasan": {"reason": "INC-MAMPU"}}, stop_at="pelapor")
+
+    def attempt(nik: str, no_kk: str) -> Attempt:
+        return {"nik": nik, "no_kk": no_kk}, (grouped(nik),)  # the NIK passed: shown back
+
     kinds: dict[str, Callable[[], Attempt]] = {
-        "pair not in DTSEN": lambda: ({"nik": unknown_nik(fresh), "no_kk": unknown_kk(fresh)}, ()),
-        "mismatched pair": lambda: ({"nik": person().members[0].nik, "no_kk": other().no_kk}, ()),
+        "pair not in DTSEN": lambda: attempt(unknown_nik(fresh), unknown_kk(fresh)),
+        "mismatched pair": lambda: attempt(person().members[0].nik, other().no_kk),
     }
 
     measured = compare(served, browser, at, browser.csrf_token(at), kinds)
 
-    assert_same(measured, 400, "filer")
+    assert_same(measured, (303, at), "filer")
     assert "could not find this NIK with this No. KK" in next(
         iter(measured.mains["mismatched pair"])
     )
@@ -231,7 +248,7 @@ def test_every_wrong_ticket_and_nik_pair_is_the_same_page_in_the_same_time(
         return code if code not in (ticket_a, ticket_b) else unknown_ticket()
 
     def attempt(ticket: str, nik: str) -> Attempt:
-        return {"ticket": ticket, "nik": nik}, (ticket,)
+        return {"ticket": ticket, "nik": nik}, (ticket, grouped(nik))
 
     kinds: dict[str, Callable[[], Attempt]] = {
         "unknown ticket": lambda: attempt(unknown_ticket(), a.members[0].nik),
@@ -241,7 +258,7 @@ def test_every_wrong_ticket_and_nik_pair_is_the_same_page_in_the_same_time(
 
     measured = compare(served, browser, "/lacak", browser.csrf_token("/lacak"), kinds)
 
-    assert_same(measured, 200, "tracking")
+    assert_same(measured, (303, "/lacak"), "tracking")
     found = browser.post(
         "/lacak",
         data={

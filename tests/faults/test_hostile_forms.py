@@ -55,13 +55,18 @@ FINDING = "Visited the house and spoke with the head of the RT."
 # --- what every answer must be ----------------------------------------------------------------
 
 
-def answered(response: TestResponse) -> None:
-    """A page with <html lang> and a title, or a redirect; never a server error."""
+def answered(response: TestResponse, client: Client | None = None) -> None:
+    """A page with <html lang> and a title, or a redirect; never a server error. With CLIENT,
+    the page a 303 leads to (a public form refused: Post/Redirect/Get) is shown and checked
+    too, as it holds what the POST kept."""
     status = response.status_code
     page = Page(response)
     assert status < 500, f"{status} {page.soup.title.get_text() if page.soup.title else ''}"
     if 300 <= status < 400:
-        assert response.headers.get("Location"), "a redirect to nowhere"
+        location = response.headers.get("Location")
+        assert location, "a redirect to nowhere"
+        if status == 303 and client is not None:
+            answered(client.get(location))
         return
     assert response.content_type.startswith("text/html"), response.content_type
     assert page.lang in ("id", "en"), "no <html lang>"
@@ -170,7 +175,7 @@ def test_the_look_up_answers_any_form_with_a_page(
 
     @given(body=form_body(fields), csrf=csrf_token(token), tail=tails)
     def look_up(body: Pairs, csrf: Pairs, tail: bytes | None) -> None:
-        answered(send(client, "/", csrf + body, tail))
+        answered(send(client, "/", csrf + body, tail), client)
         assert_whole(loose)
 
     look_up()
@@ -211,7 +216,7 @@ def test_every_question_page_answers_any_form_with_a_page(
     def answer(page: tuple[str, Pairs], csrf: Pairs, tail: bytes | None) -> None:
         set_draft(loose, client, kind, complete)  # every page reachable, whatever came before
         slug, body = page
-        answered(send(client, f"/{kind}/{slug}", csrf + body, tail))
+        answered(send(client, f"/{kind}/{slug}", csrf + body, tail), client)
         assert_whole(loose)
 
     answer()
@@ -285,7 +290,7 @@ def test_the_photo_page_answers_any_files_and_keeps_rows_and_files_together(
     @example(body=[("action", "remove:\u00b2")], csrf=[("csrf_token", token)], files=[])
     def upload(body: Pairs, csrf: Pairs, files: list[tuple[bytes, str, str]]) -> None:
         data = multipart(csrf + body, files, "photos")
-        answered(client.post(at, data=data, content_type="multipart/form-data"))
+        answered(client.post(at, data=data, content_type="multipart/form-data"), client)
         assert_whole(loose)
 
     upload()
@@ -304,7 +309,7 @@ def test_the_check_page_answers_any_form_and_files_a_case_whole_or_not_at_all(
     def send_case(body: Pairs, csrf: Pairs, tail: bytes | None) -> None:
         set_draft(loose, client, "sanggahan", complete)  # a new draft once one was filed
         response = send(client, "/sanggahan/periksa", csrf + body, tail)
-        answered(response)
+        answered(response, client)
         if urlsplit(response.headers.get("Location", "")).path == "/tanda-terima":
             assert receipt_ticket(client)
         assert_whole(loose)
@@ -334,7 +339,7 @@ def test_tracking_answers_any_form_with_a_page(
 
     @given(body=form_body(fields), csrf=csrf_token(token), tail=tails)
     def track(body: Pairs, csrf: Pairs, tail: bytes | None) -> None:
-        answered(send(client, "/lacak", csrf + body, tail))
+        answered(send(client, "/lacak", csrf + body, tail), client)
         assert_whole(loose)
 
     track()
@@ -379,7 +384,7 @@ def test_withdrawing_answers_any_form_with_a_page(
 
     @given(body=form_body({"confirm": ["y", "on"]}), csrf=csrf_token(token), tail=tails)
     def withdraw(body: Pairs, csrf: Pairs, tail: bytes | None) -> None:
-        answered(send(client, "/lacak/batalkan", csrf + body, tail))
+        answered(send(client, "/lacak/batalkan", csrf + body, tail), client)
         assert_whole(loose)
         case.moved_on(lambda appeal: appeal.status != S.DITERIMA.value)
 
@@ -408,7 +413,7 @@ def test_contesting_answers_any_form_with_a_page(
         tail=None,
     )
     def contest(body: Pairs, csrf: Pairs, tail: bytes | None) -> None:
-        answered(send(client, "/lacak/sanggah-keputusan", csrf + body, tail))
+        answered(send(client, "/lacak/sanggah-keputusan", csrf + body, tail), client)
         assert_whole(loose)
         case.moved_on(contested)
 

@@ -1,5 +1,6 @@
-"""Refused input: each bad NIK or No. KK gets a 400 with a specific message linked from the
-error summary, and the number is never echoed. Separators people type are accepted. Broken
+"""Refused input: each bad NIK or No. KK sends the browser back to the form (303, then a GET:
+Post/Redirect/Get) with a specific message linked from the error summary; the refused number
+is never echoed, the other one, valid, is kept. Separators people type are accepted. Broken
 requests (no CSRF token, wrong method, huge body, unknown URL, honeypot) get their own page.
 
 Messages are asserted on English pages (their msgids), so the Indonesian wording is free.
@@ -53,11 +54,23 @@ BAD_KK = [
 
 def submit(client: Client, data: dict[str, str], **kwargs: object) -> Page:
     client.choose_language("en")
-    return client.post_form("/", data, **kwargs)
+    return client.post_form("/", data, follow_redirects=True, **kwargs)
+
+
+def grouped(number: str, sep: str = " ") -> str:
+    return sep.join(number[i : i + 4] for i in range(0, 16, 4))
+
+
+def value_of(page: Page, name: str) -> str:
+    field = page.soup.find("input", attrs={"name": name})
+    assert field is not None, f"no input {name}"
+    return str(field.get("value", ""))
 
 
 def assert_refused(page: Page, field: str, message: str, typed: str) -> None:
-    assert page.status == 400
+    assert [r.status_code for r in page.redirects] == [303], "the POST must redirect to a GET"
+    assert page.path == "/"
+    assert page.status == 200
     assert page.soup.title.get_text().startswith("Error")
     links = page.soup.select(".error-summary__list a")
     assert [a["href"] for a in links] == [f"#{field}"]
@@ -75,6 +88,8 @@ def test_bad_nik_is_refused_with_a_specific_message_and_not_echoed(
 ) -> None:
     page = submit(client, {"nik": bad, "no_kk": GOOD_KK})
     assert_refused(page, "nik", message, bad)
+    assert value_of(page, "nik") == ""
+    assert value_of(page, "no_kk") == grouped(GOOD_KK), "the valid No. KK is not kept"
 
 
 @pytest.mark.parametrize(("bad", "message"), [c[1:] for c in BAD_KK], ids=[c[0] for c in BAD_KK])
@@ -83,15 +98,13 @@ def test_bad_no_kk_is_refused_with_a_specific_message_and_not_echoed(
 ) -> None:
     page = submit(client, {"nik": GOOD_NIK, "no_kk": bad})
     assert_refused(page, "no_kk", message, bad)
+    assert value_of(page, "no_kk") == ""
+    assert value_of(page, "nik") == grouped(GOOD_NIK), "the valid NIK is not kept"
 
 
 def test_both_numbers_bad_lists_both_errors_in_form_order(client: Client) -> None:
-    page = submit(client, {"nik": "", "no_kk": "123"}, status=400)
+    page = submit(client, {"nik": "", "no_kk": "123"}, status=200)
     assert [a["href"] for a in page.soup.select(".error-summary__list a")] == ["#nik", "#no_kk"]
-
-
-def grouped(number: str, sep: str) -> str:
-    return sep.join(number[i : i + 4] for i in range(0, 16, 4))
 
 
 @pytest.mark.parametrize(
@@ -141,11 +154,14 @@ def test_post_without_a_valid_csrf_token_shows_the_form_again_with_a_kind_messag
     if token:
         data["csrf_token"] = token
 
-    page = Page(client.post("/", data=data)).check()
+    page = Page(client.post("/", data=data, follow_redirects=True)).check()
 
-    assert page.status == 400
+    assert [r.status_code for r in page.redirects] == [303]
+    assert page.status == 200
     assert page.lang == "id"
     assert page.soup.find("input", attrs={"name": "nik"}), "the look-up form is not shown again"
+    assert value_of(page, "nik") == grouped(GOOD_NIK), "the answers are not kept"
+    assert value_of(page, "no_kk") == grouped(GOOD_KK)
     translated = id_translation(SESSION_EXPIRED)
     if translated:
         assert page.error_summary_text() == [translated]
@@ -154,8 +170,9 @@ def test_post_without_a_valid_csrf_token_shows_the_form_again_with_a_kind_messag
 
 def test_post_without_csrf_token_in_english_asks_to_send_again(client: Client) -> None:
     client.choose_language("en")
-    page = Page(client.post("/", data={"nik": GOOD_NIK})).check()
-    assert page.status == 400
+    page = Page(client.post("/", data={"nik": GOOD_NIK}, follow_redirects=True))
+    page.check()
+    assert page.status == 200
     assert page.h1 == "Check your DTSEN status"
     assert SESSION_EXPIRED in page.error_summary_text()
 

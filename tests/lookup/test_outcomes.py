@@ -1,5 +1,6 @@
-"""Each look-up outcome through HTTP POST "/", the no-oracle rule, the access log and the
-two "service unavailable" cases (nothing published, database down).
+"""Each look-up outcome through HTTP POST "/" (and the result page it redirects to), the
+no-oracle rule, the access log and the two "service unavailable" cases (nothing published,
+database down).
 
 Text is asserted on the English pages (chosen with ?lang=en): the msgids are English, so
 the assertions do not depend on the wording of the Indonesian catalog.
@@ -25,8 +26,9 @@ FULL_NAMES = ("BUDI SANTOSO", "SITI AMINAH", "AHMAD FAUZI")
 
 
 def look_up(client: Client, nik: str, no_kk: str, **kwargs: object) -> Page:
+    """POST the look-up and follow its redirect to the result page (Post/Redirect/Get)."""
     client.choose_language("en")
-    return client.post_form("/", {"nik": nik, "no_kk": no_kk}, **kwargs)
+    return client.post_form("/", {"nik": nik, "no_kk": no_kk}, follow_redirects=True, **kwargs)
 
 
 def main_text(page: Page) -> str:
@@ -201,6 +203,8 @@ def test_every_kind_of_mismatch_gets_the_same_answer(client: Client, factory, ap
     pages = {label: look_up(client, nik, kk) for label, (nik, kk) in pairs.items()}
 
     assert {label: p.status for label, p in pages.items()} == dict.fromkeys(pairs, 200)
+    hops = {(r.status_code, r.headers["Location"]) for p in pages.values() for r in p.redirects}
+    assert hops == {(303, "/hasil")}, "the POSTs answer differently"
     mains = {main_text(p) for p in pages.values()}
     assert len(mains) == 1, mains
     bodies = {p.response.get_data() for p in pages.values()}

@@ -1,5 +1,7 @@
 """The NIK travels only in the POST body: never in a URL, a redirect, a cookie, a log line
-or the rendered page; refused numbers are not echoed; results are never cached."""
+or the rendered page (a valid number typed on a form that came back with an error is shown
+again grouped by four, as on the card); refused numbers are not echoed; results are never
+cached."""
 
 from __future__ import annotations
 
@@ -19,8 +21,9 @@ SESSION_COOKIE = "dtsen_session"
 
 
 def look_up(client: Client, nik: str, no_kk: str, **kwargs: object) -> Page:
+    """POST the look-up and follow its redirect (Post/Redirect/Get)."""
     client.choose_language("en")
-    return client.post_form("/", {"nik": nik, "no_kk": no_kk}, **kwargs)
+    return client.post_form("/", {"nik": nik, "no_kk": no_kk}, follow_redirects=True, **kwargs)
 
 
 def spaced(number: str) -> str:
@@ -37,9 +40,12 @@ def house(factory):
 # --- URLs and redirects --------------------------------------------------------------------
 
 
-def test_result_is_rendered_on_the_post_itself_without_a_redirect(client: Client, house) -> None:
+def test_result_is_a_get_page_the_post_redirects_to_without_a_number_in_the_url(
+    client: Client, house
+) -> None:
     page = look_up(client, house.members[0].nik, house.no_kk, status=200)
-    assert "Location" not in page.response.headers
+    assert [(r.status_code, r.headers["Location"]) for r in page.redirects] == [(303, "/hasil")]
+    assert page.response.request.query_string == b""
     assert "receives bansos" in page.h1
 
 
@@ -81,9 +87,10 @@ def test_nik_is_in_no_set_cookie_header_nor_in_the_session(
 
     page = look_up(client, nik, no_kk[outcome])
 
-    for header in page.response.headers.getlist("Set-Cookie"):
-        assert nik not in header
-        assert house.no_kk not in header
+    for response in (*page.redirects, page.response):
+        for header in response.headers.getlist("Set-Cookie"):
+            assert nik not in header
+            assert house.no_kk not in header
     cookie = client.get_cookie(SESSION_COOKIE)
     assert cookie is not None
     assert nik not in cookie.value
@@ -113,8 +120,8 @@ def test_lookups_of_every_kind_log_no_nik(
     look_up(client, nik, house.no_kk, status=200)
     look_up(client, nik, factory.unknown_pair()[1], status=200)
     look_up(client, spaced(nik), house.no_kk, status=200)
-    look_up(client, nik, "9901012005190001", status=400)
-    look_up(client, nik + "9", house.no_kk, status=400)
+    look_up(client, nik, "9901012005190001", status=200)  # back to the form, with the error
+    look_up(client, nik + "9", house.no_kk, status=200)
 
     assert any(r.name.startswith("sqlalchemy") for r in caplog.records), "SQL was not logged"
     assert_not_logged(caplog, nik, house.no_kk)
@@ -188,25 +195,33 @@ def test_log_scrubber_replaces_a_nik_in_portal_log_messages(
     [("house", "9901012005190001"), ("house", "321601"), ("bad", "house")],
     ids=["kk-unknown-region", "kk-too-short", "nik-invalid"],
 )
-def test_number_fields_are_rendered_empty_after_a_validation_error(
+def test_a_refused_number_is_rendered_empty_and_a_valid_one_grouped_after_an_error(
     client: Client, house, nik_of: str, no_kk: str
 ) -> None:
     nik = house.members[0].nik if nik_of == "house" else "3216013206880002"
     kk = house.no_kk if no_kk == "house" else no_kk
 
-    page = look_up(client, nik, kk, status=400)
+    page = look_up(client, nik, kk, status=200)
 
-    for name in ("nik", "no_kk"):
-        field = page.soup.find("input", attrs={"name": name})
-        assert field is not None
-        assert field.get("value", "") == ""
+    assert page.error_summary(), "the form did not come back with its error"
+    shown = {
+        name: page.soup.find("input", attrs={"name": name}).get("value", "")
+        for name in ("nik", "no_kk")
+    }
+    refused = "no_kk" if nik_of == "house" else "nik"
+    valid = "nik" if refused == "no_kk" else "no_kk"
+    assert shown[refused] == ""
+    assert shown[valid] == spaced(nik if valid == "nik" else kk)
     assert nik not in page.text
     assert kk not in page.text
+    if refused == "no_kk" and len(kk) == 16:
+        assert spaced(kk) not in page.text
 
 
 @pytest.mark.parametrize("outcome", ["found", "not_found", "invalid"])
 def test_lookup_responses_are_never_cached(client: Client, house, factory, outcome: str) -> None:
     no_kk = {"found": house.no_kk, "not_found": factory.unknown_pair()[1], "invalid": "1"}
     page = look_up(client, house.members[0].nik, no_kk[outcome])
-    assert page.status in (200, 400)
-    assert "no-store" in page.response.headers["Cache-Control"]
+    assert page.status == 200
+    for response in (*page.redirects, page.response):
+        assert "no-store" in response.headers["Cache-Control"]
