@@ -14,6 +14,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from argon2.profiles import RFC_9106_LOW_MEMORY
+
 from portal.settings import SETTINGS, SettingError
 
 PACKAGE = Path(__file__).resolve().parent
@@ -109,7 +111,8 @@ class Config:
     STAFF_LOGIN_FREE_FAILURES = 20
     STAFF_ENROL_HOURS = 72
     STAFF_PASSWORD_MIN = 12
-    # argon2id cost of staff passwords (argon2-cffi's RFC 9106 "low memory" profile).
+    # argon2id cost of staff passwords (argon2-cffi's RFC 9106 "low memory" profile, its
+    # defaults). validate() refuses less outside testing: only the test suite hashes cheaply.
     PASSWORD_TIME_COST = 3
     PASSWORD_MEMORY_KIB = 64 * 1024
     PASSWORD_PARALLELISM = 4
@@ -172,6 +175,23 @@ class Config:
             raise ConfigError("UPLOAD_MAX_BODY_BYTES must be at least PHOTO_MAX_BYTES.")
         if config["STAFF_SESSION_BACKEND"] == "redis" and not config.get("REDIS_URL"):
             raise ConfigError("STAFF_SESSION_BACKEND=redis needs REDIS_URL.")
+        if config.get("ENV_NAME") != "testing":
+            cls._check_password_cost(config)
+
+    @staticmethod
+    def _check_password_cost(config: dict[str, Any]) -> None:
+        """Staff password hashes at least as costly as argon2-cffi's defaults (RFC 9106 low
+        memory: 3 passes over 64 MiB). The cheap cost of TestConfig must never reach a
+        deployment, by PORTAL_ENV or by a variable copied from a test set-up."""
+        floor = RFC_9106_LOW_MEMORY
+        for name, low in (
+            ("PASSWORD_TIME_COST", floor.time_cost),
+            ("PASSWORD_MEMORY_KIB", floor.memory_cost),
+        ):
+            if config[name] < low:
+                raise ConfigError(
+                    f"{name} must be at least {low} outside testing (argon2's default cost)."
+                )
 
 
 class DevConfig(Config):

@@ -419,14 +419,15 @@ def _table() -> list[Setting]:
         s(
             "PASSWORD_TIME_COST",
             integer,
-            "argon2id passes per staff password hash.",
+            "argon2id passes per staff password hash; at least 3 outside testing (the "
+            "test suite alone hashes cheaply: 1 pass over 8 KiB).",
             at_least(1),
             kind="a whole number",
         ),
         s(
             "PASSWORD_MEMORY_KIB",
             integer,
-            "argon2id memory per hash, in KiB.",
+            "argon2id memory per hash, in KiB; at least 65536 outside testing.",
             at_least(8),
             kind="a whole number",
         ),
