@@ -1,7 +1,7 @@
 """case list grants: "find my cases" kept on the server, revocable
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02 12:00:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import portal.db
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

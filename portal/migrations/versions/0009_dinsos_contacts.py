@@ -1,7 +1,7 @@
 """contact of each kabupaten/kota's Dinas Sosial
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-10 09:00:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import portal.db
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

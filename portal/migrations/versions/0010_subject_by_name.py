@@ -1,7 +1,7 @@
 """another household reported by name, address (RT/RW) and desa; staff link it to DTSEN
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-09 10:00:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import portal.db
 
 revision = "0010"
-down_revision = "0006"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
