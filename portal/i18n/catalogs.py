@@ -47,7 +47,7 @@ def extract_to(path: Path) -> None:
             "--no-wrap",
             "-o",
             str(path),
-            str(ROOT),
+            ".",  # relative locations: the same catalog from any checkout
         ],
         check=True,
         capture_output=True,
