@@ -78,6 +78,7 @@ class Phone:
     twin: Page  # a scripted page of its own, where axe runs (see axe_violations)
     steps: list[str] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
+    typed: list[str] = field(default_factory=list)  # every NIK / No. KK typed, in order
 
     # --- moving around ---------------------------------------------------------------------
     def visit(self, path: str, step: str, *, expect: int = 200) -> Page:
@@ -151,6 +152,15 @@ class Phone:
     # --- forms -----------------------------------------------------------------------------
     def fill(self, label: str, value: str) -> None:
         self.page.get_by_label(label, exact=True).fill(value)
+        digits = "".join(c for c in value if c.isdigit())
+        if len(digits) == 16:
+            self.typed.append(digits)
+
+    def typed_once(self) -> int:
+        """Assert no NIK or No. KK was typed twice on this phone; the digits typed."""
+        twice = {n for n in self.typed if self.typed.count(n) > 1}
+        assert not twice, f"typed more than once: {sorted(n[:4] + '...' for n in twice)}"
+        return 16 * len(self.typed)
 
     def choose(self, label: str, *, group: str | None = None, exact: bool = True) -> None:
         """Tick the radio or checkbox LABEL (inside the fieldset whose legend is GROUP)."""

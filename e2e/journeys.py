@@ -33,10 +33,26 @@ def start_sanggahan(phone: Phone, reason: str, filer: dict[str, str]) -> None:
     phone.submit("Lanjutkan", "subject")
 
 
-def about_another_household(phone: Phone, nik: str) -> None:
+def about_another_household(
+    phone: Phone, nik: str | None = None, *, name: str = "Pak Rahmat", desa: str = "Segarajaya"
+) -> None:
+    """The neighbour as a neighbour knows them: name, address with RT/RW and desa (found with
+    the one-form desa picker, within the filer's kabupaten); the NIK only when NIK is given."""
     assert phone.h1() == "Data siapa yang dilaporkan?"
     phone.choose("Keluarga lain")
-    phone.fill("NIK orang yang dilaporkan", nik)
+    phone.fill("Nama orang yang dilaporkan", name)
+    phone.fill("Alamat mereka", "KP. SAGARA, rumah cat hijau dekat masjid")
+    phone.fill("RT", "2")
+    phone.fill("RW", "5")
+    phone.fill("Cari desa atau kelurahan berdasarkan nama", desa)
+    phone.submit("Cari", "subject-desa-search", exact=True)  # 303, then the page again
+    assert phone.h1() == "Data siapa yang dilaporkan?"
+    assert "desa ditemukan di Kabupaten Bekasi" in phone.main_text()
+    # what was typed before the search is still there
+    assert phone.page.get_by_label("Nama orang yang dilaporkan", exact=True).input_value() == name
+    phone.choose(desa, exact=False)
+    if nik:
+        phone.fill("NIK orang yang dilaporkan (boleh dikosongkan)", nik)
     phone.submit("Lanjutkan", "details")
     assert phone.h1() == "Ceritakan yang Anda ketahui"
 

@@ -146,9 +146,11 @@ def test_usulan_for_my_household_that_is_not_in_dtsen(phone: Phone, stack: Stack
 
     assert phone.h1() == "Tempat tinggal keluarga"
     phone.fill("Cari desa atau kelurahan berdasarkan nama", "Samudra")
-    phone.submit("Cari", "desa-search")
+    phone.submit("Cari", "desa-search", exact=True)
     assert phone.h1() == "Tempat tinggal keluarga"
-    desa = phone.select("Desa atau kelurahan tempat keluarga tinggal", "Samudra Jaya, Tarumajaya")
+    assert "desa ditemukan di Kabupaten Bekasi" in phone.main_text()
+    desa = "Samudra Jaya, Tarumajaya"
+    phone.choose(desa, exact=False)
     phone.submit("Lanjutkan", "programs")
 
     assert phone.h1() == "Program"

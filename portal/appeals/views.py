@@ -322,7 +322,10 @@ def step(kind_name: str, slug: str) -> Any:
                     slug=target or journey.next_slug(kind, draft.answers, slug),
                 )
             )
-    return replay.again(form, page, _here("appeals.step", kind_name=kind.value, slug=slug))
+    # a refused answer keeps the picker's search too (a nationwide one stays nationwide)
+    return replay.again(
+        form, page, _here("appeals.step", kind_name=kind.value, slug=slug), extra=DESA_FIELDS
+    )
 
 
 def _step_page(

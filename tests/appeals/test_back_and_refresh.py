@@ -129,11 +129,12 @@ def test_the_track_form_keeps_its_numbers_for_this_browser_only(
         token = session["replay"]
 
     stranger: Client = app.test_client()  # type: ignore[assignment]
-    stranger.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    stranger.choose_language("en")  # so that "No case found" would be seen if shown
     with stranger.session_transaction() as session:
         session["replay"] = token  # the token's value, with this browser's own key
         session["bk"] = "the-strangers-own-browser-key-" + "z" * 32
     other = stranger.page("/lacak")
+    assert other.lang == "en"
     assert "No case found" not in other
     assert other.soup.find("input", attrs={"name": "ticket"}).get("value", "") == ""
 

@@ -6,10 +6,14 @@ the page is lost by searching. Walked like a phone without JavaScript."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from flask import Flask
 
-from portal.appeals.models import Appeal
+from portal import db
+from portal.appeals.models import Appeal, AppealDraft
+from portal.replay.models import FormReplay
 from tests.appeals.conftest import answers_for, load_case, path_of, post_on, submit, walk
 from tests.fixtures.factories import DESA
 from tests.helpers import Client, Page
@@ -33,9 +37,26 @@ def count_line(page: Page) -> str:
     return " ".join(page.texts(".desa-picker__count"))
 
 
+def saved_answers(app: Flask, client: Client) -> dict[str, Any]:
+    with client.session_transaction() as session:
+        token = session["drafts"]["usulan"]
+    with app.app_context():
+        return dict(db.session.get(AppealDraft, token).answers)
+
+
+def shown_again(client: Client, page: Page, data: dict[str, Any]) -> Page:
+    """Send the form of PAGE with DATA when it is not an answer that moves on (a search, a
+    refused answer): the POST answers 303 to the GET of the same page (Post/Redirect/Get),
+    which shows the search or the errors with status 200."""
+    sent = post_on(client, page, data)
+    assert sent.status == 303, (sent.status, sent.error_summary())
+    location = sent.response.headers["Location"]
+    assert urlsplit(location).path == page.path, location
+    return client.page(location)
+
+
 def search(client: Client, page: Page, query: str, action: str = "search", **extra: Any) -> Page:
-    result = post_on(client, page, {"desa_q": query, "action": action, **extra})
-    assert result.status == 200, result.error_summary()
+    result = shown_again(client, page, {"desa_q": query, "action": action, **extra})
     assert not result.error_summary(), "a search is not an error"
     return result
 
@@ -129,8 +150,30 @@ def test_a_search_of_fewer_than_three_letters_asks_for_more(client: Client, worl
 @pytest.mark.parametrize("query", ["%", "_%_", "a\x00b\x00c", "ciben'; --", "x" * 500, "  "])
 def test_odd_searches_never_fail(client: Client, world, query: str) -> None:
     page = desa_page(client, world)
-    result = post_on(client, page, {"desa_q": query, "action": "search"})
-    assert result.status == 200
+    result = shown_again(client, page, {"desa_q": query, "action": "search"})
+    assert not result.error_summary()
+    assert result.soup.find("input", attrs={"name": "desa_q"})
+
+
+def test_a_search_comes_back_as_a_get_that_refresh_and_back_show_again_saving_nothing(
+    client: Client, app: Flask, world
+) -> None:
+    page = desa_page(client, world)
+    before = saved_answers(app, client)
+
+    found = search(client, page, "ciben", action="search_all")
+
+    # refresh: the browser sends the GET again (never the POST); Back: the GET before the
+    # search, the same address. Both show the search, and neither sends or saves anything.
+    for shown in (client.page(found.response.request.full_path), client.page("/usulan/desa")):
+        assert not shown.error_summary()
+        assert count_line(shown) == "13 desa found in all of Indonesia."
+        assert choices(shown) == choices(found)
+        assert shown.soup.find("input", attrs={"name": "desa_q"})["value"] == "ciben"
+        assert shown.soup.find("input", attrs={"name": "desa_scope", "value": "all"})
+    assert saved_answers(app, client) == before
+    with app.app_context():
+        assert db.session.query(FormReplay).count() == 1
 
 
 # --- choosing -------------------------------------------------------------------------------
@@ -152,10 +195,11 @@ def test_a_desa_found_by_search_is_chosen_and_kept_when_revisited(client: Client
 def test_continue_without_a_choice_keeps_the_search_results(client: Client, world) -> None:
     found = search(client, desa_page(client, world), "ciben")
 
-    refused = post_on(client, found, {"desa_q": "ciben", "action": "continue"})
+    refused = shown_again(client, found, {"desa_q": "ciben", "action": "continue"})
 
-    assert refused.status == 400
-    assert refused.error_summary() == ["Choose the desa or kelurahan."]
+    assert refused.error_summary() == [
+        "Desa or kelurahan where the household lives: Choose the desa or kelurahan."
+    ]
     assert choices(refused) == [CIBENING_BEKASI]
 
 
@@ -166,13 +210,12 @@ def test_a_desa_of_another_kabupaten_needs_an_explicit_confirmation(
     everywhere = search(client, search(client, page, "sukamaju"), "sukamaju", "search_all")
     assert SUKAMAJU_SUKABUMI in choices(everywhere)
 
-    refused = post_on(
+    refused = shown_again(
         client,
         everywhere,
         {"desa_q": "sukamaju", "desa_scope": "all", "desa": SUKAMAJU_SUKABUMI},
     )
 
-    assert refused.status == 400
     assert refused.error_summary() == [
         "Tick the box if this is the right desa, or choose another desa."
     ]
@@ -181,7 +224,8 @@ def test_a_desa_of_another_kabupaten_needs_an_explicit_confirmation(
         "Kabupaten Bekasi."
     ]
     assert refused.soup.find("input", attrs={"name": "desa_confirm", "id": "desa_confirm"})
-    assert SUKAMAJU_SUKABUMI in choices(refused)  # the nationwide list is still there
+    assert choices(refused) == choices(everywhere)  # the nationwide list is still there
+    assert count_line(refused) == count_line(everywhere)
 
     confirmed = post_on(
         client,
@@ -207,9 +251,8 @@ def test_a_crafted_post_of_another_kabupatens_desa_is_not_accepted_silently(
 ) -> None:
     page = desa_page(client, world)
 
-    refused = post_on(client, page, {"desa": SUKAMAJU_SUKABUMI})
+    refused = shown_again(client, page, {"desa": SUKAMAJU_SUKABUMI})
 
-    assert refused.status == 400
     assert refused.error_summary() == [
         "Tick the box if this is the right desa, or choose another desa."
     ]

@@ -22,6 +22,7 @@ from portal.appeals.models import CaseListGrant
 from portal.appeals.reasons import REASONS
 from portal.appeals.states import AppealStatus
 from portal.dataimport.demo import House, Member
+from portal.replay.models import FormReplay
 from tests.appeals.conftest import answers_for, decide, load_case, path_of, submit, walk
 from tests.fixtures.factories import Factory
 from tests.helpers import Client, Page
@@ -124,6 +125,14 @@ def open_ticket(client: Client, listing: Page, ticket: str) -> Page:
     """Press the list's button for TICKET (its value), with the list's CSRF token."""
     token = listing.soup.find("input", attrs={"name": "csrf_token"})["value"]
     return Page(client.post("/laporan-saya/buka", data={"csrf_token": token, "ticket": ticket}))
+
+
+def duration_words(seconds: int) -> str:
+    """A wait as the page says it in English: 30 seconds, 1 minute, 4 minutes."""
+    if seconds < 60:
+        return f"{seconds} seconds"
+    minutes = -(-seconds // 60)
+    return f"{minutes} minute" if minutes == 1 else f"{minutes} minutes"
 
 
 def main_text(page: Page) -> str:
@@ -230,7 +239,7 @@ def test_the_list_survives_refresh_back_and_the_language_switch(
     assert indonesian.lang == "id"
     assert indonesian.h1 == "Laporan Anda"
     assert [r.ticket for r in rows(indonesian)] == [ticket]
-    assert rows(indonesian)[0].status == "Diterima"
+    assert rows(indonesian)[0].status == "Terkirim"
 
 
 def test_no_number_is_in_a_url_or_the_session_cookie(
@@ -349,9 +358,17 @@ def test_every_no_looks_exactly_the_same(app: Flask, client: Client, filers: Fil
         "look-alike NIK, filer's card": (filers.lookalike.members[0].nik, filers.filer.no_kk),
     }
 
-    pages = {label: prove(english(app), n, k) for label, (n, k) in pairs.items()}
+    pages = {
+        label: prove(english(app), n, k, follow_redirects=True) for label, (n, k) in pairs.items()
+    }
 
-    assert {label: p.status for label, p in pages.items()} == dict.fromkeys(pairs, 200)
+    # each "no" answers 303 to the form (Post/Redirect/Get), shown again by a GET with 200
+    assert {label: [r.status_code for r in p.redirects] for label, p in pages.items()} == (
+        dict.fromkeys(pairs, [303])
+    )
+    assert {label: (p.path, p.status) for label, p in pages.items()} == dict.fromkeys(
+        pairs, ("/laporan-saya", 200)
+    )
     texts = {main_text(p) for p in pages.values()}
     assert len(texts) == 1, texts
     page = next(iter(pages.values()))
@@ -363,6 +380,61 @@ def test_every_no_looks_exactly_the_same(app: Flask, client: Client, filers: Fil
             "",
             "",
         ]
+
+
+def number_values(page: Page) -> list[str]:
+    return [i.get("value", "") for i in page.soup.select("input[name=nik], input[name=no_kk]")]
+
+
+def test_a_no_comes_back_on_refresh_back_and_the_language_switch_without_sending_again(
+    limited_app: Flask, limited_client: Client, limited_filers: Filers
+) -> None:
+    """Post/Redirect/Get: a "no" is shown by GETs of the form (refresh, Back, ?lang=), which
+    neither ask DTSEN again nor count a miss; its numbers are kept nowhere; a proof clears it."""
+    victim = limited_filers.filer
+    nik = victim.members[0].nik
+    no = "We found no reports for this NIK and No. KK."
+    for kk in (limited_filers.other.no_kk, limited_filers.stranger[1]):  # 2 of 3 free misses
+        sent = prove(limited_client, nik, kk)
+        assert (sent.status, sent.response.headers["Location"]) == (303, "/laporan-saya")
+        shown = [limited_client.page("/laporan-saya") for _ in range(3)]
+        assert {main_text(p) for p in shown} == {main_text(shown[0])}
+        assert no in shown[0]
+        assert number_values(shown[0]) == ["", ""]
+    indonesian = limited_client.page("/laporan-saya?lang=id")
+    assert "Kami tidak menemukan laporan untuk NIK dan No. KK ini." in indonesian
+    with limited_app.app_context():
+        kept = repr([(r.answers, r.errors, r.notes) for r in db.session.query(FormReplay)])
+    assert not SIXTEEN.search(kept), kept
+    limited_client.choose_language("en")
+
+    # had a GET counted a miss (6 so far), these right numbers would have to wait (429)
+    proof = prove(limited_client, nik, victim.no_kk)
+
+    assert (proof.status, proof.response.headers["Location"]) == (303, "/laporan-saya/daftar")
+    form = limited_client.page("/laporan-saya")
+    assert no not in form
+    assert form.error_summary() == []
+
+
+def test_bad_numbers_come_back_on_refresh_and_the_language_switch(
+    client: Client, filers: Filers
+) -> None:
+    sent = prove(client, filers.filer_nik, "123")
+    assert (sent.status, sent.response.headers["Location"]) == (303, "/laporan-saya")
+
+    first = client.page("/laporan-saya")
+    refreshed = client.page("/laporan-saya")
+    indonesian = client.page("/laporan-saya?lang=id")
+
+    assert first.error_summary() == refreshed.error_summary() != []
+    assert [a["href"] for a in first.soup.select(".error-summary__list a")] == ["#no_kk"]
+    assert [a["href"] for a in indonesian.soup.select(".error-summary__list a")] == ["#no_kk"]
+    assert indonesian.error_summary() != first.error_summary()  # translated when shown
+    assert number_values(first)[1] == ""  # the refused number is not echoed
+    client.choose_language("en")
+    assert prove(client, filers.filer_nik, filers.filer.no_kk).status == 303
+    assert client.page("/laporan-saya").error_summary() == []
 
 
 def test_a_no_runs_the_same_queries_whatever_is_wrong(app: Flask, filers: Filers) -> None:
@@ -406,14 +478,19 @@ def test_misses_here_and_at_the_look_up_count_for_the_same_numbers(
     victim = limited_filers.filer
     others = [limited_filers.other.no_kk, limited_filers.third.no_kk, limited_filers.stranger[1]]
     for kk in others:  # DTSEN_FREE_MISSES is 3 in limited_app
-        assert prove(limited_client, victim.members[0].nik, kk).status == 200
+        no = prove(limited_client, victim.members[0].nik, kk)
+        assert (no.status, no.response.headers["Location"]) == (303, "/laporan-saya")
+        shown = limited_client.page("/laporan-saya")
+        assert "We found no reports for this NIK and No. KK." in shown
 
     look_up = limited_client.post_form("/", {"nik": victim.members[0].nik, "no_kk": victim.no_kk})
     assert look_up.status == 429
     assert look_up.soup.find("input", attrs={"name": "wait"}) is not None
     here = prove(limited_client, victim.members[0].nik, victim.no_kk)
     assert here.status == 429
-    assert "Please wait a moment, then send again." in here
+    notice = here.soup.select_one(".notice--error").get_text(" ", strip=True)
+    wait = duration_words(int(here.response.headers["Retry-After"]))
+    assert f"Wait {wait}, then send again." in notice
 
 
 def test_look_up_misses_make_find_my_cases_wait_too(
@@ -439,15 +516,16 @@ def test_find_my_cases_shares_the_look_up_limit_per_network(
         for h in houses
     ]
     statuses += [prove(limited_client, h.members[0].nik, h.no_kk).status for h in houses]
-    assert statuses == [200, 200, 200, 303, 303, 429]
+    assert statuses == [303, 303, 303, 303, 303, 429]
 
 
 # --- the form --------------------------------------------------------------------------------
 
 
 def test_bad_numbers_are_refused_on_their_fields_and_not_echoed(client: Client) -> None:
-    page = prove(client, "3216014506880002X", "123")
-    assert page.status == 400
+    sent = prove(client, "3216014506880002X", "123")
+    assert (sent.status, sent.response.headers["Location"]) == (303, "/laporan-saya")
+    page = client.page("/laporan-saya")
     assert [a["href"] for a in page.soup.select(".error-summary__list a")] == ["#nik", "#no_kk"]
     assert "3216014506880002X" not in page.text
 
@@ -455,5 +533,8 @@ def test_bad_numbers_are_refused_on_their_fields_and_not_echoed(client: Client) 
 def test_the_track_page_and_the_result_page_link_here(client: Client, filers: Filers) -> None:
     track = client.page("/lacak")
     assert track.soup.find("a", href="/laporan-saya").get_text(strip=True) == "See all my reports"
-    result = client.post_form("/", {"nik": filers.filer_nik, "no_kk": filers.filer.no_kk})
+    result = client.post_form(
+        "/", {"nik": filers.filer_nik, "no_kk": filers.filer.no_kk}, follow_redirects=True
+    )
+    assert result.path == "/hasil"
     assert result.soup.find("a", href="/laporan-saya") is not None

@@ -7,10 +7,12 @@ reported name never appears on a page the reported household or a later visitor 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from portal.appeals.states import AppealStatus
+from portal.forms import grouped
 from tests.appeals.conftest import (
     answers_for,
     decide,
@@ -54,6 +56,16 @@ def file(client: Client, answers: dict[str, dict[str, Any]]) -> str:
 def subject_page(client: Client, world: Any, code: str = "INC-MAMPU") -> Page:
     walk(client, "sanggahan", answers_for(world, code), stop_at="subjek")
     return client.page("/sanggahan/subjek")
+
+
+def shown_again(client: Client, page: Page, data: dict[str, Any]) -> Page:
+    """Send the form of PAGE with DATA when it does not move on (a search, a refused
+    answer): 303 to the GET of the same page (Post/Redirect/Get), shown with status 200."""
+    sent = post_on(client, page, data)
+    assert sent.status == 303, (sent.status, sent.error_summary())
+    location = sent.response.headers["Location"]
+    assert urlsplit(location).path == page.path, location
+    return client.page(location)
 
 
 # --- the page -------------------------------------------------------------------------------
@@ -109,8 +121,10 @@ def test_a_neighbour_in_another_kabupaten_goes_to_that_dinsos_after_confirming(
     answers = by_name(world, desa=KOTA_BEKASI_DESA)
     walk(client, "sanggahan", answers, stop_at="subjek")
 
-    refused = post_on(client, client.page("/sanggahan/subjek"), answers["subjek"])
-    assert refused.status == 400
+    refused = shown_again(client, client.page("/sanggahan/subjek"), answers["subjek"])
+    assert refused.error_summary() == [
+        "Tick the box if this is the right desa, or choose another desa."
+    ]
     assert refused.texts(".notice--warning > p") == [
         "Bekasijaya is in Kota Bekasi, but your family card is from Kabupaten Bekasi."
     ]
@@ -156,43 +170,39 @@ def test_own_household_ignores_what_was_typed_about_another(client: Client, app,
 
 def test_pressing_search_keeps_the_other_answers_on_the_page(client: Client, world) -> None:
     page = subject_page(client, world)
+    stranger_nik, _kk = world.stranger  # a valid NIK: the optional box is kept too
+    typed = {
+        "whose": "other",
+        "subject_name": NAME,
+        "subject_alamat": "KP. BUNI, rumah cat hijau",
+        "subject_rt": "3",
+        "subject_rw": "12",
+        "subject_nik": stranger_nik,
+    }
 
-    found = post_on(
-        client,
-        page,
-        {
-            "whose": "other",
-            "subject_name": NAME,
-            "subject_alamat": "KP. BUNI, rumah cat hijau",
-            "subject_rt": "3",
-            "subject_rw": "12",
-            "desa_q": "bunibakti",
-            "action": "search",
-        },
-    )
+    found = shown_again(client, page, {**typed, "desa_q": "bunibakti", "action": "search"})
+    refreshed = client.page(found.response.request.full_path)  # a GET again, never the POST
 
-    assert found.status == 200
-    assert not found.error_summary()
-    soup = found.soup
-    assert soup.find("input", attrs={"name": "whose", "value": "other", "checked": True})
-    assert soup.find("input", attrs={"name": "subject_name"})["value"] == NAME
-    assert soup.find("textarea", attrs={"name": "subject_alamat"}).get_text(strip=True) == (
-        "KP. BUNI, rumah cat hijau"
-    )
-    assert soup.find("input", attrs={"name": "subject_rt"})["value"] == "3"
-    assert soup.find("input", attrs={"name": "subject_rw"})["value"] == "12"
-    assert " ".join(found.texts(".desa-picker__count")) == "1 desa found in Kabupaten Bekasi."
-    assert [i["value"] for i in soup.select("input[name=desa]")] == [BUNIBAKTI]
+    for shown in (found, refreshed):
+        assert not shown.error_summary()
+        soup = shown.soup
+        assert soup.find("input", attrs={"name": "whose", "value": "other", "checked": True})
+        assert soup.find("input", attrs={"name": "subject_name"})["value"] == NAME
+        assert soup.find("textarea", attrs={"name": "subject_alamat"}).get_text(strip=True) == (
+            "KP. BUNI, rumah cat hijau"
+        )
+        assert soup.find("input", attrs={"name": "subject_rt"})["value"] == "3"
+        assert soup.find("input", attrs={"name": "subject_rw"})["value"] == "12"
+        assert soup.find("input", attrs={"name": "subject_nik"})["value"] == grouped(stranger_nik)
+        assert " ".join(shown.texts(".desa-picker__count")) == "1 desa found in Kabupaten Bekasi."
+        assert [i["value"] for i in soup.select("input[name=desa]")] == [BUNIBAKTI]
 
     chosen = post_on(
         client,
         found,
         {
-            "whose": "other",
-            "subject_name": NAME,
-            "subject_alamat": "KP. BUNI, rumah cat hijau",
-            "subject_rt": "3",
-            "subject_rw": "12",
+            **typed,
+            "subject_nik": grouped(stranger_nik),  # as the box shows it
             "desa_q": "bunibakti",
             "desa": BUNIBAKTI,
         },

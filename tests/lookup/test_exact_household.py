@@ -71,7 +71,9 @@ OUTCOME_HEADINGS = {  # a part of each outcome's <h1> (English msgids)
     "No family found": "not_found",
 }
 ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
-PERIOD_IN_TEXT = re.compile(r"\b(\d{4})Q([1-4])\b|\bQuarter (IV|III|II|I) (\d{4})\b")
+PERIOD_IN_TEXT = re.compile(
+    r"\b(\d{4})Q([1-4])\b|\bQuarter (IV|III|II|I) (\d{4})\b|\bQ([1-4]) (\d{4})\b"
+)
 
 
 @dataclass(frozen=True)
@@ -97,10 +99,16 @@ class Shown:
 
 
 def periods_in(text: str) -> list[str]:
-    """Every period mentioned in TEXT, as 2026Q3, whether written 2026Q3 or Quarter III 2026."""
+    """Every period mentioned in TEXT, as 2026Q3, whether written 2026Q3, Quarter III 2026
+    or Q3 2026 (July-September)."""
     found = []
     for m in PERIOD_IN_TEXT.finditer(text):
-        found.append(f"{m[1]}Q{m[2]}" if m[1] else f"{m[4]}Q{ROMAN[m[3]]}")
+        if m[1]:
+            found.append(f"{m[1]}Q{m[2]}")
+        elif m[3]:
+            found.append(f"{m[4]}Q{ROMAN[m[3]]}")
+        else:
+            found.append(f"{m[6]}Q{m[5]}")
     return found
 
 

@@ -72,7 +72,8 @@ def parents(programs: tuple[str, ...] = ALL) -> list[Person]:
 
 def look_up(client: Client, house: House, lang: str = "en") -> Page:
     client.choose_language(lang)
-    return client.post_form("/", {"nik": house.members[0].nik, "no_kk": house.no_kk}, status=200, follow_redirects=True
+    return client.post_form(
+        "/", {"nik": house.members[0].nik, "no_kk": house.no_kk}, status=200, follow_redirects=True
     )
 
 
@@ -363,7 +364,8 @@ def test_a_phone_set_to_english_gets_the_result_in_indonesian(app, factory: Fact
     phone: Client = app.test_client()
     phone.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en-US,en;q=0.9"
 
-    page = phone.post_form("/", {"nik": house.members[0].nik, "no_kk": house.no_kk}, status=200, follow_redirects=True
+    page = phone.post_form(
+        "/", {"nik": house.members[0].nik, "no_kk": house.no_kk}, status=200, follow_redirects=True
     )
 
     assert page.lang == "id"
@@ -380,7 +382,8 @@ def test_english_chosen_with_the_switch_sticks_for_the_look_up_and_its_result(
 
     assert phone.page("/?lang=en").lang == "en"
     form = phone.page("/")  # no ?lang: the choice is kept in the session
-    page = phone.post_form("/", {"nik": house.members[0].nik, "no_kk": house.no_kk}, status=200, follow_redirects=True
+    page = phone.post_form(
+        "/", {"nik": house.members[0].nik, "no_kk": house.no_kk}, status=200, follow_redirects=True
     )
 
     assert form.lang == "en"

@@ -22,13 +22,13 @@ from portal.lookup.models import AccessEvent
 from portal.replay.models import FormReplay, LookupReference
 from tests.helpers import Client, Page
 
-EN = {"Accept-Language": "en"}
 SESSION_COOKIE = "dtsen_session"
 EXPIRED_RESULT = "For your family's privacy, a result is shown for 30 minutes only."
 
 
 def look_up(client: Client, nik: str, no_kk: str, **kwargs: Any) -> Page:
-    kwargs.setdefault("headers", EN)
+    """Look up in English, chosen with the language switch (kept in the session)."""
+    client.choose_language("en")
     return client.post_form("/", {"nik": nik, "no_kk": no_kk}, follow_redirects=True, **kwargs)
 
 
@@ -66,8 +66,8 @@ def test_refresh_and_back_show_the_result_again_and_record_the_access_once(
     assert count(app, AccessEvent) == 1
 
     client.page("/lacak")  # the person goes on to another page, then taps Back
-    again = client.page("/hasil", headers=EN)
-    refreshed = client.page("/hasil", headers=EN)
+    again = client.page("/hasil")
+    refreshed = client.page("/hasil")
 
     assert again.h1 == refreshed.h1 == first.h1
     assert again.texts(".member__name") == first.texts(".member__name")
@@ -119,7 +119,7 @@ def test_an_expired_reference_sends_to_the_form_with_a_kind_message(
         )
         db.session.commit()
 
-    page = Page(client.get("/hasil", headers=EN, follow_redirects=True)).check()
+    page = Page(client.get("/hasil", follow_redirects=True)).check()
 
     assert page.path == "/"
     assert page.soup.find("form", class_="lookup-form")
@@ -128,10 +128,11 @@ def test_an_expired_reference_sends_to_the_form_with_a_kind_message(
 
 
 def test_a_browser_without_a_look_up_is_sent_to_the_form(client: Client) -> None:
-    response = client.get("/hasil", headers=EN)
+    client.choose_language("en")
+    response = client.get("/hasil")
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
-    assert EXPIRED_RESULT in client.page("/", headers=EN)
+    assert EXPIRED_RESULT in client.page("/")
 
 
 def test_a_reference_is_bound_to_the_browser_session(client: Client, app: Flask, house) -> None:
@@ -143,17 +144,17 @@ def test_a_reference_is_bound_to_the_browser_session(client: Client, app: Flask,
     with stranger.session_transaction() as session:  # holds the token value, not its key
         session["lookup"] = token
         session["bk"] = "another-browser-key-" + "x" * 32
-    response = stranger.get("/hasil", headers=EN)
+    response = stranger.get("/hasil")
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
 
     no_key: Client = app.test_client()  # type: ignore[assignment]
     with no_key.session_transaction() as session:
         session["lookup"] = token
-    assert no_key.get("/hasil", headers=EN).status_code == 302
+    assert no_key.get("/hasil").status_code == 302
 
     # the owner still sees it
-    assert "receives bansos" in client.page("/hasil", headers=EN).h1
+    assert "receives bansos" in client.page("/hasil").h1
 
 
 def test_a_new_look_up_replaces_the_previous_reference(client: Client, app: Flask, factory) -> None:
@@ -164,7 +165,7 @@ def test_a_new_look_up_replaces_the_previous_reference(client: Client, app: Flas
     second = look_up(client, b.members[0].nik, b.no_kk)
 
     assert "above the range" in second.h1
-    assert "above the range" in client.page("/hasil", headers=EN).h1
+    assert "above the range" in client.page("/hasil").h1
     assert count(app, LookupReference) == 1
 
 
@@ -174,7 +175,7 @@ def test_a_result_from_data_since_replaced_asks_to_check_again(
     look_up(client, house.members[0].nik, house.no_kk)
     factory.publish("2026Q4", [house])
 
-    page = Page(client.get("/hasil", headers=EN, follow_redirects=True)).check()
+    page = Page(client.get("/hasil", follow_redirects=True)).check()
 
     assert page.path == "/"
     assert "The data was updated since your check." in page
@@ -189,7 +190,7 @@ def test_a_not_found_result_is_shown_again_without_another_miss(
     for __ in range(3):
         assert "No family found" in look_up(limited_client, nik, no_kk).h1
     for __ in range(3):
-        page = limited_client.page("/hasil", headers=EN)
+        page = limited_client.page("/hasil")
         assert "No family found" in page.h1
     assert count(limited_app, AccessEvent) == 0
 
@@ -208,7 +209,7 @@ def test_refreshing_a_refused_form_shows_the_same_errors_and_sends_nothing(
     ]
 
     for __ in range(2):
-        again = client.page("/", headers=EN)
+        again = client.page("/")
         assert again.error_summary() == errors
         assert again.soup.find("input", attrs={"name": "nik"})["value"] == grouped(
             house.members[0].nik
@@ -239,7 +240,7 @@ def test_a_refused_form_is_bound_to_the_browser_session(client: Client, app: Fla
     with stranger.session_transaction() as session:
         session["replay"] = token
         session["bk"] = "another-browser-key-" + "y" * 32
-    page = stranger.page("/", headers=EN)
+    page = stranger.page("/")
 
     assert page.error_summary() == []
     assert page.soup.find("input", attrs={"name": "nik"}).get("value", "") == ""
@@ -249,7 +250,7 @@ def test_a_successful_look_up_forgets_the_refused_form(client: Client, app: Flas
     look_up(client, house.members[0].nik, "123")
     look_up(client, house.members[0].nik, house.no_kk)
 
-    page = client.page("/", headers=EN)
+    page = client.page("/")
 
     assert page.error_summary() == []
     assert page.soup.find("input", attrs={"name": "nik"}).get("value", "") == ""
@@ -262,7 +263,7 @@ def test_a_refused_form_is_kept_fifteen_minutes(client: Client, app: Flask, hous
         db.session.execute(update(FormReplay).values(expires_at=db.utcnow() - timedelta(seconds=1)))
         db.session.commit()
 
-    page = client.page("/", headers=EN)
+    page = client.page("/")
 
     assert page.error_summary() == []
 

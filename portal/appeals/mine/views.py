@@ -1,6 +1,7 @@
 """HTTP for "find my cases". The numbers travel only in the POST body; a proof is kept on the
 server and the session holds only its random token (``my_cases``), so the list is a GET that
-survives Back, refresh and the language switch. A case opens on the tracking page through a
+survives Back, refresh and the language switch; a refused form or a "no" is kept the same
+way (portal.replay) for the GET of the form. A case opens on the tracking page through a
 tracking grant, as after ticket + NIK."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from portal import policy
+from portal import policy, replay
 from portal.appeals import service as appeals
 from portal.appeals import tickets
 from portal.appeals.mine import service
@@ -30,17 +31,35 @@ def _token() -> str | None:
     return token if isinstance(token, str) else None
 
 
+PAGE = "my_cases"
+
+
+def _nothing_kept() -> MyCasesForm:
+    """What a "no" keeps for the GET: no answer (neither number is kept on the server nor
+    shown again, whichever was wrong) and no message of a field."""
+    form = MyCasesForm(formdata=None)
+    del form.nik, form.no_kk
+    return form
+
+
 @bp.route("/laporan-saya", methods=["GET", "POST"])
 @csrf_in_form
 @policy.checks(policy.Check.LOOKUP)  # the look-up's limits and misses: the same question
 def index() -> Any:
-    form = MyCasesForm()
+    """Post/Redirect/Get (portal.replay): a refused form or a "no" answers 303 to this page,
+    whose GET shows it again (status 200), so Back and refresh never send it again."""
     if request.method != "POST":
-        return render_template("appeals/mine.html", form=form)
+        kept = replay.restore(PAGE)
+        form = MyCasesForm(formdata=kept.formdata if kept else None)
+        if kept:
+            kept.apply(form)
+        missed = bool(kept and kept.notes.get("missed"))
+        return render_template("appeals/mine.html", form=form, missed=missed)
+    form = MyCasesForm()
     if form.honeypot_filled():
         return too_many_requests()
     if not form.validate():
-        return render_template("appeals/mine.html", form=form), 400
+        return replay.again(form, PAGE, url_for("my_cases.index"))
     nik, no_kk = form.nik.number or "", form.no_kk.number or ""
     try:
         admission = policy.admit(
@@ -54,7 +73,10 @@ def index() -> Any:
     token = service.prove(nik, no_kk)
     if token is None:
         policy.missed(admission)
-        return render_template("appeals/mine.html", form=MyCasesForm(formdata=None), missed=True)
+        return replay.again(
+            _nothing_kept(), PAGE, url_for("my_cases.index"), notes={"missed": True}
+        )
+    replay.done(PAGE)
     session[SESSION_KEY] = token
     return redirect(url_for("my_cases.cases"), 303)
 
