@@ -26,12 +26,19 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_date
+from flask import Flask
+from sqlalchemy import select
 
+from portal import db
 from portal.core.names import mask_name
 from portal.dataimport.demo import FEMALE, MALE, SECOND, House, Member
+from portal.dataimport.models import Snapshot
+from portal.lookup import service
 from tests.fixtures.factories import Factory
 from tests.helpers import Client, Page
 
@@ -95,6 +102,7 @@ class Shown:
     in_scope: tuple[str, ...] = ()  # programs the desil puts in scope, in page order
     received: frozenset[str] = frozenset()  # those of them marked as received
     removed_from: str | None = None  # the period the household was last in
+    note: str = field(default="", compare=False)  # the period and when it was last updated
     text: str = field(default="", repr=False, compare=False)
 
 
@@ -118,12 +126,13 @@ def read_result(page: Page) -> Shown:
     outcome = headings[0]
     notes = page.texts(".period-note")
     period = (periods_in(notes[0]) or [None])[0] if notes else None
+    note = notes[0] if notes else ""
     main = page.soup.main.get_text(" ", strip=True) if page.soup.main else page.text
     if outcome == "not_found":
-        return Shown(outcome, period, text=main)
+        return Shown(outcome, period, note=note, text=main)
     if outcome == "removed":
         lead = " ".join(page.texts(".lead"))
-        return Shown(outcome, period, removed_from=periods_in(lead)[0], text=main)
+        return Shown(outcome, period, removed_from=periods_in(lead)[0], note=note, text=main)
     number = page.texts(".desil-card__number")
     place = page.texts(".desil-card__place")
     members = []
@@ -154,6 +163,7 @@ def read_result(page: Page) -> Shown:
         members=tuple(members),
         in_scope=tuple(in_scope),
         received=frozenset(received),
+        note=note,
         text=main,
     )
 
@@ -583,3 +593,69 @@ def test_the_data_has_the_traps_it_claims() -> None:
     assert world.mover.nik in {
         m.nik for h in world.previous for m in h.members if h.no_kk == world.named["parents"].no_kk
     }
+
+
+# --- what every answer says, and what a deployment may change --------------------------------
+
+
+def updated_on(app: Flask, period: str) -> str:
+    """The publication date of PERIOD as the English page writes it (a Jakarta date)."""
+    with app.app_context():
+        published: datetime = db.session.scalars(
+            select(Snapshot.published_at).where(Snapshot.period == period)
+        ).one()
+    return format_date(published.astimezone(ZoneInfo("Asia/Jakarta")), "long", locale="en")
+
+
+@pytest.mark.parametrize(
+    ("name", "outcome"),
+    [("same_desa_e", "receiving"), ("removed", "removed"), (None, "not_found")],
+)
+def test_every_answer_says_when_the_current_data_was_updated(
+    client: Client, world: World, app: Flask, name: str | None, outcome: str
+) -> None:
+    if name is None:
+        nik_, no_kk = crossed_pairs(world)["NIK of twin A, card of twin B"]
+    else:
+        nik_, no_kk = world.named[name].members[0].nik, world.named[name].no_kk
+
+    shown = lookup(client, nik_, no_kk)
+
+    assert (shown.outcome, shown.period) == (outcome, CURRENT)
+    assert f"updated on {updated_on(app, CURRENT)}" in shown.note
+
+
+def test_a_deployment_that_narrows_a_programs_desil_range_narrows_what_is_in_scope(
+    client: Client, world: World, app: Flask
+) -> None:
+    app.config["PROGRAM_MAX_DESIL"] = {"PKH": 3, "PIP": None}  # the app fixture restores it
+    house = world.named["kk_twin_c"]  # desil 4
+
+    shown = lookup(client, house.members[0].nik, house.no_kk)
+
+    assert shown.desil == 4
+    assert shown.in_scope == ("BPNT", "PBI-JK", "ATENSI")
+
+
+@pytest.mark.parametrize(
+    ("name", "outcome"),
+    [
+        ("nik_twin_a", service.Outcome.RECEIVING),
+        ("nik_twin_b", service.Outcome.IN_SCOPE_NOT_RECEIVING),
+        ("desil_moved", service.Outcome.ABOVE_RANGE),
+        ("removed", service.Outcome.REMOVED),
+    ],
+)
+def test_the_service_names_the_outcome_the_page_is_built_from(
+    app: Flask, world: World, name: str, outcome: service.Outcome
+) -> None:
+    """The typed result, not only its page: a stored or redirected result is read from it."""
+    house = world.named[name]
+    with app.app_context():
+        result = service.lookup(house.members[0].nik, house.no_kk)
+    assert result.outcome is outcome
+    assert str(result.period) == CURRENT
+    assert result.matched
+    if outcome is not service.Outcome.REMOVED:
+        assert (result.desil, result.kode_desa) == (house.desil, house.kode_desa)
+        assert [m.nama for m in result.members] == [m.nama for m in house.members]
