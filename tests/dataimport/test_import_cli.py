@@ -57,7 +57,9 @@ def person_count(app: Flask) -> int:
 def look_up(client: Client, house: House) -> str:
     """The h1 of the look-up result for the head of HOUSE (in English)."""
     client.choose_language("en")
-    page = client.post_form("/", {"nik": house.members[0].nik, "no_kk": house.no_kk}, status=200, follow_redirects=True)
+    page = client.post_form(
+        "/", {"nik": house.members[0].nik, "no_kk": house.no_kk}, status=200, follow_redirects=True
+    )
     return page.h1
 
 

@@ -78,9 +78,7 @@ def wait_token(page: Page) -> str:
 def look_up_after_wait(client: Client, nik: str, no_kk: str, token: str, ip: str) -> Page:
     data = {"nik": nik, "no_kk": no_kk, "wait": token}
     client.choose_language("en")
-    return client.post_form(
-        "/", data, environ_base={"REMOTE_ADDR": ip}, follow_redirects=True
-    )
+    return client.post_form("/", data, environ_base={"REMOTE_ADDR": ip}, follow_redirects=True)
 
 
 @pytest.fixture
