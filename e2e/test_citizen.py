@@ -49,7 +49,7 @@ def test_sanggahan_about_another_household_with_a_phone_photo_then_withdrawn(
     assert int(size[3]) * 1024 < photos["rumah"].stat().st_size
     phone.submit("Lanjutkan", "contact", exact=True)
 
-    assert phone.h1() == "Bagaimana kami memberi kabar kepada Anda?"
+    assert phone.h1() == "Bagaimana petugas bisa menghubungi Anda?"
     phone.fill("Nomor HP (tidak wajib)", "0812 3456 7890")
     phone.submit("Lanjutkan", "check")
 
@@ -113,7 +113,7 @@ def test_a_photo_over_5_mb_is_refused_by_name_and_the_way_on_stays_open(
     assert phone.page.locator(".photo-list__item").count() == 0
 
     phone.submit("Lanjutkan tanpa foto", "contact")
-    assert phone.h1() == "Bagaimana kami memberi kabar kepada Anda?"
+    assert phone.h1() == "Bagaimana petugas bisa menghubungi Anda?"
     phone.submit("Lanjutkan", "check")
     assert phone.h1() == "Periksa jawaban Anda sebelum mengirim"
     summary = phone.page.locator(".summary").inner_text()

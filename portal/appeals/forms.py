@@ -295,7 +295,9 @@ class RemovePhotoForm(BaseForm):
 class ContactForm(BaseForm):
     phone = StringField(
         _l("Mobile number (optional)"),
-        description=_l("We send a text message when the status changes. For example 081234567890."),
+        description=_l(
+            "Only if an officer needs to ask you about your case. For example 081234567890."
+        ),
         render_kw={"inputmode": "tel", "autocomplete": "tel"},
     )
     email = StringField(

@@ -50,7 +50,7 @@ STEPS: dict[Kind, tuple[Step, ...]] = {
         Step("subjek", _l("Whose data is it about?"), _subject_either),
         Step("rincian", _l("Tell us what you know")),
         Step("foto", _l("Photos"), optional=True),
-        Step("kontak", _l("How should we let you know?")),
+        Step("kontak", _l("How can an officer reach you?")),
     ),
     Kind.USULAN: (
         Step("alasan", _l("What do you propose?")),
@@ -61,7 +61,7 @@ STEPS: dict[Kind, tuple[Step, ...]] = {
         Step("kondisi", _l("The household's situation"), _not_heir),
         Step("ahli-waris", _l("Recipient and heir"), _is_heir),
         Step("foto", _l("Photos"), optional=True),
-        Step("kontak", _l("How should we let you know?")),
+        Step("kontak", _l("How can an officer reach you?")),
     ),
 }
 

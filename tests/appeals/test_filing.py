@@ -289,7 +289,7 @@ def test_check_page_lists_every_answer_with_masked_numbers_and_change_links(
         "Whose data is it about?",
         "Tell us what you know",
         "Photos",
-        "How should we let you know?",
+        "How can an officer reach you?",
     ]
     for masked in (mask_nik(world.filer_nik), mask_nik(world.other.members[0].nik)):
         assert masked in page
@@ -342,7 +342,7 @@ def test_changing_the_reason_drops_the_answers_that_depended_on_it(client: Clien
     keys = client.page("/sanggahan/periksa").texts(".summary__key")
     assert "Whose data is it about?" not in keys  # INC-SELF is always about the filer
     assert "Who is filing" in keys
-    assert "How should we let you know?" in keys
+    assert "How can an officer reach you?" in keys
 
 
 # --- bad input: 400 with an error summary linking to the field, never a 500 -----------------
