@@ -327,7 +327,7 @@ class CheckForm(HoneypotMixin, BaseForm):
 class TrackForm(HoneypotMixin, BaseForm):
     ticket = StringField(
         _l("Ticket number"),
-        description=_l("8 letters and digits, for example K7QM-4TX9."),
+        description=_l("8 letters and digits, for example K7QM-4TXE."),
         render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
     )
     nik = NIKField(_l("Your NIK"), description=_l("The NIK you filed the case with."))

@@ -110,7 +110,7 @@ TOO_MANY_OPEN = _l(
     "at Track a case; you can file again once they are decided."
 )
 TICKET_FORMAT = _l(
-    "A ticket number has 8 letters and digits, for example K7QM-4TX9. It never contains 0, O, "
+    "A ticket number has 8 letters and digits, for example K7QM-4TXE. It never contains 0, O, "
     "1 or I."
 )
 

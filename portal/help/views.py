@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, render_template, request, url_for
 from sqlalchemy import select
 
-from portal import db
+from portal import db, replay
 from portal.appeals import service as appeal_service
 from portal.help import queries
 from portal.help.models import DinsosContact
@@ -70,6 +70,8 @@ def privacy() -> str:
         tracking_seconds=_seconds(appeal_service.TRACKING_LIFETIME),
         session_seconds=int(cfg["PERMANENT_SESSION_LIFETIME"]),
         form_seconds=int(cfg["WTF_CSRF_TIME_LIMIT"]),
+        lookup_seconds=_seconds(replay.LOOKUP_LIFETIME),
+        replay_seconds=_seconds(replay.REPLAY_LIFETIME),
     )
 
 
