@@ -15,7 +15,8 @@ from sqlalchemy import select
 from portal import db
 from portal.audit.service import record
 from portal.help.models import DinsosContact
-from portal.help.reader import ContactFileError, ContactRow, read
+from portal.help.reader import ContactFileError, read
+from portal.help.service import write_contact
 from portal.wilayah import queries as wilayah
 from portal.wilayah.models import Level
 
@@ -62,30 +63,16 @@ def import_file(path: Path) -> ContactImportResult:
             added += 1
         else:
             updated += 1
-        _write(contact, row, source=path.name)
+        write_contact(
+            contact,
+            row.kabupaten_code,
+            row.fields(),
+            action="contact_import",
+            staff=None,
+            reason=f"data file {path.name}",
+        )
     db.session.commit()
     return ContactImportResult(added, updated, len(rows) - added - updated)
-
-
-def _write(contact: DinsosContact | None, row: ContactRow, *, source: str) -> None:
-    before = None if contact is None else {**contact.fields(), "is_demo": contact.is_demo}
-    if contact is None:
-        contact = DinsosContact(kabupaten_code=row.kabupaten_code)
-        db.session.add(contact)
-    for field, value in row.fields().items():
-        setattr(contact, field, value)
-    contact.is_demo = False
-    contact.updated_at = db.utcnow()
-    db.session.flush()
-    record(
-        "contact_import",
-        staff=None,
-        target_type="dinsos_contact",
-        target_id=contact.id,
-        before=before,
-        after={"kabupaten_code": contact.kabupaten_code, **contact.fields()},
-        reason=f"data file {source}",
-    )
 
 
 def load_demo(kabupaten_code: str) -> bool:
