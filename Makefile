@@ -10,7 +10,7 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run serve setup-demo test test-sqlite test-postgres lint fmt \
+.PHONY: help install lock run serve setup-demo test test-sqlite test-postgres test-both lint fmt \
         e2e i18n-extract i18n-update i18n-compile i18n-check db-upgrade bench clean
 
 help: ## List the targets
@@ -70,18 +70,34 @@ db-upgrade: install ## Apply the Alembic migrations to DATABASE_URL
 	$(FLASK) db upgrade
 
 test: i18n-compile ## Install and run everything: unit suite (SQLite; + PostgreSQL/Redis with CI=true), e2e, lint
-	$(MAKE) --no-print-directory test-sqlite
 	@if [ "$${CI:-}" = "true" ] || [ -n "$${TEST_POSTGRES:-}" ]; then \
-	    $(MAKE) --no-print-directory test-postgres; fi
+	    $(MAKE) --no-print-directory test-both; \
+	else $(MAKE) --no-print-directory test-sqlite; fi
 	$(MAKE) --no-print-directory e2e
 	$(MAKE) --no-print-directory lint
 
+# pytest arguments for test-sqlite / test-postgres, e.g. PYTEST_ARGS=tests/review
+PYTEST_ARGS ?=
+
 test-sqlite: i18n-compile ## Run the suite on SQLite with in-memory rate-limit storage
-	env -u DATABASE_URL -u RATELIMIT_STORAGE_URI $(BIN)/python -m pytest -q -p no:cacheprovider
+	env -u DATABASE_URL -u RATELIMIT_STORAGE_URI $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test-postgres: i18n-compile ## Run the suite on PostgreSQL + Redis (fails if either is unreachable)
 	TEST_DATABASE_URL=$(PG_TEST_URL) TEST_REDIS_URL=$(REDIS_TEST_URL) \
-	    $(BIN)/python -m pytest -q -p no:cacheprovider
+	    $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# The two engines side by side (one core each), each run's lines prefixed with its engine;
+# then tests/faults alone on each, since it restarts PostgreSQL and times answers.
+test-both: i18n-compile ## The suite on SQLite and on PostgreSQL + Redis in parallel, then the fault tests
+	@set -o pipefail; rc=0; \
+	( $(MAKE) --no-print-directory test-sqlite PYTEST_ARGS=--ignore=tests/faults 2>&1 \
+	    | sed -u 's/^/[sqlite] /' ) & sqlite=$$!; \
+	( $(MAKE) --no-print-directory test-postgres PYTEST_ARGS=--ignore=tests/faults 2>&1 \
+	    | sed -u 's/^/[postgres] /' ) & postgres=$$!; \
+	wait $$sqlite || rc=1; wait $$postgres || rc=1; \
+	$(MAKE) --no-print-directory test-sqlite PYTEST_ARGS=tests/faults || rc=1; \
+	$(MAKE) --no-print-directory test-postgres PYTEST_ARGS=tests/faults || rc=1; \
+	exit $$rc
 
 e2e: install ## The browser suite against the wheel behind nginx + TLS, on PostgreSQL + Redis
 	npm ci --prefix e2e --no-audit --no-fund --silent
