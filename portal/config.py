@@ -230,8 +230,6 @@ class TestConfig(Config):
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
     SERVER_NAME = None
-    # Outbound addresses point nowhere routable, so a forgotten mock cannot reach anyone.
-    OUTBOUND_BASE_URL = "http://you-forgot-to-mock-an-outbound-call.invalid"
     SNAPSHOT_CACHE_SECONDS = 0.0  # tests publish and look up at once
     # cheap password hashing: the tests check behaviour, not the cost (0.3 s -> ~1 ms a hash)
     PASSWORD_TIME_COST = 1

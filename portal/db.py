@@ -8,9 +8,9 @@ views never do.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
-from flask import Flask, abort, current_app, g
+from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -121,12 +121,3 @@ def _close_session(_exc: BaseException | None) -> None:
 
 
 session: Session = cast(Session, LocalProxy(_get_session))
-
-M = TypeVar("M", bound=Base)
-
-
-def get_or_404(model: type[M], ident: Any) -> M:
-    obj = session.get(model, ident)
-    if obj is None:
-        abort(404)
-    return obj

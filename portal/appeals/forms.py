@@ -288,10 +288,6 @@ class PhotosForm(BaseForm):
     )
 
 
-class RemovePhotoForm(BaseForm):
-    pass
-
-
 class ContactForm(BaseForm):
     phone = StringField(
         _l("Mobile number (optional)"),

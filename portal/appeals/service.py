@@ -251,11 +251,6 @@ def verify_filer(nik: str, no_kk: str, reason_code: str) -> FilerCheck:
     return FilerCheck(membership)
 
 
-def check_filer(nik: str, no_kk: str, reason_code: str) -> bool:
-    """Whether NIK + No. KK are a member of DTSEN (see verify_filer)."""
-    return verify_filer(nik, no_kk, reason_code).verified
-
-
 def filer_still_proven(filer: dict[str, Any], reason_code: str) -> bool:
     """Whether a filer proven for one reason stays proven for REASON_CODE: only if proven in
     the current period, or if the new reason also accepts the last period."""

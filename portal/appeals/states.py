@@ -79,7 +79,3 @@ EXPLANATIONS = {
     S.DITERUSKAN: _l("The change was sent to Kemensos (Pusdatin) for the next quarterly update."),
     S.SELESAI: _l("The change appears in the latest DTSEN data."),
 }
-
-
-def can_move(current: AppealStatus, target: AppealStatus) -> bool:
-    return target in ALLOWED[current]
