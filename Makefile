@@ -106,9 +106,10 @@ e2e: install ## The browser suite against the wheel behind nginx + TLS, on Postg
 	    $(BIN)/python e2e/stack.py down; \
 	    echo "e2e screenshots: $(CURDIR)/e2e/out/screenshots"; exit $$status
 
-lint: install ## ruff check, format check and the i18n gate
+lint: install ## ruff check, format check, mypy and the i18n gate
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(MAKE) --no-print-directory i18n-check
 
 fmt: install ## ruff fix and format
