@@ -206,6 +206,9 @@ def test_help_where_people_are(phone: Phone) -> None:
     assert "UU" in phone.main_text()
     assert "27" in phone.main_text()
     phone.visit("/aksesibilitas", "accessibility")
+    phone.visit("/", "home-again")
+    phone.follow("Waspada penipuan", "beware", exact=True)
+    assert "Yang tidak pernah kami minta" in phone.main_text()
     phone.visit("/usulan", "start-usulan")
     phone.follow("Mulai", "usulan-reason", exact=True)
     assert phone.h1() == "Apa yang ingin Anda usulkan?"

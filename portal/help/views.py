@@ -1,6 +1,7 @@
-"""HTTP for the help pages: other ways to take part ("Cara lain"), the privacy notice, the
-accessibility statement; and the template globals that put the Dinsos contact and the
-portal's address on the result, receipt and case pages. Read-only: nothing here writes."""
+"""HTTP for the help pages: other ways to take part ("Cara lain"), the anti-scam page
+("Waspada"), the privacy notice, the accessibility statement; and the template globals that
+put the Dinsos contact and the portal's address on the result, receipt and case pages.
+Read-only: nothing here writes."""
 
 from __future__ import annotations
 
@@ -73,6 +74,16 @@ def privacy() -> str:
         lookup_seconds=_seconds(replay.LOOKUP_LIFETIME),
         replay_seconds=_seconds(replay.REPLAY_LIFETIME),
     )
+
+
+@bp.get("/waspada")
+def beware() -> str:
+    """Anti-scam page: the official channels, what the portal never asks for, how to tell a
+    fake site or app, and where to report one. The portal's address is named only when
+    PUBLIC_BASE_URL sets it: a copy of this page served by a fake site must not vouch for the
+    fake's own address."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    return render_template("help/beware.html", official=urlsplit(base).netloc if base else None)
 
 
 @bp.get("/aksesibilitas")

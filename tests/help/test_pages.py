@@ -246,7 +246,8 @@ def test_the_fraud_warning_is_short_and_links_to_the_details(client: Client) -> 
     text = notice.get_text(" ", strip=True)
 
     assert text.startswith("This service is free. We never ask for money, a PIN or an OTP code.")
-    assert notice.find("a")["href"] == "/cara-lain#penipuan"
-    details = client.page("/cara-lain").soup.find(id="penipuan").get_text(" ", strip=True)
-    assert "never contacts you to ask for them" in details
-    assert "is a fraudster" in details
+    assert notice.find("a")["href"] == "/waspada"
+    details = client.page("/cara-lain?lang=en").soup.find(id="penipuan")
+    assert "never contacts you to ask for them" in details.get_text(" ", strip=True)
+    assert "is a fraudster" in details.get_text(" ", strip=True)
+    assert details.find("a")["href"] == "/waspada"
