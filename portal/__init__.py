@@ -47,9 +47,9 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
 
     # 4. Blueprints, from an explicit list.
     from portal import appeals, auth, help, lookup, review
-    from portal.appeals import mine
+    from portal.appeals import mine, tracking
 
-    for blueprint in (lookup.bp, appeals.bp, mine.bp, auth.bp, review.bp, help.bp):
+    for blueprint in (lookup.bp, appeals.bp, tracking.bp, mine.bp, auth.bp, review.bp, help.bp):
         app.register_blueprint(blueprint)
 
     # 5. Error pages and the CLI.

@@ -1,6 +1,6 @@
-"""HTTP for filing and following cases. One generic view walks the question pages of
-``journey``; the answers live in a server-side draft whose opaque token is in the session.
-The NIK only ever travels in POST bodies.
+"""HTTP for filing cases (following them: portal/appeals/tracking). One generic view walks
+the question pages of ``journey``; the answers live in a server-side draft whose opaque token
+is in the session. The NIK only ever travels in POST bodies.
 
 Every POST answers with a redirect (Post/Redirect/Get, portal/replay): a failed form is kept
 on the server and shown again by the GET of its page (answers that passed, messages in the
@@ -26,7 +26,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
@@ -37,7 +36,7 @@ from portal.appeals import journey, picker, prefill, service, tickets, uploads
 from portal.appeals import queries as appeal_queries
 from portal.appeals.models import Appeal, AppealDraft
 from portal.appeals.reasons import CONDITIONS, REASONS, Kind
-from portal.appeals.states import CSS, DECIDED, OPEN, TITLES, AppealStatus
+from portal.appeals.states import CSS, TITLES, AppealStatus
 from portal.errors import must_wait, too_many_requests
 from portal.extensions import limiter
 from portal.guard import accepts_photos, csrf_in_form, photo_too_large
@@ -83,7 +82,8 @@ def _filed(kind: Kind) -> Appeal | None:
     return service.appeal_for_draft((session.get("drafts") or {}).get(kind.value))
 
 
-def _to_receipt(appeal: Appeal) -> Response:
+def to_receipt(appeal: Appeal) -> Response:
+    """Show APPEAL's receipt (a new case, or the contest of a decision)."""
     session["receipt"] = appeal.id
     return redirect(url_for("appeals.receipt"))
 
@@ -108,10 +108,6 @@ HEIR_NOT_ON_CARD = _l("Both people must be on the same family card in DTSEN. Che
 TOO_MANY_OPEN = _l(
     "You already have open cases about this household. Follow them with their ticket numbers "
     "at Track a case; you can file again once they are decided."
-)
-TICKET_FORMAT = _l(
-    "A ticket number has 8 letters and digits, for example K7QM-4TXE. It never contains 0, O, "
-    "1 or I."
 )
 
 
@@ -254,7 +250,7 @@ def step(kind_name: str, slug: str) -> Any:
     draft = _draft(kind)
     filed = _filed(kind) if draft is None else None
     if filed is not None and slug != "alasan":
-        return _to_receipt(filed)  # Back after sending: the case was not lost
+        return to_receipt(filed)  # Back after sending: the case was not lost
     answers = draft.answers if draft else {}
     if slug != "alasan" and (draft is None or not journey.reachable(kind, answers, slug)):
         return _resume(kind, answers)
@@ -409,7 +405,7 @@ def photo_step(kind_name: str) -> Any:
     kind = _kind(kind_name)
     draft = _draft(kind)
     if draft is None and (filed := _filed(kind)) is not None:
-        return _to_receipt(filed)
+        return to_receipt(filed)
     answers = draft.answers if draft else {}
     if draft is None or not journey.reachable(kind, answers, "foto"):
         return _resume(kind, answers)
@@ -478,7 +474,7 @@ def check(kind_name: str) -> Any:
         # Sent already: a double click, a retry, Back or a bookmark shows its receipt.
         filed = _filed(kind)
         if filed is not None:
-            return _to_receipt(filed)
+            return to_receipt(filed)
         return _resume(kind, {})
     if not journey.reachable(kind, draft.answers, journey.CHECK):
         return _resume(kind, draft.answers)
@@ -502,7 +498,7 @@ def check(kind_name: str) -> Any:
             else:
                 # the draft token stays in the session: a retry of this POST finds the case
                 replay.done(page)
-                return _to_receipt(appeal)
+                return to_receipt(appeal)
         return replay.again(form, page, url_for("appeals.check", kind_name=kind.value))
     kept = replay.restore(page)
     form = f.CheckForm(formdata=kept.formdata if kept else None)
@@ -523,162 +519,7 @@ def receipt() -> Any:
     appeal_id = session.get("receipt")
     appeal = service.get_appeal(appeal_id) if appeal_id else None
     if appeal is None:
-        return redirect(url_for("appeals.track"))
+        return redirect(url_for("tracking.track"))
     return render_template(
         "appeals/receipt.html", appeal=appeal, reason=REASONS[appeal.reason_code]
     )
-
-
-# --- tracking -----------------------------------------------------------------------------
-
-
-@bp.route("/lacak", methods=["GET", "POST"])
-@csrf_in_form
-@policy.checks(policy.Check.TRACK)
-def track() -> Any:
-    page = "track"
-    if request.method != "POST":
-        kept = replay.restore(page)
-        form = f.TrackForm(formdata=kept.formdata if kept else None)
-        if kept:
-            kept.apply(form)
-        not_found = bool(kept and kept.notes.get("not_found"))
-        return render_template("appeals/track.html", form=form, not_found=not_found)
-    form = f.TrackForm()
-    if form.honeypot_filled():
-        return too_many_requests()
-    code = typo = None
-    if form.validate():
-        try:
-            code = tickets.normalise(form.ticket.data or "")
-        except tickets.TicketCheckError as exc:
-            typo = str(exc)
-        except tickets.TicketFormatError:
-            form.ticket.errors.append(TICKET_FORMAT)
-    nik = form.nik.number
-    if (code or typo) and nik:
-        numbers = [policy.nik(nik), policy.ticket(code or typo or "")]
-        try:
-            admission = policy.admit(policy.Check.TRACK, numbers, request.form.get("wait"))
-        except policy.Refused:
-            return too_many_requests()
-        except policy.MustWait as exc:
-            body = render_template("appeals/track.html", form=f.TrackForm(formdata=None), wait=exc)
-            return must_wait(body, exc.seconds)
-        if code:
-            appeal = service.find_for_tracking(code, nik)
-            if appeal is not None:
-                session["track"] = service.grant_tracking(appeal)
-                replay.done(page)
-                return redirect(url_for("appeals.case"))
-            policy.missed(admission)
-            return replay.again(form, page, url_for("appeals.track"), notes={"not_found": True})
-        suggestion = service.suggest_ticket(typo or "", nik)
-        if suggestion is None:
-            policy.missed(admission)
-        form.ticket.errors.append(_typo_message(suggestion))
-    elif typo:
-        form.ticket.errors.append(_typo_message(None))
-    return replay.again(form, page, url_for("appeals.track"))
-
-
-def _typo_message(suggestion: str | None) -> Any:
-    message = _l("This ticket number has a typo: one letter or digit is wrong, or two are swapped.")
-    if suggestion:
-        return replay.Joined(
-            message, _l("Did you mean %(ticket)s?", ticket=tickets.display(suggestion))
-        )
-    return message
-
-
-def _tracked() -> Any:
-    token = session.get("track")
-    appeal = service.tracked_appeal(token if isinstance(token, str) else None)
-    if appeal is None:
-        session.pop("track", None)
-    return appeal
-
-
-@bp.get("/lacak/kasus")
-def case() -> Any:
-    appeal = _tracked()
-    if appeal is None:
-        flash(_("For your security, enter the ticket number and your NIK again."), "info")
-        return redirect(url_for("appeals.track"))
-    return render_template(
-        "appeals/case.html",
-        appeal=appeal,
-        reason=REASONS[appeal.reason_code],
-        timeline=appeal_queries.timeline(appeal),
-        can_withdraw=AppealStatus(appeal.status) in OPEN,
-        can_contest=service.can_contest(appeal),
-        contest_deadline=service.contest_deadline(appeal),
-        contest=service.contest_of(appeal),
-        decided=AppealStatus(appeal.status) in DECIDED,
-        withdraw_form=f.WithdrawForm(),
-    )
-
-
-@bp.route("/lacak/batalkan", methods=["GET", "POST"])
-@csrf_in_form
-def withdraw() -> Any:
-    appeal = _tracked()
-    if appeal is None:
-        return redirect(url_for("appeals.track"))
-    page = f"withdraw/{appeal.id}"
-    if request.method == "POST":
-        form = f.WithdrawForm()
-        if not form.validate():
-            return replay.again(form, page, url_for("appeals.withdraw"))
-        try:
-            service.withdraw(appeal)
-        except service.InvalidTransition:
-            flash(_("This case can no longer be withdrawn: it has been decided."), "error")
-        else:
-            flash(_("Your case was withdrawn."), "success")
-        replay.done(page)
-        return redirect(url_for("appeals.case"))
-    if AppealStatus(appeal.status) not in OPEN:
-        return redirect(url_for("appeals.case"))
-    kept = replay.restore(page)
-    form = f.WithdrawForm(formdata=kept.formdata if kept else None)
-    if kept:
-        kept.apply(form)
-    return render_template("appeals/withdraw.html", appeal=appeal, form=form)
-
-
-@bp.route("/lacak/sanggah-keputusan", methods=["GET", "POST"])
-@csrf_in_form
-def contest() -> Any:
-    appeal = _tracked()
-    if appeal is None:
-        return redirect(url_for("appeals.track"))
-    if not service.can_contest(appeal):
-        flash(_("This decision can no longer be contested."), "error")
-        return redirect(url_for("appeals.case"))
-    page = f"contest/{appeal.id}"
-    if request.method == "POST":
-        form = f.ContestForm()
-        if form.honeypot_filled():
-            return too_many_requests()
-        if not form.validate():
-            return replay.again(form, page, url_for("appeals.contest"))
-        try:
-            new = service.contest(appeal, form.note.data or "", locale=g.get("locale", "id"))
-        except service.ContestNotAllowed:
-            flash(_("This decision can no longer be contested."), "error")
-            return redirect(url_for("appeals.case"))
-        replay.done(page)
-        return _to_receipt(new)
-    kept = replay.restore(page)
-    form = f.ContestForm(formdata=kept.formdata if kept else None)
-    if kept:
-        kept.apply(form)
-    return render_template("appeals/contest.html", appeal=appeal, form=form)
-
-
-@bp.post("/lacak/keluar")
-def forget() -> Response:
-    token = session.pop("track", None)
-    service.revoke_tracking(token if isinstance(token, str) else None)
-    return redirect(url_for("appeals.track"))

@@ -168,7 +168,7 @@ def test_every_view_that_asks_dtsen_declares_its_checks(app: Flask) -> None:
         "lookup.index": ["lookup"],
         "lookup.result": ["lookup"],  # shows again what lookup.index found (policy.recheck)
         "appeals.step": ["filer", "heir"],
-        "appeals.track": ["track"],
+        "tracking.track": ["track"],
         "appeals.check": ["filer"],
         "my_cases.index": ["lookup"],
     }

@@ -103,7 +103,7 @@ def open_case() -> Response:
     if appeal is None:
         return redirect(url_for("my_cases.cases"), 303)
     session["track"] = appeals.grant_tracking(appeal)
-    return redirect(url_for("appeals.case"), 303)
+    return redirect(url_for("tracking.case"), 303)
 
 
 @bp.post("/laporan-saya/selesai")
