@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from portal import replay
-from portal.appeals import service
+from portal.appeals import drafts
 
 appeals_cli = AppGroup("appeals", help="Filing jobs (sanggahan and usulan).")
 
@@ -21,5 +21,5 @@ def purge_drafts_command() -> None:
     too. Starting a new draft, or keeping a new form or result, purges too, but a quiet
     portal may do none: run this hourly (deploy/systemd/dtsen-portal-purge-drafts.timer).
     """
-    click.echo(f"purged {service.purge_drafts()} draft(s)")
+    click.echo(f"purged {drafts.purge_drafts()} draft(s)")
     click.echo(f"purged {replay.purge()} kept form(s) and look-up result(s)")

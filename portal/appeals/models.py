@@ -136,7 +136,7 @@ class AppealDraft(Base):
     """Answers of a filing in progress, keyed by an opaque token kept in the session.
 
     Server-side so that answers survive a reload and the NIK never sits in a cookie.
-    Expired drafts are deleted on the next filing (see service.purge_drafts).
+    Expired drafts are deleted on the next filing (see drafts.purge_drafts).
     """
 
     __tablename__ = "appeal_drafts"

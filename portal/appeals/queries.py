@@ -10,7 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 
+from portal import db
 from portal.appeals.journey import steps
 from portal.appeals.models import Appeal, AppealPhoto
 from portal.appeals.reasons import CONDITIONS, DECISION_REASONS, REASONS, Kind
@@ -145,3 +147,11 @@ def timeline(appeal: Appeal) -> list[Entry]:
             Entry(event.at, status, str(TITLES[status]), str(EXPLANATIONS[status]), reason, note)
         )
     return entries
+
+
+def get_appeal(appeal_id: int) -> Appeal | None:
+    return db.session.get(Appeal, appeal_id)
+
+
+def contest_of(appeal: Appeal) -> Appeal | None:
+    return db.session.scalar(select(Appeal).where(Appeal.contests_id == appeal.id))

@@ -1,4 +1,5 @@
-"""Use-cases of cases: drafts, filing, state moves, withdrawal, contest, tracking.
+"""Use-cases of cases: filing, state moves, withdrawal, contest. (Drafts and their photos:
+drafts.py; who may file: filers.py; following a case: tracking/service.py.)
 
 Every public function here is one transaction: it checks its invariants, changes state,
 records the move, writes the notification to the outbox, commits, and returns. So a receipt
@@ -7,195 +8,39 @@ is only ever shown for a committed case. Errors are domain exceptions; views map
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from flask import current_app
 from limits import parse as parse_limit
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from portal import db, policy
+from portal import db
 from portal.appeals import photos as photolib
 from portal.appeals import tickets
+from portal.appeals.drafts import draft_photos, unlink_photo, upload_dir
+from portal.appeals.errors import (
+    ContestNotAllowed,
+    DraftIncomplete,
+    FilerNotVerified,
+    FilingLimitReached,
+    InvalidTransition,
+    TooManyOpenCases,
+)
+from portal.appeals.filers import verify_filer
 from portal.appeals.models import (
     Appeal,
     AppealDraft,
     AppealEvent,
     AppealPhoto,
     OutboxMessage,
-    TrackingGrant,
 )
 from portal.appeals.reasons import REASONS, Kind, Subject
 from portal.appeals.states import ALLOWED, DECIDED, OPEN, AppealStatus
 from portal.core.nik import kecamatan_of
 from portal.dataimport import queries as snapshots
-
-DRAFT_LIFETIME = timedelta(hours=24)
-MAX_PHOTOS = 3
-
-
-class AppealError(Exception):
-    """Base of the refusals a view turns into a message and a status."""
-
-
-class FilerNotVerified(AppealError):
-    pass
-
-
-class FilingLimitReached(AppealError):
-    pass
-
-
-class TooManyOpenCases(AppealError):
-    pass
-
-
-class InvalidTransition(AppealError):
-    pass
-
-
-class ContestNotAllowed(AppealError):
-    pass
-
-
-class DraftIncomplete(AppealError):
-    pass
-
-
-class PhotoLimitReached(AppealError):
-    pass
-
-
-class HeirNotInHousehold(AppealError):
-    pass
-
-
-# --- drafts -------------------------------------------------------------------------------
-
-
-def new_draft(kind: Kind, answers: dict[str, Any] | None = None) -> AppealDraft:
-    purge_drafts()
-    draft = AppealDraft(token=secrets.token_urlsafe(32), kind=kind.value, answers=answers or {})
-    db.session.add(draft)
-    db.session.commit()
-    return draft
-
-
-def load_draft(token: str | None, kind: Kind) -> AppealDraft | None:
-    if not token:
-        return None
-    draft = db.session.get(AppealDraft, token)
-    if draft is None or draft.kind != kind.value:
-        return None
-    if draft.updated_at < db.utcnow() - DRAFT_LIFETIME:
-        return None
-    return draft
-
-
-def save_step(draft: AppealDraft, step: str, answers: dict[str, Any]) -> None:
-    # assign a new dict: JSON columns do not track in-place changes
-    draft.answers = {**draft.answers, step: answers}
-    draft.updated_at = db.utcnow()
-    db.session.commit()
-
-
-# Answers that stay valid when the reason changes; the rest depend on the reason.
-_REASON_INDEPENDENT = ("rumah-tangga", "desa", "foto", "kontak")
-
-
-def choose_reason(draft: AppealDraft, reason_code: str) -> None:
-    """Set the reason. A different reason asks different questions, so answers that depend
-    on it are dropped, and an unverified filer (allowed only for a household missing from
-    DTSEN) must prove themselves again."""
-    previous = (draft.answers.get("alasan") or {}).get("reason")
-    answers = dict(draft.answers)
-    if previous and previous != reason_code:
-        filer = answers.get("pelapor")
-        answers = {k: v for k, v in answers.items() if k in _REASON_INDEPENDENT}
-        if filer and filer_still_proven(filer, reason_code):
-            answers["pelapor"] = filer
-    answers["alasan"] = {"reason": reason_code}
-    draft.answers = answers
-    draft.updated_at = db.utcnow()
-    db.session.commit()
-
-
-def purge_drafts() -> int:
-    """Delete drafts untouched for DRAFT_LIFETIME, with their photos; return how many.
-
-    The rows go first (one commit), the files after: a failure in between leaves an
-    orphan file, never a row that points at a missing photo.
-    """
-    cutoff = db.utcnow() - DRAFT_LIFETIME
-    stale = list(
-        db.session.scalars(select(AppealDraft.token).where(AppealDraft.updated_at < cutoff))
-    )
-    if not stale:
-        return 0
-    photos = list(db.session.scalars(select(AppealPhoto).where(AppealPhoto.draft_token.in_(stale))))
-    keys = [photo.storage_key for photo in photos]
-    for photo in photos:
-        db.session.delete(photo)
-    db.session.execute(delete(AppealDraft).where(AppealDraft.token.in_(stale)))
-    db.session.commit()
-    for key in keys:
-        _unlink(key)
-    return len(stale)
-
-
-def upload_dir() -> Path:
-    return Path(current_app.config["UPLOAD_DIR"])
-
-
-def _unlink(key: str) -> None:
-    with contextlib.suppress(ValueError):
-        photolib.path_for(upload_dir(), key).unlink(missing_ok=True)
-
-
-def draft_photos(draft: AppealDraft) -> list[AppealPhoto]:
-    stmt = (
-        select(AppealPhoto).where(AppealPhoto.draft_token == draft.token).order_by(AppealPhoto.id)
-    )
-    return list(db.session.scalars(stmt))
-
-
-def add_photo(draft: AppealDraft, photo: photolib.CleanPhoto) -> AppealPhoto:
-    if len(draft_photos(draft)) >= MAX_PHOTOS:
-        raise PhotoLimitReached
-    key = photolib.store(photo, upload_dir())
-    record = AppealPhoto(
-        draft_token=draft.token,
-        storage_key=key,
-        width=photo.width,
-        height=photo.height,
-        size_bytes=len(photo.data),
-        sha256=photo.sha256,
-    )
-    db.session.add(record)
-    draft.updated_at = db.utcnow()
-    try:
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        _unlink(key)
-        raise
-    return record
-
-
-def remove_photo(draft: AppealDraft, photo_id: int) -> None:
-    photo = db.session.get(AppealPhoto, photo_id)
-    if photo is None or photo.draft_token != draft.token:
-        return
-    _unlink(photo.storage_key)
-    db.session.delete(photo)
-    db.session.commit()
-
 
 # --- filing -------------------------------------------------------------------------------
 
@@ -215,59 +60,6 @@ def _region_of_desa(code: str) -> Region:
 def _region_of_nik(nik: str) -> Region:
     kec = kecamatan_of(nik)
     return Region(kec.rsplit(".", 1)[0], kec, None)
-
-
-# A household removed in the last update objects to its removal (EXC-DICORET): its filer is
-# proven against the last published period it was in (the look-up's "removed" outcome), not
-# only the current one. Every other reason needs the filer in the current data.
-FILER_IN_LAST_PERIOD = frozenset({"EXC-DICORET"})
-# The reason that may be filed by someone who is not in DTSEN at all.
-FILER_NOT_IN_DTSEN = "EXC-TIDAK-TERDATA"
-
-
-@dataclass(frozen=True)
-class FilerCheck:
-    membership: snapshots.Membership | None  # where NIK + No. KK were found; None: not found
-
-    @property
-    def verified(self) -> bool:
-        return self.membership is not None
-
-    @property
-    def period(self) -> str | None:
-        """The period the filer's household was found in (2026Q2), for "registered in"."""
-        return self.membership.snapshot.period if self.membership else None
-
-
-def verify_filer(nik: str, no_kk: str, reason_code: str) -> FilerCheck:
-    """Where NIK + No. KK are a member of DTSEN: the current period, or for EXC-DICORET the
-    last period the household was in. Raises FilerNotVerified when the reason needs a
-    verified filer (everything but a household missing from DTSEN)."""
-    membership, _, _ = snapshots.verify_member(
-        nik, no_kk, or_previous=reason_code in FILER_IN_LAST_PERIOD
-    )
-    if membership is None and reason_code != FILER_NOT_IN_DTSEN:
-        raise FilerNotVerified
-    return FilerCheck(membership)
-
-
-def filer_still_proven(filer: dict[str, Any], reason_code: str) -> bool:
-    """Whether a filer proven for one reason stays proven for REASON_CODE: only if proven in
-    the current period, or if the new reason also accepts the last period."""
-    if not filer.get("verified"):
-        return False
-    if reason_code in FILER_IN_LAST_PERIOD or not filer.get("period"):
-        return True
-    current = snapshots.current_snapshot()
-    return current is not None and filer["period"] == current.period
-
-
-def check_heir(no_kk: str, deceased_nik: str, heir_nik: str) -> None:
-    """Both people must be on the same family card in the current data. Both are always
-    checked, so the answer takes as long whichever of them is not on it."""
-    found = [snapshots.is_member(nik, no_kk) for nik in (deceased_nik, heir_nik)]
-    if not all(found):
-        raise HeirNotInHousehold
 
 
 def _limit(key: str) -> tuple[int, timedelta]:
@@ -681,85 +473,6 @@ def contest(appeal: Appeal, note: str, *, locale: str) -> Appeal:
     return new
 
 
-# --- tracking -----------------------------------------------------------------------------
-
-
-def find_for_tracking(code: str, nik: str) -> Appeal | None:
-    """The case with this ticket filed with this NIK; None for a wrong pair or ticket."""
-    policy.require_admission()
-    return db.session.scalar(
-        select(Appeal).where(
-            Appeal.ticket == code, Appeal.filer_nik_hmac == snapshots.pseudonym(nik, "nik")
-        )
-    )
-
-
-TRACKING_LIFETIME = timedelta(minutes=30)  # how long a proven ticket + NIK stays open
-
-
-def grant_tracking(appeal: Appeal) -> str:
-    """A browser proved ticket + NIK: a random token for its cookie, valid TRACKING_LIFETIME.
-    Expired grants are purged on the way."""
-    now = db.utcnow()
-    db.session.execute(delete(TrackingGrant).where(TrackingGrant.expires_at < now))
-    token = secrets.token_urlsafe(32)
-    db.session.add(
-        TrackingGrant(
-            token_hash=_grant_hash(token), appeal_id=appeal.id, expires_at=now + TRACKING_LIFETIME
-        )
-    )
-    db.session.commit()
-    return token
-
-
-def tracked_appeal(token: str | None) -> Appeal | None:
-    """The case a tracking token still opens, or None (unknown, revoked or expired)."""
-    if not token:
-        return None
-    grant = db.session.get(TrackingGrant, _grant_hash(token))
-    if grant is None or grant.expires_at < db.utcnow():
-        return None
-    return db.session.get(Appeal, grant.appeal_id)
-
-
-def revoke_tracking(token: str | None) -> None:
-    """'Stop showing this case on this device': the grant ends for every copy of the cookie."""
-    if token:
-        db.session.execute(
-            delete(TrackingGrant).where(TrackingGrant.token_hash == _grant_hash(token))
-        )
-        db.session.commit()
-
-
-def _grant_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def suggest_ticket(typo: str, nik: str) -> str | None:
-    """The one ticket of this filer that is a single typo away from TYPO, if exactly one."""
-    policy.require_admission()
-    candidates = tickets.near_misses(typo)
-    if not candidates:
-        return None
-    found = list(
-        db.session.scalars(
-            select(Appeal.ticket).where(
-                Appeal.ticket.in_(candidates),
-                Appeal.filer_nik_hmac == snapshots.pseudonym(nik, "nik"),
-            )
-        )
-    )
-    return found[0] if len(found) == 1 else None
-
-
-def get_appeal(appeal_id: int) -> Appeal | None:
-    return db.session.get(Appeal, appeal_id)
-
-
-def contest_of(appeal: Appeal) -> Appeal | None:
-    return db.session.scalar(select(Appeal).where(Appeal.contests_id == appeal.id))
-
-
 def add_staff_photo(appeal: Appeal, field_check_id: int, photo: photolib.CleanPhoto) -> AppealPhoto:
     """A photo taken by a desa operator during a field check."""
     key = photolib.store(photo, upload_dir())
@@ -778,6 +491,6 @@ def add_staff_photo(appeal: Appeal, field_check_id: int, photo: photolib.CleanPh
         db.session.commit()
     except BaseException:
         db.session.rollback()
-        _unlink(key)
+        unlink_photo(key)
         raise
     return record

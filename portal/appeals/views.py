@@ -31,8 +31,18 @@ from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from portal import policy, replay
+from portal.appeals import (
+    drafts,
+    errors,
+    filers,
+    journey,
+    picker,
+    prefill,
+    service,
+    tickets,
+    uploads,
+)
 from portal.appeals import forms as f
-from portal.appeals import journey, picker, prefill, service, tickets, uploads
 from portal.appeals import queries as appeal_queries
 from portal.appeals.models import Appeal, AppealDraft
 from portal.appeals.reasons import CONDITIONS, REASONS, Kind
@@ -70,7 +80,7 @@ def _kind(name: str) -> Kind:
 
 
 def _draft(kind: Kind) -> AppealDraft | None:
-    return service.load_draft((session.get("drafts") or {}).get(kind.value), kind)
+    return drafts.load_draft((session.get("drafts") or {}).get(kind.value), kind)
 
 
 def _remember_draft(kind: Kind, draft: AppealDraft) -> None:
@@ -152,7 +162,7 @@ def start_kind(kind_name: str) -> str:
         kind=kind,
         reason=reason,
         pages=pages,
-        draft_seconds=int(service.DRAFT_LIFETIME.total_seconds()),
+        draft_seconds=int(drafts.DRAFT_LIFETIME.total_seconds()),
         first_question=url_for("appeals.step", kind_name=kind.value, slug="alasan", **args),
     )
 
@@ -294,18 +304,18 @@ def step(kind_name: str, slug: str) -> Any:
             prefill.offer_all(slug, form, answers)
             body = _step_page(kind, current, form, answers, wait=wait)
             return must_wait(body, wait.seconds)
-        except service.FilerNotVerified:
+        except errors.FilerNotVerified:
             form.no_kk.errors.append(FILER_NOT_FOUND)
-        except service.HeirNotInHousehold:
+        except errors.HeirNotInHousehold:
             form.heir_nik.errors.append(HEIR_NOT_ON_CARD)
         else:
             if draft is None:
-                draft = service.new_draft(kind)
+                draft = drafts.new_draft(kind)
                 _remember_draft(kind, draft)
             if slug == "alasan":
-                service.choose_reason(draft, kept["reason"])
+                drafts.choose_reason(draft, kept["reason"])
             else:
-                service.save_step(draft, slug, kept)
+                drafts.save_step(draft, slug, kept)
             replay.done(page)
             target = journey.CHECK if _returning() else None
             target = (
@@ -359,11 +369,11 @@ def _check_step(
         numbers = [policy.nik(kept["nik"]), policy.kk(kept["no_kk"])]
         admission = policy.admit(policy.Check.FILER, numbers, wait)
         try:
-            found = service.verify_filer(kept["nik"], kept["no_kk"], reason)
+            found = filers.verify_filer(kept["nik"], kept["no_kk"], reason)
             kept["verified"], kept["period"] = found.verified, found.period
             if found.verified:
                 flash(appeal_queries.filer_found(found.period), "success")
-        except service.FilerNotVerified:
+        except errors.FilerNotVerified:
             policy.missed(admission)
             raise
         if not kept["verified"]:  # filed unverified (a household missing from DTSEN)
@@ -377,8 +387,8 @@ def _check_step(
         ]
         admission = policy.admit(policy.Check.HEIR, numbers, wait)
         try:
-            service.check_heir(no_kk, kept["deceased_nik"], kept["heir_nik"])
-        except service.HeirNotInHousehold:
+            filers.check_heir(no_kk, kept["deceased_nik"], kept["heir_nik"])
+        except errors.HeirNotInHousehold:
             policy.missed(admission)
             raise
 
@@ -422,13 +432,13 @@ def photo_step(kind_name: str) -> Any:
         action = request.form.get("action", "continue")
         removed = REMOVE_PHOTO.fullmatch(action)
         if removed:
-            service.remove_photo(draft, int(removed[1]))
+            drafts.remove_photo(draft, int(removed[1]))
             return redirect(here)
-        room = service.MAX_PHOTOS - len(service.draft_photos(draft))
+        room = drafts.MAX_PHOTOS - len(drafts.draft_photos(draft))
         files = uploads.chosen(request.files.getlist("photos"))
         uploaded = uploads.read(files, room)
         for clean in uploaded.photos:
-            service.add_photo(draft, clean)  # the good ones are kept, even beside a bad one
+            drafts.add_photo(draft, clean)  # the good ones are kept, even beside a bad one
         if uploaded.errors:
             form.photos.errors = uploaded.errors
             return replay.again(form, page, here)
@@ -439,7 +449,7 @@ def photo_step(kind_name: str) -> Any:
                 "success",
             )
             return redirect(here)
-        service.save_step(draft, "foto", {"count": len(service.draft_photos(draft))})
+        drafts.save_step(draft, "foto", {"count": len(drafts.draft_photos(draft))})
         target = journey.CHECK if _returning() else journey.next_slug(kind, draft.answers, "foto")
         return redirect(url_for("appeals.step", kind_name=kind.value, slug=target))
     form = f.PhotosForm(formdata=None)
@@ -451,8 +461,8 @@ def photo_step(kind_name: str) -> Any:
         kind=kind,
         step=journey.get(kind, "foto"),
         form=form,
-        photos=service.draft_photos(draft),
-        max_photos=service.MAX_PHOTOS,
+        photos=drafts.draft_photos(draft),
+        max_photos=drafts.MAX_PHOTOS,
         back=journey.previous_slug(kind, answers, "foto"),
         position=_position(kind, answers, "foto"),
     )
@@ -487,13 +497,13 @@ def check(kind_name: str) -> Any:
             policy.recheck()  # the filer's numbers, admitted at the filer step of this draft
             try:
                 appeal = service.submit(draft, locale=g.get("locale", "id"))
-            except service.FilingLimitReached:
+            except errors.FilingLimitReached:
                 return too_many_requests()
-            except service.TooManyOpenCases:
+            except errors.TooManyOpenCases:
                 form.declaration.errors.append(TOO_MANY_OPEN)
-            except service.FilerNotVerified:
+            except errors.FilerNotVerified:
                 return redirect(url_for("appeals.step", kind_name=kind.value, slug="pelapor"))
-            except service.DraftIncomplete:
+            except errors.DraftIncomplete:
                 return _resume(kind, draft.answers)
             else:
                 # the draft token stays in the session: a retry of this POST finds the case
@@ -509,7 +519,7 @@ def check(kind_name: str) -> Any:
         kind=kind,
         form=form,
         answers=draft.answers,
-        summary=appeal_queries.summarise(kind, draft.answers, service.draft_photos(draft)),
+        summary=appeal_queries.summarise(kind, draft.answers, drafts.draft_photos(draft)),
         back=journey.previous_slug(kind, draft.answers, journey.CHECK),
     )
 
@@ -517,7 +527,7 @@ def check(kind_name: str) -> Any:
 @bp.get("/tanda-terima")
 def receipt() -> Any:
     appeal_id = session.get("receipt")
-    appeal = service.get_appeal(appeal_id) if appeal_id else None
+    appeal = appeal_queries.get_appeal(appeal_id) if appeal_id else None
     if appeal is None:
         return redirect(url_for("tracking.track"))
     return render_template(

@@ -13,7 +13,8 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from sqlalchemy import select
 
 from portal import db, replay
-from portal.appeals import service as appeal_service
+from portal.appeals import drafts
+from portal.appeals.tracking import service as tracking
 from portal.help import queries
 from portal.help.models import DinsosContact
 from portal.wilayah.models import Wilayah
@@ -67,8 +68,8 @@ def privacy() -> str:
     return render_template(
         "help/privacy.html",
         # every duration the notice names comes from the code or the settings, never typed
-        draft_seconds=_seconds(appeal_service.DRAFT_LIFETIME),
-        tracking_seconds=_seconds(appeal_service.TRACKING_LIFETIME),
+        draft_seconds=_seconds(drafts.DRAFT_LIFETIME),
+        tracking_seconds=_seconds(tracking.TRACKING_LIFETIME),
         session_seconds=int(cfg["PERMANENT_SESSION_LIFETIME"]),
         form_seconds=int(cfg["WTF_CSRF_TIME_LIMIT"]),
         lookup_seconds=_seconds(replay.LOOKUP_LIFETIME),

@@ -19,9 +19,9 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from portal.appeals import drafts, errors, tickets, uploads
 from portal.appeals import photos as photolib
 from portal.appeals import service as appeal_service
-from portal.appeals import tickets, uploads
 from portal.appeals.queries import address_line
 from portal.appeals.reasons import CONDITIONS, DECISION_REASONS, REASONS
 from portal.appeals.states import CSS, TITLES, AppealStatus
@@ -324,7 +324,7 @@ def decide(appeal_id: int) -> Any:
                         form.note.data or "",
                         duplicate,
                     )
-                except appeal_service.InvalidTransition:
+                except errors.InvalidTransition:
                     flash(_("This case was decided meanwhile; nothing was changed."), "error")
                     return redirect(url_for("review.case", appeal_id=appeal.id))
                 except service.SameOfficer:
@@ -352,7 +352,7 @@ def photo(appeal_id: int, photo_id: int) -> Response:
     if found is None:
         abort(404)
     service.view_photo(appeal, photo_id, g.staff)
-    path = photolib.path_for(appeal_service.upload_dir(), found.storage_key)
+    path = photolib.path_for(drafts.upload_dir(), found.storage_key)
     if not path.exists():
         abort(404)
     response = send_file(path, mimetype="image/jpeg", max_age=0, conditional=False)
@@ -386,7 +386,7 @@ def field_check(check_id: int) -> Any:
         status = 413
     elif request.method == "POST" and check.done_at is None:
         if form.validate():
-            uploaded = uploads.read(request.files.getlist("photos"), appeal_service.MAX_PHOTOS)
+            uploaded = uploads.read(request.files.getlist("photos"), drafts.MAX_PHOTOS)
             form.photos.errors.extend(uploaded.errors)
             if not form.errors:
                 try:

@@ -67,7 +67,7 @@ def test_heir_misses_count_for_the_numbers_everywhere(
 def test_the_heir_check_costs_the_same_whichever_person_is_not_on_the_card(
     app: Flask, world
 ) -> None:
-    from portal.appeals import service
+    from portal.appeals import errors, filers
 
     kk = world.filer.no_kk
     member, stranger = world.filer.members[0].nik, world.other.members[0].nik
@@ -88,8 +88,8 @@ def test_the_heir_check_costs_the_same_whichever_person_is_not_on_the_card(
             statements.clear()
             with app.test_request_context():
                 g.dtsen_admitted = True
-                with pytest.raises(service.HeirNotInHousehold):
-                    service.check_heir(kk, *pair)
+                with pytest.raises(errors.HeirNotInHousehold):
+                    filers.check_heir(kk, *pair)
             counts[case] = len(statements)
     finally:
         event.remove(engine, "before_cursor_execute", listener)

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask, g
 from sqlalchemy import event
 
-from portal.appeals import service
+from portal.appeals import errors, filers
 from portal.appeals.reasons import REASONS
 from portal.dataimport.demo import House
 from tests.appeals.conftest import NOTE, load_case, path_of, submit, walk
@@ -249,8 +249,8 @@ def test_exc_dicoret_costs_the_same_queries_whatever_is_wrong(app: Flask, remova
             statements.clear()
             with app.test_request_context():
                 g.dtsen_admitted = True
-                with pytest.raises(service.FilerNotVerified):
-                    service.verify_filer(n, k, "EXC-DICORET")
+                with pytest.raises(errors.FilerNotVerified):
+                    filers.verify_filer(n, k, "EXC-DICORET")
             shapes[label] = tuple(statements)
     finally:
         event.remove(engine, "before_cursor_execute", listener)

@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from portal import db
-from portal.appeals import service, tickets
+from portal.appeals import errors, service, tickets
 from portal.appeals.models import Appeal, AppealEvent
 from portal.appeals.states import ALLOWED, DECIDED, OPEN, AppealStatus
 
@@ -105,7 +105,7 @@ def test_transition_succeeds_exactly_for_allowed_moves(
             )
             db.session.commit()
         else:
-            with pytest.raises(service.InvalidTransition):
+            with pytest.raises(errors.InvalidTransition):
                 service.transition(appeal, after, actor="staff", staff_id=7)
 
     moved = read_case(app, case_id)
@@ -142,7 +142,7 @@ def test_filer_withdraws_an_open_case(app: Flask, before: AppealStatus) -> None:
 @pytest.mark.parametrize("before", sorted(set(AppealStatus) - OPEN))
 def test_withdrawing_a_case_that_is_not_open_is_refused(app: Flask, before: AppealStatus) -> None:
     case_id = make_case(app, before)
-    with app.app_context(), pytest.raises(service.InvalidTransition):
+    with app.app_context(), pytest.raises(errors.InvalidTransition):
         service.withdraw(db.session.get(Appeal, case_id))
     assert read_case(app, case_id).status == before.value
     assert event_count(app) == 0
@@ -173,7 +173,7 @@ def test_two_moves_racing_on_one_case_only_one_wins(
         finally:
             two.pop()
         assert seen_by_one.status == "diterima"  # a stale copy: the other move is unseen
-        with pytest.raises(service.InvalidTransition):
+        with pytest.raises(errors.InvalidTransition):
             service.transition(seen_by_one, second, actor="staff", staff_id=2)
         db.session.commit()
     finally:

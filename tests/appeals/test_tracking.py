@@ -16,6 +16,7 @@ from portal import db
 from portal.appeals import tickets
 from portal.appeals.models import Appeal
 from portal.appeals.states import AppealStatus
+from portal.appeals.tracking import service as tracking
 from tests.appeals.conftest import (
     DECISION_NOTE,
     INTERNAL_NOTE,
@@ -148,9 +149,7 @@ def test_session_keeps_the_tracked_case_but_never_the_nik(
     cookie = client.get_cookie(SESSION_COOKIE)
     data = app.session_interface.get_signing_serializer(app).loads(cookie.value)
     with app.app_context():
-        from portal.appeals import service
-
-        assert service.tracked_appeal(data["track"]).id == load_case(app, filed).id
+        assert tracking.tracked_appeal(data["track"]).id == load_case(app, filed).id
     dumped = json.dumps(data)
     assert world.filer_nik not in dumped
     assert not SIXTEEN_DIGITS.search(dumped)

@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import create_engine, event, text
 
 from portal import db
-from portal.appeals import service as appeal_service
+from portal.appeals import errors as appeal_errors
 from portal.appeals.models import AppealEvent
 from portal.appeals.states import DECIDED, AppealStatus
 from portal.auth.models import StaffUser
@@ -244,7 +244,7 @@ def test_two_decisions_on_one_case_at_once_make_exactly_one_decision(
         with app.app_context():
             user_now, appeal = load(me, case)
             service.decide(appeal, user_now, S.DITOLAK, "not_confirmed_in_field", NOTE)
-        with pytest.raises(appeal_service.InvalidTransition):
+        with pytest.raises(appeal_errors.InvalidTransition):
             service.decide(late, user, S.DISETUJUI, "documents_confirm", NOTE)
     assert cases.get(case).status == S.DITOLAK.value
     assert decided_events(app, case) == 1
@@ -294,7 +294,7 @@ def test_concurrent_decisions_on_postgresql_record_exactly_one(
     results = race(app, [decide_as(S.DITOLAK), decide_as(S.DISETUJUI), decide_as(S.DITOLAK)])
     done = [r for r in results if isinstance(r, str)]
     assert len(done) == 1, results
-    assert all(isinstance(r, appeal_service.InvalidTransition) for r in results if r not in done)
+    assert all(isinstance(r, appeal_errors.InvalidTransition) for r in results if r not in done)
     assert cases.get(case).status == done[0]
     assert decided_events(app, case) == 1
     assert len(audit(app, "decide")) == 1

@@ -13,11 +13,11 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from portal import policy, replay
-from portal.appeals import service as appeals
 from portal.appeals import tickets
 from portal.appeals.mine import service
 from portal.appeals.mine.forms import MyCasesForm
 from portal.appeals.reasons import REASONS
+from portal.appeals.tracking import service as tracking
 from portal.errors import must_wait, too_many_requests
 from portal.guard import csrf_in_form
 
@@ -102,7 +102,7 @@ def open_case() -> Response:
     appeal = service.case_in_list(_token(), ticket) if ticket else None
     if appeal is None:
         return redirect(url_for("my_cases.cases"), 303)
-    session["track"] = appeals.grant_tracking(appeal)
+    session["track"] = tracking.grant_tracking(appeal)
     return redirect(url_for("tracking.case"), 303)
 
 

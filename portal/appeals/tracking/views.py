@@ -13,11 +13,12 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from portal import policy, replay
+from portal.appeals import errors, service, tickets
 from portal.appeals import forms as f
 from portal.appeals import queries as appeal_queries
-from portal.appeals import service, tickets
 from portal.appeals.reasons import REASONS
 from portal.appeals.states import DECIDED, OPEN, AppealStatus
+from portal.appeals.tracking import service as tracking
 from portal.appeals.views import to_receipt
 from portal.errors import must_wait, too_many_requests
 from portal.guard import csrf_in_form
@@ -64,14 +65,14 @@ def track() -> Any:
             body = render_template("appeals/track.html", form=f.TrackForm(formdata=None), wait=exc)
             return must_wait(body, exc.seconds)
         if code:
-            appeal = service.find_for_tracking(code, nik)
+            appeal = tracking.find_for_tracking(code, nik)
             if appeal is not None:
-                session["track"] = service.grant_tracking(appeal)
+                session["track"] = tracking.grant_tracking(appeal)
                 replay.done(page)
                 return redirect(url_for("tracking.case"))
             policy.missed(admission)
             return replay.again(form, page, url_for("tracking.track"), notes={"not_found": True})
-        suggestion = service.suggest_ticket(typo or "", nik)
+        suggestion = tracking.suggest_ticket(typo or "", nik)
         if suggestion is None:
             policy.missed(admission)
         form.ticket.errors.append(_typo_message(suggestion))
@@ -91,7 +92,7 @@ def _typo_message(suggestion: str | None) -> Any:
 
 def _tracked() -> Any:
     token = session.get("track")
-    appeal = service.tracked_appeal(token if isinstance(token, str) else None)
+    appeal = tracking.tracked_appeal(token if isinstance(token, str) else None)
     if appeal is None:
         session.pop("track", None)
     return appeal
@@ -111,7 +112,7 @@ def case() -> Any:
         can_withdraw=AppealStatus(appeal.status) in OPEN,
         can_contest=service.can_contest(appeal),
         contest_deadline=service.contest_deadline(appeal),
-        contest=service.contest_of(appeal),
+        contest=appeal_queries.contest_of(appeal),
         decided=AppealStatus(appeal.status) in DECIDED,
         withdraw_form=f.WithdrawForm(),
     )
@@ -130,7 +131,7 @@ def withdraw() -> Any:
             return replay.again(form, page, url_for("tracking.withdraw"))
         try:
             service.withdraw(appeal)
-        except service.InvalidTransition:
+        except errors.InvalidTransition:
             flash(_("This case can no longer be withdrawn: it has been decided."), "error")
         else:
             flash(_("Your case was withdrawn."), "success")
@@ -163,7 +164,7 @@ def contest() -> Any:
             return replay.again(form, page, url_for("tracking.contest"))
         try:
             new = service.contest(appeal, form.note.data or "", locale=g.get("locale", "id"))
-        except service.ContestNotAllowed:
+        except errors.ContestNotAllowed:
             flash(_("This decision can no longer be contested."), "error")
             return redirect(url_for("tracking.case"))
         replay.done(page)
@@ -178,5 +179,5 @@ def contest() -> Any:
 @bp.post("/lacak/keluar")
 def forget() -> Response:
     token = session.pop("track", None)
-    service.revoke_tracking(token if isinstance(token, str) else None)
+    tracking.revoke_tracking(token if isinstance(token, str) else None)
     return redirect(url_for("tracking.track"))
