@@ -5,7 +5,6 @@ transaction."""
 from __future__ import annotations
 
 import contextlib
-import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from portal.appeals.errors import PhotoLimitReached
 from portal.appeals.filers import filer_still_proven
 from portal.appeals.models import AppealDraft, AppealPhoto
 from portal.appeals.reasons import Kind
+from portal.core.tokens import new_token
 
 DRAFT_LIFETIME = timedelta(hours=24)
 MAX_PHOTOS = 3
@@ -26,7 +26,7 @@ MAX_PHOTOS = 3
 
 def new_draft(kind: Kind, answers: dict[str, Any] | None = None) -> AppealDraft:
     purge_drafts()
-    draft = AppealDraft(token=secrets.token_urlsafe(32), kind=kind.value, answers=answers or {})
+    draft = AppealDraft(token=new_token(), kind=kind.value, answers=answers or {})
     db.session.add(draft)
     db.session.commit()
     return draft

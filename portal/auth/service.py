@@ -3,7 +3,6 @@ authentication, reset and deactivation. Every change is audited in its transacti
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from portal import db
 from portal.audit.service import record
 from portal.auth.models import Role, StaffDesa, StaffUser
 from portal.auth.sessions import store
+from portal.core.tokens import new_token, token_hash
 from portal.wilayah.models import Level, Wilayah
 
 TOTP_ISSUER = "DTSEN Portal"
@@ -77,10 +77,6 @@ def _hasher() -> PasswordHasher:
     return _hasher_for(*_hash_params())
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _region_level(code: str) -> int | None:
     return db.session.scalar(select(Wilayah.level).where(Wilayah.code == code))
 
@@ -92,8 +88,8 @@ class Created:
 
 
 def _new_enrolment(user: StaffUser) -> str:
-    token = secrets.token_urlsafe(32)
-    user.enrol_token_hash = _token_hash(token)
+    token = new_token()
+    user.enrol_token_hash = token_hash(token)
     user.enrol_browser_hash = None  # the next browser to open the new link binds it
     user.enrol_reopened_at = None
     user.enrol_expires_at = db.utcnow() + timedelta(
@@ -198,7 +194,7 @@ def by_email(email: str) -> StaffUser | None:
 
 def enrolment_user(token: str) -> StaffUser:
     user = db.session.scalar(
-        select(StaffUser).where(StaffUser.enrol_token_hash == _token_hash(token))
+        select(StaffUser).where(StaffUser.enrol_token_hash == token_hash(token))
     )
     if user is None or not user.active or user.enrol_expires_at is None:
         raise EnrolmentInvalid
@@ -220,14 +216,14 @@ def open_enrolment(user: StaffUser, browser_token: str | None) -> str | None:
     and cannot finish; the opening is audited and the officer is warned on the page.
     """
     if user.enrol_browser_hash is None:
-        token = secrets.token_urlsafe(32)
-        user.enrol_browser_hash = _token_hash(token)
+        token = new_token()
+        user.enrol_browser_hash = token_hash(token)
         user.totp_secret = pyotp.random_base32()
         user.totp_last_step = 0
         record("staff_enrol_opened", staff=user, target_type="staff", target_id=user.id)
         db.session.commit()
         return token
-    if browser_token and hmac.compare_digest(_token_hash(browser_token), user.enrol_browser_hash):
+    if browser_token and hmac.compare_digest(token_hash(browser_token), user.enrol_browser_hash):
         return None
     user.enrol_reopened_at = db.utcnow()
     record("staff_enrol_reopened", staff=user, target_type="staff", target_id=user.id)

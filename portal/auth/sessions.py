@@ -7,9 +7,7 @@ default) and Redis (production, shared by every worker and server).
 
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -19,10 +17,7 @@ from sqlalchemy import delete, select
 
 from portal import db
 from portal.auth.models import StaffSession
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+from portal.core.tokens import new_token, token_hash
 
 
 @dataclass(frozen=True)
@@ -64,7 +59,7 @@ class DatabaseStore:
     rolled-back request, and a revocation must not wait for anything else."""
 
     def create(self, staff_id: int, ip_prefix: str | None, user_agent: str | None) -> str:
-        token = secrets.token_urlsafe(32)
+        token = new_token()
         now = db.utcnow()
         db.session.add(
             StaffSession(
@@ -142,7 +137,7 @@ class RedisStore:
         return max(1, int(min(idle, remaining).total_seconds()))
 
     def create(self, staff_id: int, ip_prefix: str | None, user_agent: str | None) -> str:
-        token = secrets.token_urlsafe(32)
+        token = new_token()
         hashed = token_hash(token)
         now = db.utcnow()
         data = {

@@ -24,7 +24,8 @@ from werkzeug.wrappers import Response
 from portal import policy
 from portal.auth import forms, service
 from portal.auth.decorators import load_staff, safe_next, staff_gate
-from portal.auth.sessions import store, token_hash
+from portal.auth.sessions import store
+from portal.core.tokens import token_hash
 from portal.errors import must_wait
 from portal.extensions import limiter
 from portal.guard import csrf_in_form

@@ -14,8 +14,6 @@ wrong and shows the same page; the view charges it as a miss, as the look-up doe
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +21,7 @@ from sqlalchemy import Boolean, ColumnElement, and_, bindparam, delete, or_, sel
 
 from portal import db, policy
 from portal.appeals.models import Appeal, CaseListGrant
+from portal.core.tokens import new_token, token_hash
 from portal.dataimport import queries as snapshots
 
 GRANT_LIFETIME = timedelta(minutes=30)  # as a tracking grant
@@ -72,10 +71,10 @@ def prove(nik: str, no_kk: str) -> str | None:
         return None
     now = db.utcnow()
     db.session.execute(delete(CaseListGrant).where(CaseListGrant.expires_at < now))
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     db.session.add(
         CaseListGrant(
-            token_hash=_hash(token),
+            token_hash=token_hash(token),
             filer_nik_hmac=nik_hmac,
             filer_kk_hmac=kk_hmac,
             in_dtsen=in_dtsen,
@@ -89,7 +88,7 @@ def prove(nik: str, no_kk: str) -> str | None:
 def _grant(token: str | None) -> CaseListGrant | None:
     if not token:
         return None
-    grant = db.session.get(CaseListGrant, _hash(token))
+    grant = db.session.get(CaseListGrant, token_hash(token))
     if grant is None or grant.expires_at < db.utcnow():
         return None
     return grant
@@ -120,9 +119,7 @@ def case_in_list(token: str | None, ticket: str) -> Appeal | None:
 def revoke(token: str | None) -> None:
     """ "Done": the list closes for every copy of the cookie."""
     if token:
-        db.session.execute(delete(CaseListGrant).where(CaseListGrant.token_hash == _hash(token)))
+        db.session.execute(
+            delete(CaseListGrant).where(CaseListGrant.token_hash == token_hash(token))
+        )
         db.session.commit()
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()

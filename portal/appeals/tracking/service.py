@@ -4,8 +4,6 @@ with one typo is suggested back only to its own filer."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import timedelta
 
 from sqlalchemy import delete, select
@@ -13,6 +11,7 @@ from sqlalchemy import delete, select
 from portal import db, policy
 from portal.appeals import tickets
 from portal.appeals.models import Appeal, TrackingGrant
+from portal.core.tokens import new_token, token_hash
 from portal.dataimport import queries as snapshots
 
 
@@ -34,10 +33,10 @@ def grant_tracking(appeal: Appeal) -> str:
     Expired grants are purged on the way."""
     now = db.utcnow()
     db.session.execute(delete(TrackingGrant).where(TrackingGrant.expires_at < now))
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     db.session.add(
         TrackingGrant(
-            token_hash=_grant_hash(token), appeal_id=appeal.id, expires_at=now + TRACKING_LIFETIME
+            token_hash=token_hash(token), appeal_id=appeal.id, expires_at=now + TRACKING_LIFETIME
         )
     )
     db.session.commit()
@@ -48,7 +47,7 @@ def tracked_appeal(token: str | None) -> Appeal | None:
     """The case a tracking token still opens, or None (unknown, revoked or expired)."""
     if not token:
         return None
-    grant = db.session.get(TrackingGrant, _grant_hash(token))
+    grant = db.session.get(TrackingGrant, token_hash(token))
     if grant is None or grant.expires_at < db.utcnow():
         return None
     return db.session.get(Appeal, grant.appeal_id)
@@ -58,13 +57,9 @@ def revoke_tracking(token: str | None) -> None:
     """'Stop showing this case on this device': the grant ends for every copy of the cookie."""
     if token:
         db.session.execute(
-            delete(TrackingGrant).where(TrackingGrant.token_hash == _grant_hash(token))
+            delete(TrackingGrant).where(TrackingGrant.token_hash == token_hash(token))
         )
         db.session.commit()
-
-
-def _grant_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def suggest_ticket(typo: str, nik: str) -> str | None:
