@@ -240,7 +240,6 @@ def _rows_query(export: Export, user: StaffUser) -> Any:
             and_(
                 Household.snapshot_id == current.id,
                 Household.kk_hmac == Appeal.subject_kk_hmac,
-                Appeal.kind == Kind.SANGGAHAN.value,
             ),
         )
     stmt = stmt.add_columns(no_kk.label("snapshot_no_kk"))
