@@ -11,6 +11,7 @@ def init_app(app: Flask) -> None:
     from portal.auth.cli import staff_cli
     from portal.dataimport.cli import demo_command, dtsen_cli
     from portal.help.cli import contacts_cli
+    from portal.jobs.cli import jobs_cli
     from portal.migrate import db_cli
     from portal.review.cli import review_cli
     from portal.wilayah.cli import wilayah_cli
@@ -25,5 +26,6 @@ def init_app(app: Flask) -> None:
         review_cli,
         appeals_cli,
         audit_cli,
+        jobs_cli,
     ):
         app.cli.add_command(command)

@@ -150,6 +150,16 @@ class Config:
     # in another process is seen within this time (the importing process sees it at once).
     SNAPSHOT_CACHE_SECONDS = 10.0
 
+    # Exports of more approved cases than this are made by the job worker (`flask jobs
+    # work`), not in the officer's request; the exports page shows their progress.
+    EXPORT_INLINE_MAX = 1000
+    # Background jobs: a claimed job is the worker's for this long (extended while it reports
+    # progress on PostgreSQL); after that another worker takes it over. Attempts per job;
+    # seconds an idle worker waits before looking again.
+    JOBS_LEASE_SECONDS = 300
+    JOBS_MAX_ATTEMPTS = 3
+    JOBS_POLL_SECONDS = 5.0
+
     REQUIRED = ("SECRET_KEY", "NIK_HMAC_KEY")
 
     @classmethod

@@ -59,6 +59,7 @@ def import_models() -> None:
     from portal.auth import models as _auth  # noqa: F401
     from portal.dataimport import models as _dataimport  # noqa: F401
     from portal.help import models as _help  # noqa: F401
+    from portal.jobs import models as _jobs  # noqa: F401
     from portal.lookup import models as _lookup  # noqa: F401
     from portal.replay import models as _replay  # noqa: F401
     from portal.review import models as _review  # noqa: F401

@@ -379,6 +379,37 @@ def _table() -> list[Setting]:
             at_least(0),
             kind=SECONDS,
         ),
+        s(
+            "EXPORT_INLINE_MAX",
+            integer,
+            "Exports of up to this many approved cases are made in the officer's request; "
+            "larger ones are queued for the job worker (`flask jobs work`, "
+            "dtsen-portal-jobs.service).",
+            at_least(0),
+            kind="a whole number",
+        ),
+        s(
+            "JOBS_LEASE_SECONDS",
+            integer,
+            "How long a claimed background job stays with its worker without a sign of life "
+            "before another worker takes it over (SQLite: longer than the longest export).",
+            between(10, 24 * 3600),
+            kind=SECONDS,
+        ),
+        s(
+            "JOBS_MAX_ATTEMPTS",
+            integer,
+            "Attempts of a background job before it is marked failed.",
+            between(1, 20),
+            kind="a whole number",
+        ),
+        s(
+            "JOBS_POLL_SECONDS",
+            number,
+            "How long an idle job worker waits before looking for work again.",
+            between(0.1, 600),
+            kind=SECONDS,
+        ),
         # staff
         s(
             "STAFF_SESSION_BACKEND",

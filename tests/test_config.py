@@ -348,6 +348,10 @@ SAMPLES = {
     "PREFERRED_URL_SCHEME": ("http", "http"),
     "BABEL_DEFAULT_LOCALE": ("en", "en"),
     "SQL_ECHO": ("yes", True),
+    "EXPORT_INLINE_MAX": ("500", 500),
+    "JOBS_LEASE_SECONDS": ("600", 600),
+    "JOBS_MAX_ATTEMPTS": ("5", 5),
+    "JOBS_POLL_SECONDS": ("2.5", 2.5),
 }
 
 # Class attributes that are not settings: how the config itself works, or fixed by the code.

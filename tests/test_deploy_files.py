@@ -17,3 +17,25 @@ def test_the_app_servers_access_log_names_no_client_and_no_query() -> None:
         assert leak not in fmt, leak
     assert "x-forwarded-for" not in fmt.lower()
     assert conf["control_socket_disable"] is True
+
+
+def test_the_job_worker_unit_runs_the_portals_jobs_worker_and_lets_a_job_finish() -> None:
+    """dtsen-portal-jobs.service makes the queued exports (docs/deploy.md, step 6): its
+    command is the portal's `jobs work`, restarted on failure, and stopping waits for the
+    job in hand (SIGTERM, then TimeoutStopSec)."""
+    from portal import create_app
+
+    unit = (ROOT / "deploy" / "systemd" / "dtsen-portal-jobs.service").read_text()
+    settings = dict(
+        line.split("=", 1) for line in unit.splitlines() if "=" in line and line[0] != "#"
+    )
+    assert settings["ExecStart"] == "/opt/dtsen-portal/venv/bin/flask --app portal jobs work"
+    assert settings["Restart"] == "on-failure"
+    assert (settings["KillSignal"], settings["KillMode"]) == ("SIGTERM", "mixed")
+    assert int(settings["TimeoutStopSec"]) >= 60
+    assert settings["User"] == "dtsen"
+    app = create_app({"ENV_NAME": "testing", "DATABASE_URL": "sqlite://"})
+    result = app.test_cli_runner().invoke(args=["jobs", "work", "--help"])
+    assert result.exit_code == 0
+    assert "--burst" in result.output
+    assert "dtsen-portal-jobs.service" in (ROOT / "docs" / "deploy.md").read_text()

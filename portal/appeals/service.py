@@ -385,6 +385,91 @@ def transition(
     return _record(appeal, before, target, actor=actor, staff_id=staff_id, note=note)
 
 
+def transition_all(
+    where: Any,
+    target: AppealStatus,
+    *,
+    before: AppealStatus,
+    actor: str,
+    staff_id: int | None = None,
+    moved: Any,
+    values: dict[str, Any] | None = None,
+) -> int:
+    """transition() for a whole set, in three statements whatever its size: move every
+    case matching WHERE that is in BEFORE to TARGET (setting VALUES too), then write each
+    moved case's event and notifications with INSERT ... SELECT. MOVED must pick out
+    exactly the cases this call moved once they are moved (e.g. ``export_id == 7`` when
+    VALUES sets it). Does not commit. Returns how many moved.
+
+    Concurrency as transition(): the update is conditional on the state, so on PostgreSQL a
+    case another transaction moves first is skipped once that one commits (re-checked
+    under its row lock), never moved twice. Decisions carry a reason and a note per case,
+    so they are not made in bulk."""
+    from sqlalchemy import Integer, String, insert, literal, null, update
+
+    if target not in ALLOWED[before] or target in DECIDED:
+        raise InvalidTransition(f"{before} -> {target}")
+    now = db.utcnow()
+    result = db.session.execute(
+        update(Appeal)
+        .where(where, Appeal.status == before.value)
+        .values(status=target.value, updated_at=now, **(values or {}))
+        .execution_options(synchronize_session=False)
+    )
+    count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if not count:
+        return 0
+    mine = (moved, Appeal.status == target.value)
+    staff = literal(staff_id, Integer) if staff_id is not None else null()
+    db.session.execute(
+        insert(AppealEvent).from_select(
+            ["appeal_id", "at", "from_status", "to_status", "actor", "actor_staff_id", "note"],
+            select(
+                Appeal.id,
+                literal(now, db.UTCDateTime()),
+                literal(before.value, String),
+                literal(target.value, String),
+                literal(actor, String),
+                staff,
+                null(),
+            )
+            .where(*mine)
+            .order_by(Appeal.id),
+        )
+    )
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    build = func.json_build_object if postgres else func.json_object
+    payload = build("ticket", Appeal.ticket, "status", target.value)
+    for channel, recipient in (("sms", Appeal.contact_phone), ("email", Appeal.contact_email)):
+        db.session.execute(
+            insert(OutboxMessage).from_select(
+                [
+                    "appeal_id",
+                    "channel",
+                    "recipient",
+                    "template",
+                    "payload",
+                    "locale",
+                    "created_at",
+                    "attempts",
+                ],
+                select(
+                    Appeal.id,
+                    literal(channel, String),
+                    recipient,
+                    literal("status_changed", String),
+                    payload,
+                    Appeal.filer_locale,
+                    literal(now, db.UTCDateTime()),
+                    literal(0, Integer),
+                )
+                .where(*mine, recipient.is_not(None), recipient != "")
+                .order_by(Appeal.id),
+            )
+        )
+    return count
+
+
 def withdraw(appeal: Appeal) -> Appeal:
     """The filer withdraws a case that is not decided yet."""
     if AppealStatus(appeal.status) not in OPEN:

@@ -1,7 +1,16 @@
 """Exports of approved cases to Pusdatin (DOMAIN.md: accepted cases leave the portal as an
 export). An admin_dinsos exports the approved (``disetujui``) cases of their kabupaten/kota
 as CSV; each exported case moves to ``diteruskan`` and points at its export, so a case is
-never sent twice. The CSV is kept in the Export row and can be downloaded again later.
+never sent twice. The CSV is kept with the export (``export_chunks``) and can be downloaded
+again later.
+
+Set-based, whatever the number of cases: one conditional UPDATE moves the waiting cases
+(their events, notifications and the households' access-log entries follow as INSERT ...
+SELECT), then one joined query streams the rows out in id order, written to the file a
+piece at a time. Nothing holds all the rows. Up to EXPORT_INLINE_MAX cases this runs in the
+officer's request; larger exports are queued for the job worker (``flask jobs work``) and
+the exports page shows their progress. Either way it is one transaction: the cases move and
+the file appears together, or not at all.
 
 Columns and format: docs/export.md. Creating and downloading are audited, and every
 household whose data leaves in an export gets an entry in its access log (actor "export").
@@ -12,11 +21,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Iterable
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import false, func, select
+from flask import current_app
+from sqlalchemy import String, and_, false, func, insert, literal, null, select, true, update
+from sqlalchemy.orm import aliased
 
 from portal import db
 from portal.appeals import service as appeals
@@ -28,9 +39,12 @@ from portal.appeals.states import AppealStatus
 from portal.audit.service import record
 from portal.auth.models import Role, StaffUser
 from portal.dataimport import queries as snapshots
+from portal.dataimport.models import Household
+from portal.jobs import service as jobs
+from portal.jobs.models import Job, JobStatus
 from portal.lookup.models import AccessEvent, Actor
 from portal.review import permissions
-from portal.review.models import Export
+from portal.review.models import Export, ExportChunk, ExportStatus
 from portal.review.service import NotAllowed, ReviewError
 from portal.security import ip_prefix
 
@@ -64,20 +78,26 @@ COLUMNS = (
 # character and then does). Notes come from citizens and staff, so no cell may start so.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-# How often to select again when another export takes a case between our selection and our
-# move. Each retry means that other export committed cases, so the list only shrinks.
-MAX_ATTEMPTS = 5
+JOB_KIND = "export"
+CHUNK_CHARS = 1 << 20  # a piece of the file: about 1 MB
+FETCH_ROWS = 2000  # rows fetched at a time from the streaming query
+PROGRESS_ROWS = 5000  # rows between two progress reports
 
 __all__ = [
     "COLUMNS",
     "ExportBusy",
     "NotAllowed",
     "NothingToExport",
+    "any_in_progress",
+    "chunks",
     "create_export",
     "exports_for",
     "filename",
     "get_export",
+    "jobs_of",
     "record_download",
+    "run_job",
+    "state",
     "waiting_count",
 ]
 
@@ -87,7 +107,7 @@ class NothingToExport(ReviewError):
 
 
 class ExportBusy(ReviewError):
-    """Other exports kept taking the same cases; nothing was exported, try again."""
+    """An export of the same area is queued or being made: try again when it is done."""
 
 
 # --- reads ----------------------------------------------------------------------------------
@@ -102,11 +122,6 @@ def _waiting(stmt: Any, user: StaffUser) -> Any:
 def waiting_count(user: StaffUser) -> int:
     """How many approved cases in USER's area wait for the next export."""
     return int(db.session.scalar(_waiting(select(func.count()).select_from(Appeal), user)) or 0)
-
-
-def _waiting_cases(user: StaffUser) -> list[Appeal]:
-    # id order: concurrent exports lock rows in the same order, so they never deadlock
-    return list(db.session.scalars(_waiting(select(Appeal), user).order_by(Appeal.id)))
 
 
 def _scoped_exports(stmt: Any, user: StaffUser) -> Any:
@@ -126,6 +141,27 @@ def exports_for(user: StaffUser) -> list[Export]:
     return list(db.session.scalars(stmt))
 
 
+def jobs_of(exports: list[Export]) -> dict[int, Job]:
+    """The background job of each export made by one, by job id (status and progress)."""
+    ids = {e.job_id for e in exports if e.job_id is not None}
+    if not ids:
+        return {}
+    return {job.id: job for job in db.session.scalars(select(Job).where(Job.id.in_(ids)))}
+
+
+def state(export: Export, jobs: dict[int, Job]) -> str:
+    """What the exports page says of EXPORT: ready, empty, queued, running or failed."""
+    if export.status != ExportStatus.PENDING.value:
+        return export.status
+    job = jobs.get(export.job_id) if export.job_id is not None else None
+    return job.status if job is not None else JobStatus.QUEUED.value
+
+
+def any_in_progress(exports: list[Export], jobs: dict[int, Job]) -> bool:
+    """Whether an export on the page is still queued or being made (the page refreshes)."""
+    return any(state(e, jobs) in (JobStatus.QUEUED, JobStatus.RUNNING) for e in exports)
+
+
 def get_export(user: StaffUser, export_id: int) -> Export | None:
     """The export if USER may see it; None otherwise (the view answers 404 either way)."""
     return db.session.scalar(_scoped_exports(select(Export), user).where(Export.id == export_id))
@@ -133,6 +169,21 @@ def get_export(user: StaffUser, export_id: int) -> Export | None:
 
 def filename(export: Export) -> str:
     return f"dtsen-ekspor-{export.kabupaten_code}-{export.id}.csv"
+
+
+def chunks(export: Export) -> Iterator[bytes]:
+    """The file, a piece (about 1 MB) at a time, each read by its own small query."""
+    seq = 0
+    while True:
+        data = db.session.scalar(
+            select(ExportChunk.data).where(
+                ExportChunk.export_id == export.id, ExportChunk.seq == seq
+            )
+        )
+        if data is None:
+            return
+        yield data.encode("utf-8")
+        seq += 1
 
 
 # --- the CSV --------------------------------------------------------------------------------
@@ -152,124 +203,202 @@ def _cell(value: Any) -> str:
     return text
 
 
-def _subject_no_kk(appeal: Appeal, current_snapshot_id: int | None) -> str | None:
-    if appeal.kind == Kind.USULAN.value:
-        return (appeal.details.get("household") or {}).get("no_kk")
-    if appeal.subject_kk_hmac and current_snapshot_id is not None:
-        found = snapshots.household(current_snapshot_id, appeal.subject_kk_hmac)
-        return found.no_kk if found else None
-    return None
+def _rows_query(export: Export, user: StaffUser) -> Any:
+    """Every case of EXPORT with what its row needs, in case order: one query. A
+    sanggahan's No. KK comes from the current snapshot, a contest's original ticket from the
+    case it contests (both outer joins)."""
+    contested = aliased(Appeal)
+    current = snapshots.current_snapshot()
+    no_kk: Any = null()
+    stmt = select(
+        Appeal.id,
+        Appeal.ticket,
+        Appeal.kind,
+        Appeal.reason_code,
+        Appeal.decision_reason,
+        Appeal.decision_note,
+        Appeal.decided_at,
+        Appeal.created_at,
+        Appeal.period,
+        Appeal.kabupaten_code,
+        Appeal.kecamatan_code,
+        Appeal.kode_desa,
+        Appeal.subject_nik,
+        Appeal.subject_is_filer_household,
+        Appeal.subject_name,
+        Appeal.subject_alamat,
+        Appeal.subject_rt,
+        Appeal.subject_rw,
+        Appeal.details,
+        Appeal.filer_verified,
+        contested.ticket.label("contested"),
+    ).outerjoin(contested, contested.id == Appeal.contests_id)
+    if current is not None:
+        no_kk = Household.no_kk
+        stmt = stmt.outerjoin(
+            Household,
+            and_(
+                Household.snapshot_id == current.id,
+                Household.kk_hmac == Appeal.subject_kk_hmac,
+            ),
+        )
+    stmt = stmt.add_columns(no_kk.label("snapshot_no_kk"))
+    return permissions.scoped(stmt, user).where(Appeal.export_id == export.id).order_by(Appeal.id)
 
 
-def _row(
-    appeal: Appeal, export: Export, contested: dict[int, str], snapshot_id: int | None
-) -> list[str]:
-    details = appeal.details or {}
-    usulan = appeal.kind == Kind.USULAN.value
+def _row(case: Any, export: Export) -> list[str]:
+    details = case.details or {}
+    usulan = case.kind == Kind.USULAN.value
     heir = details.get("heir") or {}
-    reported = not usulan and not appeal.subject_is_filer_household
+    reported = not usulan and not case.subject_is_filer_household
     values = {
-        "ticket": tickets.display(appeal.ticket),
-        "kind": appeal.kind,
-        "reason_code": appeal.reason_code,
+        "ticket": tickets.display(case.ticket),
+        "kind": case.kind,
+        "reason_code": case.reason_code,
         "status_decision": AppealStatus.DISETUJUI.value,
-        "decision_reason": appeal.decision_reason,
-        "decision_note": appeal.decision_note,
-        "decided_at": appeal.decided_at,
-        "filed_at": appeal.created_at,
-        "period": appeal.period,
-        "kabupaten_code": appeal.kabupaten_code,
-        "kecamatan_code": appeal.kecamatan_code,
-        "kode_desa": appeal.kode_desa,
-        "subject_nik": appeal.subject_nik,
-        "subject_no_kk": _subject_no_kk(appeal, snapshot_id),
+        "decision_reason": case.decision_reason,
+        "decision_note": case.decision_note,
+        "decided_at": case.decided_at,
+        "filed_at": case.created_at,
+        "period": case.period,
+        "kabupaten_code": case.kabupaten_code,
+        "kecamatan_code": case.kecamatan_code,
+        "kode_desa": case.kode_desa,
+        "subject_nik": case.subject_nik,
+        "subject_no_kk": (details.get("household") or {}).get("no_kk")
+        if usulan
+        else case.snapshot_no_kk,
         # another household as the filer described it (never anything about the filer)
-        "subject_name": appeal.subject_name if reported else None,
-        "subject_address": address_line(appeal.subject_alamat, appeal.subject_rt, appeal.subject_rw)
+        "subject_name": case.subject_name if reported else None,
+        "subject_address": address_line(case.subject_alamat, case.subject_rt, case.subject_rw)
         if reported
         else None,
         "programs_proposed": ";".join(details.get("programs") or []) if usulan else None,
         "heir_nik": heir.get("heir_nik"),
         "deceased_nik": heir.get("deceased_nik"),
-        "filer_verified": bool(appeal.filer_verified),
-        "contested_ticket": contested.get(appeal.contests_id) if appeal.contests_id else None,
+        "filer_verified": bool(case.filer_verified),
+        "contested_ticket": tickets.display(case.contested) if case.contested else None,
         "export_id": export.id,
         "exported_at": export.created_at,
     }
     return [_cell(values[column]) for column in COLUMNS]
 
 
-def _build_csv(export: Export, cases: list[Appeal]) -> str:
-    contests = {a.contests_id for a in cases if a.contests_id}
-    contested = (
-        {
-            ident: tickets.display(ticket)
-            for ident, ticket in db.session.execute(
-                select(Appeal.id, Appeal.ticket).where(Appeal.id.in_(contests))
-            ).all()
-        }
-        if contests
-        else {}
-    )
-    current = snapshots.current_snapshot()
-    snapshot_id = current.id if current else None
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for appeal in cases:
-        writer.writerow(_row(appeal, export, contested, snapshot_id))
-    return buffer.getvalue()
+class _File:
+    """The export's CSV, written into export_chunks a piece at a time, hashed as it goes."""
+
+    def __init__(self, export: Export) -> None:
+        self.export = export
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+        self.sha = hashlib.sha256()
+        self.size = 0
+        self.seq = 0
+
+    def write(self, row: list[str] | tuple[str, ...]) -> None:
+        self.writer.writerow(row)
+        if self.buffer.tell() >= CHUNK_CHARS:
+            self.flush()
+
+    def flush(self) -> None:
+        data = self.buffer.getvalue()
+        if not data:
+            return
+        encoded = data.encode("utf-8")
+        self.sha.update(encoded)
+        self.size += len(encoded)
+        db.session.execute(
+            insert(ExportChunk).values(export_id=self.export.id, seq=self.seq, data=data)
+        )
+        self.seq += 1
+        self.buffer.seek(0)
+        self.buffer.truncate()
 
 
 # --- writes ---------------------------------------------------------------------------------
 
 
-def _log_access(
-    households: Iterable[tuple[str | None, str | None]], user: StaffUser, remote_addr: str | None
-) -> None:
-    """One entry per household (No. KK HMAC, period) whose data leaves in the export."""
-    seen: set[str] = set()
-    for kk_hmac, period in households:
-        if not kk_hmac or kk_hmac in seen:
-            continue
-        seen.add(kk_hmac)
-        db.session.add(
-            AccessEvent(
-                kk_hmac=kk_hmac,
-                channel="export",
-                actor=Actor.EXPORT,
-                actor_role=user.role,
-                actor_office=user.office_code or None,
-                period=period,
-                ip_prefix=ip_prefix(remote_addr) or None,
-            )
-        )
-
-
-def _export_once(user: StaffUser, remote_addr: str | None) -> Export:
-    cases = _waiting_cases(user)
-    if not cases:
-        db.session.rollback()
-        raise NothingToExport
-    export = Export(
-        kabupaten_code=user.office_code,
-        created_by_id=user.id,
-        created_at=db.utcnow(),
-        case_count=0,
-        sha256="",
-        content="",
+def _log_access(export: Export, user: StaffUser, prefix: str | None) -> None:
+    """One access-log entry per household (No. KK HMAC) whose data is in EXPORT, with the
+    period of its first case in the file: one INSERT ... SELECT."""
+    first = (
+        permissions.scoped(select(func.min(Appeal.id)), user)
+        .where(Appeal.export_id == export.id, Appeal.subject_kk_hmac.is_not(None))
+        .group_by(Appeal.subject_kk_hmac)
     )
-    db.session.add(export)
-    db.session.flush()
-    for appeal in cases:
-        # conditional on the case still being approved: if another export took it since we
-        # selected, this raises InvalidTransition after rolling the whole session back
-        appeals.transition(appeal, AppealStatus.DITERUSKAN, actor="staff", staff_id=user.id)
-        appeal.export_id = export.id
-    content = _build_csv(export, cases)
-    export.content = content
-    export.sha256 = hashlib.sha256(content.encode("utf-8")).hexdigest()
-    export.case_count = len(cases)
+    entries = select(
+        Appeal.subject_kk_hmac,
+        literal(db.utcnow(), db.UTCDateTime()),
+        literal("export", String),
+        literal(Actor.EXPORT.value, String),
+        literal(user.role, String),
+        literal(user.office_code, String) if user.office_code else null(),
+        Appeal.period,
+        literal(prefix, String) if prefix else null(),
+    ).where(Appeal.id.in_(first))
+    db.session.execute(
+        insert(AccessEvent).from_select(
+            [
+                "kk_hmac",
+                "at",
+                "channel",
+                "actor",
+                "actor_role",
+                "actor_office",
+                "period",
+                "ip_prefix",
+            ],
+            entries.order_by(Appeal.subject_kk_hmac),
+        )
+    )
+
+
+def _make(
+    export: Export,
+    user: StaffUser,
+    prefix: str | None,
+    progress: Any = None,
+) -> None:
+    """Move the waiting cases of USER's area into EXPORT and write its file, in the
+    session's transaction (the caller commits). Raises NothingToExport if none moved."""
+    waiting = (
+        _waiting(select(Appeal.id), user).whereclause
+        if user.role_enum is not Role.PUSAT
+        else true()
+    )
+    moved = appeals.transition_all(
+        waiting if waiting is not None else true(),
+        AppealStatus.DITERUSKAN,
+        before=AppealStatus.DISETUJUI,
+        actor="staff",
+        staff_id=user.id,
+        moved=Appeal.export_id == export.id,
+        values={"export_id": export.id},
+    )
+    if not moved:
+        raise NothingToExport
+    if progress:
+        progress(0, moved, force=True)
+    _log_access(export, user, prefix)
+
+    file = _File(export)
+    file.write(COLUMNS)
+    ids: list[int] = []
+    result = db.session.execute(
+        _rows_query(export, user), execution_options={"yield_per": FETCH_ROWS}
+    )
+    for case in result:
+        file.write(_row(case, export))
+        ids.append(case.id)
+        if progress and len(ids) % PROGRESS_ROWS == 0:
+            progress(len(ids), moved)
+    file.flush()
+    export.case_count = len(ids)
+    export.sha256 = file.sha.hexdigest()
+    export.size_bytes = file.size
+    export.status = ExportStatus.READY.value
+    if progress:
+        progress(len(ids), moved, force=True)
     record(
         "export",
         staff=user,
@@ -278,44 +407,107 @@ def _export_once(user: StaffUser, remote_addr: str | None) -> Export:
         after={
             "kabupaten": export.kabupaten_code,
             "case_count": export.case_count,
-            "cases": [a.id for a in cases],
+            "cases": ids,
             "sha256": export.sha256,
         },
     )
-    _log_access(((a.subject_kk_hmac, a.period) for a in cases), user, remote_addr)
+
+
+def _busy(kabupaten_code: str) -> bool:
+    """An export of this area is queued or being made by the job worker."""
+    active = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+    stmt = (
+        select(Export.id)
+        .join(Job, Job.id == Export.job_id)
+        .where(
+            Export.kabupaten_code == kabupaten_code,
+            Export.status == ExportStatus.PENDING.value,
+            Job.status.in_(active),
+        )
+        .limit(1)
+    )
+    return db.session.scalar(stmt) is not None
+
+
+def create_export(user: StaffUser, *, remote_addr: str | None = None) -> Export:
+    """Export the approved cases of USER's kabupaten/kota: move each to ``diteruskan``,
+    link it to the new export, write the CSV, audit it and log the read in each household's
+    access log, in one transaction. Up to EXPORT_INLINE_MAX cases it is made now (status
+    ready); more are queued for the job worker (status pending, with its job).
+
+    Raises NothingToExport when no case waits (no row made), ExportBusy while an earlier
+    export of the area is still queued or being made. Two exports made at the same moment
+    never send a case twice: the move is conditional on each case still waiting, so the
+    later one takes only what is left (and is not made if nothing is)."""
+    if not permissions.can_export(user):
+        raise NotAllowed
+    if _busy(user.office_code):
+        db.session.rollback()
+        raise ExportBusy
+    waiting = waiting_count(user)
+    if not waiting:
+        db.session.rollback()
+        raise NothingToExport
+    export = Export(
+        kabupaten_code=user.office_code,
+        created_by_id=user.id,
+        created_at=db.utcnow(),
+        status=ExportStatus.PENDING.value,
+        case_count=0,
+        sha256="",
+        size_bytes=0,
+    )
+    db.session.add(export)
+    db.session.flush()
+    prefix = ip_prefix(remote_addr) or None
+    if waiting <= int(current_app.config["EXPORT_INLINE_MAX"]):
+        try:
+            _make(export, user, prefix)
+        except NothingToExport:
+            db.session.rollback()
+            raise
+    else:
+        job = jobs.enqueue(
+            JOB_KIND,
+            {"export_id": export.id, "staff_id": user.id, "ip_prefix": prefix},
+            total=waiting,
+        )
+        export.job_id = job.id
     db.session.commit()
     return export
 
 
-def create_export(user: StaffUser, *, remote_addr: str | None = None) -> Export:
-    """Export the approved cases of USER's kabupaten/kota in one transaction: move each to
-    ``diteruskan``, link it to the new export, keep the CSV, audit it and log the read in
-    each household's access log. Raises NothingToExport when no case waits (no row made).
-
-    A case another export takes meanwhile makes transition() fail and roll the session
-    back, which discards this attempt entirely (nothing half-done survives); we then select
-    again, without that case. So the export goes on with the rest, and no case is sent twice.
-    """
-    if not permissions.can_export(user):
-        raise NotAllowed
-    for _attempt in range(MAX_ATTEMPTS):
-        try:
-            return _export_once(user, remote_addr)
-        except appeals.InvalidTransition:
-            continue
-    raise ExportBusy
+def run_job(context: jobs.JobContext) -> None:
+    """The job worker's side of a queued export (kinds.REGISTRY "export"). Safe to run
+    again: the export row is locked first, so a second run waits for a first one still
+    going, and finds it made (or sees it was not, and makes it)."""
+    export = db.session.scalar(
+        select(Export).where(Export.id == int(context.payload["export_id"])).with_for_update()
+    )
+    if export is None or export.status != ExportStatus.PENDING.value:
+        db.session.rollback()
+        return
+    user = db.session.get(StaffUser, int(context.payload["staff_id"]))
+    if user is None or not permissions.can_export(user):
+        raise NotAllowed("the officer who asked for this export may no longer export")
+    ident = export.id
+    try:
+        _make(export, user, context.payload.get("ip_prefix"), progress=context.progress)
+    except NothingToExport:  # another export took every case meanwhile
+        db.session.rollback()
+        db.session.execute(
+            update(Export)
+            .where(Export.id == ident, Export.status == ExportStatus.PENDING.value)
+            .values(status=ExportStatus.EMPTY.value)
+        )
+    db.session.commit()
 
 
 def record_download(user: StaffUser, export: Export, remote_addr: str | None = None) -> None:
     """Downloading puts the households' data in an officer's hands: audit it, and log it in
     the access log of each household in the export."""
-    if get_export(user, export.id) is None:
+    if get_export(user, export.id) is None or export.status != ExportStatus.READY.value:
         raise NotAllowed
     record("export_download", staff=user, target_type="export", target_id=export.id)
-    households = db.session.execute(
-        permissions.scoped(select(Appeal.subject_kk_hmac, Appeal.period), user)
-        .where(Appeal.export_id == export.id)
-        .order_by(Appeal.id)
-    ).all()
-    _log_access(((kk, period) for kk, period in households), user, remote_addr)
+    _log_access(export, user, ip_prefix(remote_addr) or None)
     db.session.commit()

@@ -5,7 +5,9 @@ it; everyone else gets 403. An export outside the officer's scope is simply not 
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from dataclasses import dataclass
+
+from flask import abort, flash, g, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
@@ -13,10 +15,44 @@ from werkzeug.wrappers import Response
 from portal.auth.decorators import role_required
 from portal.auth.forms import EmptyForm
 from portal.auth.models import Role
+from portal.jobs.models import Job, JobStatus
 from portal.review import export as exporting
 from portal.review import permissions, queries
+from portal.review.models import Export, ExportStatus
 from portal.review.views import bp
 from portal.wilayah import queries as wilayah
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """What the exports page shows of an export's state (a presenter: no states in Jinja)."""
+
+    state: str
+    ready: bool
+    text: str
+    expected: str  # the number of cases a pending export is making, when known
+
+
+def _status(export: Export, jobs: dict[int, Job]) -> ExportRow:
+    state = exporting.state(export, jobs)
+    job = jobs.get(export.job_id) if export.job_id is not None else None
+    total = job.progress_total if job is not None else None
+    shown = "" if total is None else str(total)
+    if state == ExportStatus.READY:
+        return ExportRow(state, True, "", str(export.case_count))
+    if state == JobStatus.RUNNING:
+        text = _(
+            "Being made: %(done)s of %(total)s cases written.",
+            done=job.progress_done if job else 0,
+            total=shown or "?",
+        )
+    elif state == JobStatus.QUEUED:
+        text = _("Queued: waiting for the job worker.")
+    elif state == JobStatus.FAILED:
+        text = _("Failed. The cases were not exported and still wait: make a new export.")
+    else:
+        text = _("Nothing left to export: another export took these cases first.")
+    return ExportRow(state, False, text, shown)
 
 
 @bp.get("/ekspor")
@@ -24,9 +60,13 @@ from portal.wilayah import queries as wilayah
 def exports() -> str:
     past = exporting.exports_for(g.staff)
     can_create = permissions.can_export(g.staff)
+    jobs = exporting.jobs_of(past)
     return render_template(
         "review/exports.html",
         exports=past,
+        jobs=jobs,
+        statuses={e.id: _status(e, jobs) for e in past},
+        refresh=exporting.any_in_progress(past, jobs),  # the page looks again by itself
         can_create=can_create,
         waiting=exporting.waiting_count(g.staff) if can_create else 0,
         form=EmptyForm(),
@@ -47,8 +87,24 @@ def create_export() -> Response:
     except exporting.NothingToExport:
         flash(_("No approved case is waiting: there is nothing to export."), "info")
     except exporting.ExportBusy:
-        flash(_("Another export was being made at the same time. Please try again."), "error")
+        flash(
+            _(
+                "An export of your area is still being made. "
+                "Wait until it is ready, then try again."
+            ),
+            "error",
+        )
     else:
+        if made.status == ExportStatus.PENDING:
+            flash(
+                _(
+                    "Export %(id)s is being made in the background. This page shows its "
+                    "progress; the file appears here when it is ready.",
+                    id=made.id,
+                ),
+                "info",
+            )
+            return redirect(url_for("review.exports"))
         flash(
             ngettext(
                 "Export %(id)s is ready with %(num)d case. The case is now forwarded to Kemensos.",
@@ -66,11 +122,13 @@ def create_export() -> Response:
 @role_required(Role.ADMIN_DINSOS, Role.PUSAT)
 def download_export(export_id: int) -> Response:
     found = exporting.get_export(g.staff, export_id)
-    if found is None:
+    if found is None or found.status != ExportStatus.READY:
         abort(404)  # another area's export looks exactly like a missing one
     exporting.record_download(g.staff, found, request.remote_addr)
-    response = Response(found.content.encode("utf-8"), mimetype="text/csv")
+    # the file streams out a piece (about 1 MB) at a time
+    response = Response(stream_with_context(exporting.chunks(found)), mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Length"] = str(found.size_bytes)
     response.headers["Content-Disposition"] = f'attachment; filename="{exporting.filename(found)}"'
     response.headers["Cache-Control"] = "no-store"
     return response

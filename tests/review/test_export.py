@@ -27,7 +27,7 @@ from portal.audit.models import AuditEvent
 from portal.auth.models import StaffUser
 from portal.lookup.models import AccessEvent
 from portal.review import export as exporting
-from portal.review.models import Export
+from portal.review.models import Export, ExportChunk
 from tests.appeals.conftest import (
     World,
     answers_for,
@@ -177,6 +177,17 @@ def exports_in_db(app: Flask) -> list[Export]:
         return list(db.session.scalars(select(Export).order_by(Export.id)))
 
 
+def stored(app: Flask, export: Export) -> str:
+    """The export's file as kept in the database (its pieces, in order)."""
+    with app.app_context():
+        stmt = (
+            select(ExportChunk.data)
+            .where(ExportChunk.export_id == export.id)
+            .order_by(ExportChunk.seq)
+        )
+        return "".join(db.session.scalars(stmt))
+
+
 def case(app: Flask, appeal_id: int) -> Appeal:
     with app.app_context():
         found = db.session.get(Appeal, appeal_id)
@@ -227,7 +238,7 @@ def test_admin_exports_approved_cases_as_documented_csv_and_they_become_diterusk
 
     rows = download(client, made.id)
     assert [r["ticket"] for r in rows] == [mampu, program, heir]  # in case order
-    assert made.content.splitlines()[0] == ",".join(HEADER)
+    assert stored(app, made).splitlines()[0] == ",".join(HEADER)
     for row in rows:
         assert row["status_decision"] == "disetujui"
         assert row["decision_reason"] == "verified_in_field"
@@ -416,10 +427,11 @@ def test_download_is_a_utf8_csv_attachment_that_is_never_cached(
         f'attachment; filename="dtsen-ekspor-32.16-{made.id}.csv"'
     )
     body = response.get_data()
-    assert body == made.content.encode("utf-8")
+    assert body == stored(app, made).encode("utf-8")
+    assert response.headers["Content-Length"] == str(len(body)) == str(made.size_bytes)
     assert b"\r\n" not in body
     assert body.count(b"\n") == 2  # header + one row, each ending in \n
-    assert '"Rumah permanen, lantai keramik; ""mobil"" baru, ada usaha."' in made.content
+    assert '"Rumah permanen, lantai keramik; ""mobil"" baru, ada usaha."' in stored(app, made)
     assert hashlib.sha256(body).hexdigest() == made.sha256
 
 
@@ -543,29 +555,26 @@ def test_a_case_another_export_took_meanwhile_is_skipped_and_the_rest_exported(
 ) -> None:
     ids = [approved_case(app) for _ in range(3)]
     _officer, client = admin(staff, app)
-    select_cases = exporting._waiting_cases
-    raced: list[int] = []
-    selections: list[int] = []
+    count_waiting = exporting.waiting_count
+    counted: list[int] = []
 
-    def selection_then_someone_else_moves_one(user: StaffUser) -> list[Appeal]:
-        cases = select_cases(user)
-        selections.append(len(cases))
-        if not raced:
-            raced.append(ids[0])
+    def counted_then_someone_else_moves_one(user: StaffUser) -> int:
+        counted.append(count_waiting(user))
+        if len(counted) == 1:
             with app.app_context():  # another request with its own session, committed first
                 taken = db.session.get(Appeal, ids[0])
                 service.transition(taken, AppealStatus.DITERUSKAN, actor="staff")
                 db.session.commit()
-        return cases
+        return counted[-1]
 
-    monkeypatch.setattr(exporting, "_waiting_cases", selection_then_someone_else_moves_one)
+    monkeypatch.setattr(exporting, "waiting_count", counted_then_someone_else_moves_one)
     page = export_now(client)
 
     [made] = exports_in_db(app)
     assert notices(page) == [
         f"Export {made.id} is ready with 2 cases. The cases are now forwarded to Kemensos."
     ]
-    assert selections == [3, 2]  # the move of the taken case failed: selected again without it
+    assert counted[0] == 3  # counted 3, but the move is conditional: the taken one stays out
     assert made.case_count == 2
     assert len(download(client, made.id)) == 2
     assert case(app, ids[0]).export_id is None  # taken by the other one, not by this export
@@ -584,27 +593,24 @@ def test_two_exports_racing_for_the_same_cases_send_each_case_once(
     ids = [approved_case(app) for _ in range(3)]
     _first, client = admin(staff, app)
     second = staff.create("admin_dinsos")
-    select_cases = exporting._waiting_cases
-    raced: list[bool] = []
-    selections: list[int] = []
+    count_waiting = exporting.waiting_count
+    counted: list[int] = []
 
-    def both_select_then_the_other_commits_first(user: StaffUser) -> list[Appeal]:
-        cases = select_cases(user)
-        selections.append(len(cases))
-        if not raced:
-            raced.append(True)
+    def both_count_then_the_other_commits_first(user: StaffUser) -> int:
+        counted.append(count_waiting(user))
+        if len(counted) == 1:
             with app.app_context():  # the other officer's export runs to the end meanwhile
                 other = db.session.get(StaffUser, second.id)
                 assert other is not None
                 assert exporting.create_export(other).case_count == 3
-        return cases
+        return counted[0]
 
-    monkeypatch.setattr(exporting, "_waiting_cases", both_select_then_the_other_commits_first)
+    monkeypatch.setattr(exporting, "waiting_count", both_count_then_the_other_commits_first)
     page = export_now(client)
 
     assert notices(page) == ["No approved case is waiting: there is nothing to export."]
-    assert selections == [3, 3, 0]  # ours, the other's (complete), ours again: none left
-    [made] = exports_in_db(app)
+    assert counted[:2] == [3, 3]  # ours, then the other's (complete); ours then moved none
+    [made] = exports_in_db(app)  # ours was not made
     assert made.created_by_id == second.id
     assert [case(app, i).export_id for i in ids] == [made.id] * 3
     events = (

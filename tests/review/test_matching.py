@@ -360,11 +360,12 @@ def test_the_export_carries_the_reported_name_and_address_and_never_the_reporter
     assert post(client, "/staf/ekspor").status == 302
     with app.app_context():
         content = db.session.scalar(select(func.max(Appeal.export_id)))
+        from portal.review import export as exporting
         from portal.review.models import Export
 
         export = db.session.get(Export, content)
         assert export is not None
-        text = export.content
+        text = b"".join(exporting.chunks(export)).decode("utf-8")
     rows = {r["ticket"].replace("-", ""): r for r in csv.DictReader(io.StringIO(text))}
 
     plain = rows[unmatched.ticket]
