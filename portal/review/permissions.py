@@ -1,6 +1,7 @@
 """Who may see and do what, enforced in queries. Every list, count, detail, photo and export
-query passes through ``scoped()``, so the region filter cannot be forgotten; a case outside
-the scope is simply not found (404, never 403: existence is not revealed)."""
+query passes through ``scoped()`` (the maintained counts through ``scoped_counts()``), so
+the region filter cannot be forgotten; a case outside the scope is simply not found (404,
+never 403: existence is not revealed)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,20 @@ def scoped(stmt: Select[T], user: StaffUser) -> Select[T]:
         desa = select(StaffDesa.kode_desa).where(StaffDesa.staff_id == user.id)
         return stmt.where(Appeal.kode_desa.in_(desa))
     return stmt.where(Appeal.kabupaten_code == user.office_code)
+
+
+def scoped_counts(stmt: Select[T], user: StaffUser) -> Select[T]:
+    """Restrict a query over the maintained counts (review.models.AppealCount) like
+    ``scoped`` restricts one over the cases."""
+    from portal.review.models import AppealCount
+
+    role = user.role_enum
+    if role is Role.PUSAT:
+        return stmt
+    if role is Role.OPERATOR_DESA:
+        desa = select(StaffDesa.kode_desa).where(StaffDesa.staff_id == user.id)
+        return stmt.where(AppealCount.kode_desa.in_(desa))
+    return stmt.where(AppealCount.kabupaten_code == user.office_code)
 
 
 def in_scope(user: StaffUser, appeal: Appeal) -> bool:
