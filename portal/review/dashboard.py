@@ -12,18 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import case, func, select
 
 from portal import db
-from portal.appeals.models import Appeal
 from portal.appeals.reasons import REASONS
 from portal.appeals.states import OPEN, AppealStatus
 from portal.audit.service import record
 from portal.auth.models import Role, StaffUser
+from portal.review import queries
 from portal.review.models import AppealCount, DecisionHours
-from portal.review.permissions import scoped, scoped_counts
+from portal.review.permissions import scoped_counts
 from portal.wilayah import queries as wilayah
 
 OPEN_VALUES = sorted(s.value for s in OPEN)
@@ -61,35 +60,18 @@ class Dashboard:
         return sum(self.by_status[s] for s in OPEN)
 
 
-def _is_open() -> ColumnElement[bool]:
-    return Appeal.status.in_(OPEN_VALUES)
-
-
-def _overdue(now: datetime) -> ColumnElement[bool]:
-    return (Appeal.due_at < now) & _is_open()
-
-
-def _escalated() -> ColumnElement[bool]:
-    return Appeal.escalated_at.is_not(None) & _is_open()
-
-
-def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
-    """COUNT(*) FILTER (WHERE condition), written portably."""
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
 def counts_by_status(user: StaffUser) -> dict[AppealStatus, int]:
-    stmt = scoped_counts(select(AppealCount.status, func.sum(AppealCount.n)), user).group_by(
-        AppealCount.status
-    )
+    stmt = scoped_counts(
+        select(AppealCount.status, func.sum(AppealCount.n)), user, AppealCount.kabupaten_code
+    ).group_by(AppealCount.status)
     found = {str(status): int(n or 0) for status, n in db.session.execute(stmt).all()}
     return {s: found.get(s.value, 0) for s in AppealStatus}
 
 
 def counts_by_reason(user: StaffUser) -> dict[str, int]:
-    stmt = scoped_counts(select(AppealCount.reason_code, func.sum(AppealCount.n)), user).group_by(
-        AppealCount.reason_code
-    )
+    stmt = scoped_counts(
+        select(AppealCount.reason_code, func.sum(AppealCount.n)), user, AppealCount.kabupaten_code
+    ).group_by(AppealCount.reason_code)
     found = {str(code): int(n or 0) for code, n in db.session.execute(stmt).all() if n}
     counts = {code: found.pop(code, 0) for code in REASONS}
     counts.update(sorted(found.items()))  # a code no longer offered still counts
@@ -97,13 +79,9 @@ def counts_by_reason(user: StaffUser) -> dict[str, int]:
 
 
 def overdue_and_escalated(user: StaffUser, now: datetime | None = None) -> tuple[int, int]:
-    """Open cases past their due date, and open cases escalated to the admin_dinsos: two
-    index-only ranges (scope + open status + due_at / escalated_at)."""
+    """Open cases past their due date, and open cases escalated to the admin_dinsos."""
     now = now or db.utcnow()
-    count = select(func.count()).select_from(Appeal)
-    overdue = db.session.scalar(scoped(count.where(_overdue(now)), user))
-    escalated = db.session.scalar(scoped(count.where(_escalated()), user))
-    return int(overdue or 0), int(escalated or 0)
+    return queries.overdue_count(user, now), queries.escalated_count(user)
 
 
 def overdue_count(user: StaffUser, now: datetime | None = None) -> int:
@@ -156,7 +134,7 @@ def area_level(user: StaffUser) -> str:
 def by_area(user: StaffUser, now: datetime | None = None) -> list[AreaRow]:
     """Open, decided and overdue cases per kecamatan (admin_dinsos) or per kabupaten/kota
     (pusat); only areas with at least one case, the most open cases first. Open and decided
-    from the summary; overdue through the index (it INCLUDEs the area on PostgreSQL)."""
+    from the summaries; overdue also (whole days before today) plus today's from the index."""
     now = now or db.utcnow()
     kabupaten = area_level(user) == "kabupaten"
     area = AppealCount.kabupaten_code if kabupaten else AppealCount.kecamatan_code
@@ -168,13 +146,9 @@ def by_area(user: StaffUser, now: datetime | None = None) -> list[AreaRow]:
             func.sum(AppealCount.n),
         ),
         user,
+        AppealCount.kabupaten_code,
     ).group_by(area)
-    column = Appeal.kabupaten_code if kabupaten else Appeal.kecamatan_code
-    late = dict(
-        db.session.execute(
-            scoped(select(column, func.count()).where(_overdue(now)), user).group_by(column)
-        ).all()
-    )
+    late = queries.overdue_by_area(user, now, "kabupaten" if kabupaten else "kecamatan")
     rows = [
         (str(code), int(opened or 0), int(decided or 0), int(late.get(code, 0)))
         for code, opened, decided, total in db.session.execute(counted).all()
@@ -197,14 +171,14 @@ def scope_name(user: StaffUser) -> str | None:
 def summary(user: StaffUser) -> Dashboard:
     """Everything the dashboard page shows, for USER's scope."""
     now = db.utcnow()
-    overdue, escalated = overdue_and_escalated(user, now)
+    areas = by_area(user, now)
     return Dashboard(
         by_status=counts_by_status(user),
         by_reason=counts_by_reason(user),
-        overdue=overdue,
-        escalated=escalated,
+        overdue=sum(a.overdue for a in areas),  # every overdue case is in one area
+        escalated=queries.escalated_count(user),
         median_days=median_days_to_decision(user),
-        areas=by_area(user, now),
+        areas=areas,
         area_level=area_level(user),
         scope_name=scope_name(user),
     )

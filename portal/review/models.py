@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base, UTCDateTime, utcnow
@@ -42,26 +42,39 @@ class Export(Base):
 
 
 class AppealCount(Base):
-    """How many cases there are per area, reason code, status and decided or not: the
-    queue's and the dashboard's counts without reading the cases. Maintained by database
-    triggers on ``appeals`` (migration 0013, ``summary.py``), so every write is counted,
-    whichever code path makes it; ``summary.rebuild()`` recomputes it after a bulk load."""
+    """How many cases there are per kecamatan, reason code, status and decided or not: the
+    queue's and the dashboard's counts without reading the cases. Kept by database triggers
+    on ``appeals`` (migration 0013, ``summary.py``), so every write is counted, whichever
+    code path makes it; ``summary.rebuild()`` recomputes it after a bulk load."""
 
     __tablename__ = "appeal_counts"
 
     kabupaten_code: Mapped[str] = mapped_column(String(5), primary_key=True)
     kecamatan_code: Mapped[str] = mapped_column(String(8), primary_key=True)
-    kode_desa: Mapped[str] = mapped_column(String(13), primary_key=True)  # '' for none
     reason_code: Mapped[str] = mapped_column(String(20), primary_key=True)
     status: Mapped[str] = mapped_column(String(12), primary_key=True)
     decided: Mapped[bool] = mapped_column(Boolean, primary_key=True)  # decided_at is set
     n: Mapped[int] = mapped_column(Integer)
 
 
+class AppealOpenDue(Base):
+    """How many open cases fall due on each day (UTC), per kecamatan, escalated or not: the
+    overdue count is the days before today plus today's part (read through the index), and
+    no longer grows with the backlog. Kept by the same triggers as AppealCount."""
+
+    __tablename__ = "appeal_open_due"
+
+    kabupaten_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    kecamatan_code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    due_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    escalated: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
 class DecisionHours(Base):
     """How many decided cases of a kabupaten/kota took each whole number of hours from
     filing to decision (rounded): the dashboard's median without sorting every case.
-    Maintained by the same triggers as AppealCount."""
+    Kept by the same triggers as AppealCount."""
 
     __tablename__ = "appeal_decision_hours"
 

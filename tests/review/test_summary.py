@@ -3,7 +3,7 @@ cases after every kind of write, on both engines; the region cache is cleared by
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from flask import Flask
@@ -12,10 +12,11 @@ from sqlalchemy import delete, func, select, update
 from portal import db
 from portal.appeals import service as appeal_service
 from portal.appeals.models import Appeal
+from portal.appeals.states import OPEN
 from portal.appeals.states import AppealStatus as S
 from portal.review import summary
 from portal.review.dashboard import median_of_histogram
-from portal.review.models import AppealCount, DecisionHours
+from portal.review.models import AppealCount, AppealOpenDue, DecisionHours
 from portal.wilayah import queries as wilayah
 from tests.review.test_dashboard import Spec, make_cases
 
@@ -28,48 +29,49 @@ SPECS = [
 ]
 
 
-def live(app: Flask) -> tuple[dict[tuple, int], dict[tuple, int]]:
-    """Both summaries as counted from the cases now."""
+Summaries = tuple[dict[tuple, int], dict[tuple, int], dict[tuple, int]]
+
+
+def live(app: Flask) -> Summaries:
+    """The three summaries as counted from the cases now, in Python."""
+    counts: dict[tuple, int] = {}
+    due: dict[tuple, int] = {}
+    hours: dict[tuple, int] = {}
+
+    def bump(table: dict[tuple, int], key: tuple) -> None:
+        table[key] = table.get(key, 0) + 1
+
     with app.app_context():
-        counts = {}
         for a in db.session.scalars(select(Appeal)):
-            key = (
-                a.kabupaten_code,
-                a.kecamatan_code,
-                a.kode_desa or "",
-                a.reason_code,
-                a.status,
-                a.decided_at is not None,
-            )
-            counts[key] = counts.get(key, 0) + 1
-        hours: dict[tuple, int] = {}
-        for a in db.session.scalars(select(Appeal).where(Appeal.decided_at.is_not(None))):
-            assert a.decided_at is not None
-            h = round((a.decided_at - a.created_at).total_seconds() / 3600)
-            hours[(a.kabupaten_code, h)] = hours.get((a.kabupaten_code, h), 0) + 1
-        return counts, hours
+            decided = a.decided_at is not None
+            bump(counts, (a.kabupaten_code, a.kecamatan_code, a.reason_code, a.status, decided))
+            if S(a.status) in OPEN:
+                day = a.due_at.astimezone(UTC).date()
+                bump(due, (a.kabupaten_code, a.kecamatan_code, day, a.escalated_at is not None))
+            if a.decided_at is not None:
+                h = round((a.decided_at - a.created_at).total_seconds() / 3600)
+                bump(hours, (a.kabupaten_code, h))
+    return counts, due, hours
 
 
-def kept(app: Flask) -> tuple[dict[tuple, int], dict[tuple, int]]:
+def kept(app: Flask) -> Summaries:
     with app.app_context():
         counts = {
-            (
-                c.kabupaten_code,
-                c.kecamatan_code,
-                c.kode_desa,
-                c.reason_code,
-                c.status,
-                c.decided,
-            ): c.n
+            (c.kabupaten_code, c.kecamatan_code, c.reason_code, c.status, c.decided): c.n
             for c in db.session.scalars(select(AppealCount))
             if c.n
+        }
+        due = {
+            (d.kabupaten_code, d.kecamatan_code, d.due_on, d.escalated): d.n
+            for d in db.session.scalars(select(AppealOpenDue))
+            if d.n
         }
         hours = {
             (h.kabupaten_code, h.hours): h.n
             for h in db.session.scalars(select(DecisionHours))
             if h.n
         }
-        return counts, hours
+        return counts, due, hours
 
 
 def assert_kept_right(app: Flask) -> None:
@@ -93,8 +95,9 @@ def case_id(app: Flask, status: S, reason: str) -> int:
 
 @pytest.mark.usefixtures("cases")
 def test_counts_follow_inserts(app: Flask) -> None:
-    counts, hours = kept(app)
+    counts, due, hours = kept(app)
     assert sum(counts.values()) == len(SPECS)
+    assert sum(due.values()) == 3  # the open ones
     assert sum(hours.values()) == 2
     assert (("32.16", 168)) in hours  # 9 - 2 days = 7 days = 168 hours
     assert_kept_right(app)
@@ -158,6 +161,12 @@ def test_counts_follow_moves_between_areas_reason_changes_and_new_dates(app: Fla
         appeal.decided_at = appeal.decided_at + timedelta(hours=30)
         db.session.commit()
     assert_kept_right(app)
+    with app.app_context():  # escalated, and a new due date
+        appeal = db.session.get(Appeal, case_id(app, S.VERIFIKASI, "INC-ASN"))
+        appeal.escalated_at = db.utcnow()
+        appeal.due_at = appeal.due_at + timedelta(days=3)
+        db.session.commit()
+    assert_kept_right(app)
     with app.app_context():  # a bulk UPDATE bypasses the ORM, not the triggers
         db.session.execute(
             update(Appeal).where(Appeal.kabupaten_code == "32.75").values(kode_desa=None)
@@ -183,11 +192,13 @@ def test_counts_follow_deletes_and_rebuild_gives_the_same(app: Flask) -> None:
 def test_a_summary_emptied_before_the_cases_gets_no_negative_rows(app: Flask) -> None:
     with app.app_context():
         db.session.execute(delete(AppealCount))
+        db.session.execute(delete(AppealOpenDue))
         db.session.execute(delete(DecisionHours))
         db.session.execute(delete(Appeal))
         db.session.commit()
         assert db.session.scalar(select(func.count()).select_from(AppealCount)) == 0
         assert db.session.scalar(select(func.count()).select_from(DecisionHours)) == 0
+        assert db.session.scalar(select(func.count()).select_from(AppealOpenDue)) == 0
 
 
 @pytest.mark.parametrize(
@@ -227,3 +238,7 @@ def test_region_names_are_cached_until_an_import_clears_them(app: Flask) -> None
             region.name = old
             db.session.commit()
             wilayah.clear_cache()
+
+
+def test_the_open_statuses_in_the_triggers_are_the_workflow_s() -> None:
+    assert "(" + ", ".join(f"'{s.value}'" for s in sorted(OPEN)) + ")" == summary.OPEN_SQL

@@ -50,7 +50,6 @@ def upgrade() -> None:
         "appeal_counts",
         sa.Column("kabupaten_code", sa.String(length=5), nullable=False),
         sa.Column("kecamatan_code", sa.String(length=8), nullable=False),
-        sa.Column("kode_desa", sa.String(length=13), nullable=False),
         sa.Column("reason_code", sa.String(length=20), nullable=False),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("decided", sa.Boolean(), nullable=False),
@@ -58,11 +57,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "kabupaten_code",
             "kecamatan_code",
-            "kode_desa",
             "reason_code",
             "status",
             "decided",
             name=op.f("pk_appeal_counts"),
+        ),
+    )
+    op.create_table(
+        "appeal_open_due",
+        sa.Column("kabupaten_code", sa.String(length=5), nullable=False),
+        sa.Column("kecamatan_code", sa.String(length=8), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
+        sa.Column("escalated", sa.Boolean(), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "kabupaten_code",
+            "kecamatan_code",
+            "due_on",
+            "escalated",
+            name=op.f("pk_appeal_open_due"),
         ),
     )
     op.create_table(
@@ -76,6 +89,8 @@ def upgrade() -> None:
         op.execute(statement)
     for statement in summary.create_triggers(dialect):
         op.execute(statement)
+    if dialect == "postgresql":  # plan the first staff pages on real figures
+        op.execute("ANALYZE appeal_counts, appeal_open_due, appeal_decision_hours")
 
 
 def downgrade() -> None:
@@ -83,6 +98,7 @@ def downgrade() -> None:
     for statement in summary.drop_triggers(dialect):
         op.execute(statement)
     op.drop_table("appeal_decision_hours")
+    op.drop_table("appeal_open_due")
     op.drop_table("appeal_counts")
     for name, _columns, _include in reversed(INDEXES):
         op.drop_index(name, table_name="appeals")
