@@ -109,6 +109,29 @@ def follow(client: Any, url: str, pages: int) -> str:
     return url
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def backend_cpu_ms(database: str | None) -> float:
+    """User + system CPU so far of the PostgreSQL backends serving DATABASE (this machine's
+    /proc; 0 elsewhere). Parallel workers that have exited are not in it."""
+    if not database:
+        return 0.0
+    total = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            if not cmdline.startswith(f"postgres: postgres {database} "):
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total * 1000 / TICK
+
+
 def percentile(values: list[float], p: int) -> float:
     if len(values) == 1:
         return values[0]
@@ -116,13 +139,19 @@ def percentile(values: list[float], p: int) -> float:
 
 
 def measure(
-    client: Any, scenario: Scenario, requests: int, recorder: Recorder, warmup: int = 3
+    client: Any,
+    scenario: Scenario,
+    requests: int,
+    recorder: Recorder,
+    database: str | None = None,
+    warmup: int = 3,
 ) -> dict[str, Any]:
     statuses: dict[int, int] = {}
     for i in range(warmup):
         client.get(scenario.urls[i % len(scenario.urls)])
     wall: list[float] = []
     cpu: list[float] = []
+    backend_before = backend_cpu_ms(database)
     for i in range(requests):
         url = scenario.urls[i % len(scenario.urls)]
         c0, t0 = time.process_time(), time.perf_counter()
@@ -131,6 +160,7 @@ def measure(
         wall.append((time.perf_counter() - t0) * 1000)
         cpu.append((time.process_time() - c0) * 1000)
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+    backend = (backend_cpu_ms(database) - backend_before) / requests
     # one more request with every statement recorded: what the page runs, and how long each
     recorder.statements.clear()
     recorder.on = True
@@ -145,6 +175,7 @@ def measure(
         "mean_ms": round(statistics.fmean(wall), 1),
         "max_ms": round(max(wall), 1),
         "app_cpu_ms": round(statistics.fmean(cpu), 1),
+        "db_cpu_ms": round(backend, 1),
         "statuses": statuses,
         "goal_ms": GOAL_MS if scenario.goal else None,
         "sql_statements": len(statements),
@@ -279,19 +310,22 @@ def main(argv: list[str] | None = None) -> int:
         seeded = seed_cases.seed(app, args.cases, progress=True)
         print(f"seeded in {seeded.seconds:.0f} s", flush=True)
     try:
+        engine = app.extensions["db_engine"]
+        database = engine.url.database if engine.dialect.name == "postgresql" else None
         recorder = Recorder()
         recorder.attach(app.extensions["db_engine"])
         clients = {key: login(app, staff) for key, staff in seeded.staff.items()}
         results: dict[str, Any] = {}
         plans: dict[str, Any] = {}
         for scenario in scenarios(app, seeded, clients):
-            found = measure(clients[scenario.role], scenario, args.requests, recorder)
+            found = measure(clients[scenario.role], scenario, args.requests, recorder, database)
             statements = found.pop("_statements")
             results[scenario.name] = found
             plans[scenario.name] = explain(app, statements)
             print(
                 f"{scenario.name:28} p50 {found['p50_ms']:8.1f} ms  p95 {found['p95_ms']:8.1f} ms"
-                f"  app CPU {found['app_cpu_ms']:7.1f} ms  SQL {found['sql_statements']:3} stmts"
+                f"  app CPU {found['app_cpu_ms']:7.1f} ms  db CPU {found['db_cpu_ms']:6.1f} ms"
+                f"  SQL {found['sql_statements']:3} stmts"
                 f" {found['sql_ms']:7.1f} ms  {found['statuses']}",
                 flush=True,
             )
@@ -302,14 +336,20 @@ def main(argv: list[str] | None = None) -> int:
             seed_cases.drop(args.database_url)
     load_end = Path("/proc/loadavg").read_text().split()[:3]
     print()
-    print(f"{'page':28} {'p50 ms':>8} {'p95 ms':>8} {'CPU ms':>7}  goal (p95 < {GOAL_MS:.0f} ms)")
-    print("-" * 72)
+    print(
+        f"{'page':28} {'p50 ms':>8} {'p95 ms':>8} {'app CPU':>8} {'db CPU':>7}"
+        f"  goal (p95 < {GOAL_MS:.0f} ms)"
+    )
+    print("-" * 80)
     for name, r in results.items():
         verdict = ""
         if r.get("goal_ms"):
             verdict = "met" if r["p95_ms"] < GOAL_MS else "NOT met"
-        print(f"{name:28} {r['p50_ms']:8.1f} {r['p95_ms']:8.1f} {r['app_cpu_ms']:7.1f}  {verdict}")
-    print("-" * 72)
+        print(
+            f"{name:28} {r['p50_ms']:8.1f} {r['p95_ms']:8.1f} {r['app_cpu_ms']:8.1f}"
+            f" {r.get('db_cpu_ms', 0):7.1f}  {verdict}"
+        )
+    print("-" * 80)
     print(f"load average: {' '.join(load_start)} at start, {' '.join(load_end)} at end")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     report = {
