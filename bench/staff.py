@@ -123,7 +123,8 @@ def backend_cpu_ms(database: str | None) -> float:
             continue
         try:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            if not cmdline.startswith(f"postgres: postgres {database} "):
+            # "postgres: [cluster: ]user database host(port) state"
+            if not cmdline.startswith("postgres:") or f" {database} " not in cmdline:
                 continue
             fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])
