@@ -11,7 +11,8 @@ REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 
 .DEFAULT_GOAL := help
 .PHONY: help install lock run serve setup-demo test test-sqlite test-postgres test-both lint fmt \
-        e2e i18n-extract i18n-update i18n-compile i18n-check db-upgrade bench bench-export clean
+        e2e i18n-extract i18n-update i18n-compile i18n-check db-upgrade bench bench-staff \
+        bench-export clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-15s %s\n", $$1, $$2}'
@@ -116,8 +117,12 @@ fmt: install ## ruff fix and format
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: setup-demo ## Look-up throughput against the ../shared/bench floor (prints figures)
+bench: setup-demo ## Look-up throughput against the ../shared/bench floor, staff pages at 1 M cases
 	$(BIN)/python bench/lookup_vs_floor.py
+	$(BIN)/python bench/staff.py
+
+bench-staff: install ## Staff queue, case page and dashboard at 1 M cases (PostgreSQL, BENCH_STAFF_URL)
+	$(BIN)/python bench/staff.py
 
 bench-export: install ## Pusdatin export of 20 k and 100 k cases on PostgreSQL (bench/README.md)
 	$(BIN)/python bench/export.py

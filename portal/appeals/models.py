@@ -88,8 +88,38 @@ class Appeal(Base):
         back_populates="appeal", order_by="AppealPhoto.id", lazy="selectin"
     )
 
+    # Each staff query's filter and order (queue: scope [+ status] + due_at, id; overdue,
+    # escalated and per-area counts; linked cases), so no page reads or sorts a whole scope.
+    # The kecamatan/kabupaten INCLUDEd on PostgreSQL make the per-area overdue counts
+    # index-only. Migration 0013; see bench/README.md "Staff pages".
     __table_args__ = (
-        Index("ix_appeals_kabupaten_code_status_due_at", "kabupaten_code", "status", "due_at"),
+        Index(
+            "ix_appeals_kabupaten_code_status_due_at_id",
+            "kabupaten_code",
+            "status",
+            "due_at",
+            "id",
+            postgresql_include=["kecamatan_code"],
+        ),
+        Index("ix_appeals_kabupaten_code_due_at_id", "kabupaten_code", "due_at", "id"),
+        Index(
+            "ix_appeals_kabupaten_code_status_escalated_at",
+            "kabupaten_code",
+            "status",
+            "escalated_at",
+        ),
+        Index("ix_appeals_kode_desa_status_due_at_id", "kode_desa", "status", "due_at", "id"),
+        Index("ix_appeals_kode_desa_due_at_id", "kode_desa", "due_at", "id"),
+        Index(
+            "ix_appeals_status_due_at_id",
+            "status",
+            "due_at",
+            "id",
+            postgresql_include=["kabupaten_code"],
+        ),
+        Index("ix_appeals_due_at_id", "due_at", "id"),
+        Index("ix_appeals_cluster_of_id", "cluster_of_id"),
+        Index("ix_appeals_duplicate_of_id", "duplicate_of_id"),
     )
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base, UTCDateTime, utcnow
@@ -62,3 +62,45 @@ class ExportChunk(Base):
     )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     data: Mapped[str] = mapped_column(Text)
+
+
+class AppealCount(Base):
+    """How many cases there are per kecamatan, reason code, status and decided or not: the
+    queue's and the dashboard's counts without reading the cases. Kept by database triggers
+    on ``appeals`` (migration 0013, ``summary.py``), so every write is counted, whichever
+    code path makes it; ``summary.rebuild()`` recomputes it after a bulk load."""
+
+    __tablename__ = "appeal_counts"
+
+    kabupaten_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    kecamatan_code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    reason_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), primary_key=True)
+    decided: Mapped[bool] = mapped_column(Boolean, primary_key=True)  # decided_at is set
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class AppealOpenDue(Base):
+    """How many open cases fall due on each day (UTC), per kecamatan, escalated or not: the
+    overdue count is the days before today plus today's part (read through the index), and
+    no longer grows with the backlog. Kept by the same triggers as AppealCount."""
+
+    __tablename__ = "appeal_open_due"
+
+    kabupaten_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    kecamatan_code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    due_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    escalated: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class DecisionHours(Base):
+    """How many decided cases of a kabupaten/kota took each whole number of hours from
+    filing to decision (rounded): the dashboard's median without sorting every case.
+    Kept by the same triggers as AppealCount."""
+
+    __tablename__ = "appeal_decision_hours"
+
+    kabupaten_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    hours: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)

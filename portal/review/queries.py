@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import Select, false, func, or_, select, tuple_, union_all
 
 from portal import db
 from portal.appeals.models import Appeal, AppealPhoto
@@ -15,8 +15,8 @@ from portal.auth.models import StaffUser
 from portal.dataimport import queries as snapshots
 from portal.dataimport.models import Person
 from portal.review import permissions
-from portal.review.models import FieldCheck
-from portal.review.permissions import scoped
+from portal.review.models import AppealCount, AppealOpenDue, FieldCheck
+from portal.review.permissions import scoped, scoped_counts
 
 PAGE_SIZE = 25
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
@@ -81,27 +81,144 @@ class QueuePage:
 
 
 def queue(user: StaffUser, filters: QueueFilter, cursor: str | None) -> QueuePage:
-    """Cases in scope sorted by due date (then id), PAGE_SIZE at a time, keyset-paginated."""
+    """Cases in scope sorted by due date (then id), PAGE_SIZE at a time, keyset-paginated.
+
+    The page is an index range scan (scope [+ status] + due_at + id, migration 0013); the
+    status counts come from the maintained summary when the filters allow it, the overdue
+    count from the same index."""
     now = db.utcnow()
-    stmt = filters.apply(scoped(select(Appeal), user), user, now).order_by(Appeal.due_at, Appeal.id)
     after = decode_cursor(cursor)
-    if after is not None:
-        due, ident = after
-        stmt = stmt.where(or_(Appeal.due_at > due, and_(Appeal.due_at == due, Appeal.id > ident)))
-    rows = list(db.session.scalars(stmt.limit(PAGE_SIZE + 1)))
+    if filters.status or not (filters.overdue or filters.escalated):
+        rows = _page(select(Appeal), user, filters, now, after)
+    else:
+        # open cases only (overdue, escalated): one ordered index range per open status,
+        # merged. PostgreSQL cannot merge the ranges of an IN list itself; it walks the
+        # whole scope in due order instead, filtering out every closed case (seconds).
+        branches = [
+            _page(select(Appeal.id, Appeal.due_at), user, filters, now, after, status.value)
+            for status in sorted(OPEN)
+        ]
+        merged = union_all(*(b.subquery().select() for b in branches)).subquery()
+        ids = select(merged.c.id).order_by(merged.c.due_at, merged.c.id).limit(PAGE_SIZE + 1)
+        rows = list(
+            db.session.scalars(
+                select(Appeal)
+                .where(Appeal.id.in_(ids.scalar_subquery()))
+                .order_by(Appeal.due_at, Appeal.id)
+            )
+        )
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    without_status = QueueFilter(**{**filters.__dict__, "status": None})
-    count_stmt = without_status.apply(
-        scoped(select(Appeal.status, func.count()).select_from(Appeal), user), user, now
-    ).group_by(Appeal.status)
-    counts = dict(db.session.execute(count_stmt).all())
-    overdue = db.session.scalar(
-        scoped(select(func.count()).select_from(Appeal), user).where(
-            Appeal.due_at < now, Appeal.status.in_([s.value for s in OPEN])
-        )
+    return QueuePage(
+        rows,
+        encode_cursor(rows[-1]) if more and rows else None,
+        status_counts(user, filters, now),
+        overdue_count(user, now),
     )
-    return QueuePage(rows, encode_cursor(rows[-1]) if more and rows else None, counts, overdue or 0)
+
+
+def _page(
+    stmt: Select[Any],
+    user: StaffUser,
+    filters: QueueFilter,
+    now: datetime,
+    after: tuple[datetime, int] | None,
+    status: str | None = None,
+) -> Any:
+    """One page (PAGE_SIZE + 1 rows) of STMT in scope under FILTERS, after the cursor; with
+    STATUS, only that status (a query, not rows: the caller merges the branches)."""
+    stmt = filters.apply(scoped(stmt, user), user, now).order_by(Appeal.due_at, Appeal.id)
+    if after is not None:
+        # a row-value comparison: one index range on both engines (an OR of two is not)
+        stmt = stmt.where(tuple_(Appeal.due_at, Appeal.id) > tuple_(*after))
+    stmt = stmt.limit(PAGE_SIZE + 1)
+    if status is not None:
+        return stmt.where(Appeal.status == status)
+    return list(db.session.scalars(stmt))
+
+
+def status_counts(user: StaffUser, filters: QueueFilter, now: datetime) -> dict[str, int]:
+    """Cases per status under FILTERS except the status filter itself."""
+    kept = (
+        permissions.counts_kept_for(user)
+        and not (filters.nothing or filters.overdue or filters.mine or filters.escalated)
+        and not filters.desa
+    )
+    if not kept:
+        # a desa, the clock or the officer: counted from the cases (a narrow set, indexed)
+        without_status = QueueFilter(**{**filters.__dict__, "status": None})
+        stmt = without_status.apply(
+            scoped(select(Appeal.status, func.count()).select_from(Appeal), user), user, now
+        ).group_by(Appeal.status)
+        return {str(s): int(n) for s, n in db.session.execute(stmt).all()}
+    stmt = scoped_counts(
+        select(AppealCount.status, func.sum(AppealCount.n)), user, AppealCount.kabupaten_code
+    )
+    if filters.reason:
+        stmt = stmt.where(AppealCount.reason_code == filters.reason)
+    if filters.kecamatan:
+        stmt = stmt.where(AppealCount.kecamatan_code == filters.kecamatan)
+    found = db.session.execute(stmt.group_by(AppealCount.status)).all()
+    return {str(s): int(n) for s, n in found if n}
+
+
+def overdue_count(user: StaffUser, now: datetime) -> int:
+    """Open cases in scope past their due date."""
+    return sum(overdue_by_area(user, now, None).values())
+
+
+def overdue_by_area(user: StaffUser, now: datetime, area: str | None) -> dict[str, int]:
+    """Open cases past due in USER's scope, by AREA ('kecamatan', 'kabupaten', or None for
+    one total under the key ''). Whole days before today come from the maintained
+    appeal_open_due; today's part (due before NOW) and a desa scope from the index."""
+    midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    live_from = midnight if permissions.counts_kept_for(user) else None
+    columns = {"kecamatan": Appeal.kecamatan_code, "kabupaten": Appeal.kabupaten_code}
+    out: dict[str, int] = {}
+    live = scoped(select(func.count()).select_from(Appeal), user).where(
+        Appeal.status.in_([s.value for s in OPEN]), Appeal.due_at < now
+    )
+    if live_from is not None:
+        live = live.where(Appeal.due_at >= live_from)
+    if area:
+        live = live.add_columns(columns[area]).group_by(columns[area])
+        for n, code in db.session.execute(live).all():
+            out[str(code)] = out.get(str(code), 0) + int(n)
+    else:
+        out[""] = int(db.session.scalar(live) or 0)
+    if live_from is None:
+        return out
+    kept_columns = {
+        "kecamatan": AppealOpenDue.kecamatan_code,
+        "kabupaten": AppealOpenDue.kabupaten_code,
+    }
+    kept = scoped_counts(
+        select(func.sum(AppealOpenDue.n)), user, AppealOpenDue.kabupaten_code
+    ).where(AppealOpenDue.due_on < midnight.date())
+    if area:
+        kept = kept.add_columns(kept_columns[area]).group_by(kept_columns[area])
+        for n, code in db.session.execute(kept).all():
+            out[str(code)] = out.get(str(code), 0) + int(n or 0)
+    else:
+        out[""] += int(db.session.scalar(kept) or 0)
+    return out
+
+
+def escalated_count(user: StaffUser) -> int:
+    """Open cases escalated to the admin_dinsos, in USER's scope."""
+    if not permissions.counts_kept_for(user):
+        return int(
+            db.session.scalar(
+                scoped(select(func.count()).select_from(Appeal), user).where(
+                    Appeal.escalated_at.is_not(None), Appeal.status.in_([s.value for s in OPEN])
+                )
+            )
+            or 0
+        )
+    stmt = scoped_counts(
+        select(func.sum(AppealOpenDue.n)), user, AppealOpenDue.kabupaten_code
+    ).where(AppealOpenDue.escalated.is_(True))
+    return int(db.session.scalar(stmt) or 0)
 
 
 def get_case(user: StaffUser, appeal_id: int) -> Appeal | None:

@@ -1,7 +1,11 @@
-"""Reads of the region table. Code sets are cached per process: they change only on import."""
+"""Reads of the region table, cached per process: the table changes only on ``flask wilayah
+import``, which clears the importing process's cache (``clear_cache()``); other processes
+(gunicorn workers) drop theirs after CACHE_SECONDS, so a staff page never reads the
+91,599 regions, nor even one, once its names are known."""
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 
 from flask import current_app
@@ -26,9 +30,24 @@ def codes(level: Level) -> frozenset[str]:
     return result
 
 
+CACHE_SECONDS = 300  # how long another process may show a region list from before an import
+
+
+def _epoch() -> int:
+    """Changes every CACHE_SECONDS: part of each cache key, so entries age out."""
+    return int(time.monotonic() // CACHE_SECONDS)
+
+
+def _engine_id() -> int:
+    return id(current_app.extensions["db_engine"])
+
+
 def clear_cache() -> None:
     _codes.cache_clear()
     _place.cache_clear()
+    _names.clear()
+    _children.cache_clear()
+    _desa_in_kabupaten.cache_clear()
 
 
 @lru_cache(maxsize=4096)
@@ -54,11 +73,27 @@ def get(code: str) -> Wilayah | None:
     return db.session.get(Wilayah, code)
 
 
+_names: dict[tuple[int, int, str], str | None] = {}
+
+
 def names(codes_: set[str]) -> dict[str, str]:
+    """Name of each known code (unknown codes are left out); cached per process."""
     if not codes_:
         return {}
-    rows = db.session.execute(select(Wilayah.code, Wilayah.name).where(Wilayah.code.in_(codes_)))
-    return dict(rows.all())
+    key = (_engine_id(), _epoch())
+    missing = {c for c in codes_ if (*key, c) not in _names}
+    if missing:
+        if len(_names) > 200_000:  # every region of Indonesia is 91,599: a stale epoch's
+            _names.clear()
+        found = dict(
+            db.session.execute(
+                select(Wilayah.code, Wilayah.name).where(Wilayah.code.in_(missing))
+            ).all()
+        )
+        for code in missing:
+            _names[(*key, code)] = found.get(code)
+    out = {c: _names[(*key, c)] for c in codes_}
+    return {c: n for c, n in out.items() if n is not None}
 
 
 def lineage(code: str) -> list[Wilayah]:
@@ -125,17 +160,39 @@ def describe(codes: list[str]) -> list[tuple[str, str]]:
 
 
 def children(code: str) -> list[Wilayah]:
-    return list(
-        db.session.scalars(
-            select(Wilayah).where(Wilayah.parent_code == code).order_by(Wilayah.name)
-        )
+    """The regions directly under CODE, by name (detached copies, cached per process)."""
+    return [
+        Wilayah(code=c, level=level, parent_code=parent, name=name)
+        for c, level, parent, name in _children(_engine_id(), _epoch(), code)
+    ]
+
+
+@lru_cache(maxsize=1024)
+def _children(engine_id: int, epoch: int, code: str) -> tuple[tuple[str, int, str, str], ...]:
+    rows = db.session.execute(
+        select(Wilayah.code, Wilayah.level, Wilayah.parent_code, Wilayah.name)
+        .where(Wilayah.parent_code == code)
+        .order_by(Wilayah.name)
     )
+    return tuple((c, int(level), str(parent), name) for c, level, parent, name in rows)
 
 
 def desa_in_kabupaten(kabupaten: str) -> list[str]:
+    """Desa codes of a kabupaten/kota, by code; cached per process (the staff queue's
+    filter lists them on every page)."""
+    return list(_desa_in_kabupaten(_engine_id(), _epoch(), kabupaten))
+
+
+@lru_cache(maxsize=64)
+def _desa_in_kabupaten(engine_id: int, epoch: int, kabupaten: str) -> tuple[str, ...]:
+    # walk the tree by parent code (indexed): a LIKE on the code reads every region on
+    # PostgreSQL unless the collation is C
+    kecamatan = select(Wilayah.code).where(
+        Wilayah.parent_code == kabupaten, Wilayah.level == int(Level.KECAMATAN)
+    )
     stmt = (
         select(Wilayah.code)
-        .where(Wilayah.level == int(Level.DESA), Wilayah.code.like(kabupaten + ".%"))
+        .where(Wilayah.level == int(Level.DESA), Wilayah.parent_code.in_(kecamatan))
         .order_by(Wilayah.code)
     )
-    return list(db.session.scalars(stmt))
+    return tuple(db.session.scalars(stmt))

@@ -82,6 +82,44 @@ def test_queue_pages_through_every_case_once_earliest_due_first(
     assert seen == expected  # every case exactly once, in due order (then filing order)
 
 
+@pytest.mark.parametrize("query", ["overdue=y", "escalated=y"])
+def test_overdue_and_escalated_queues_page_through_both_open_states_in_due_order(
+    query: str,
+    app: Flask,
+    staff: StaffFactory,
+    cases: CaseFactory,
+    sign_in: Callable[[Officer], Client],
+) -> None:
+    with app.app_context():
+        start = db.utcnow().replace(microsecond=0) - timedelta(days=3)
+    # open cases of both states interleaved in due order, equal due times across a page
+    # boundary, and decided or on-time cases between them that must never be listed
+    made = [
+        cases.make(
+            status=(S.DITERIMA, S.VERIFIKASI)[i % 3 == 0],
+            due_at=start + timedelta(hours=i // 3),
+            escalated=True,
+        )
+        for i in range(56)
+    ]
+    for i in range(10):
+        cases.make(status=S.DITOLAK, due_at=start + timedelta(hours=i), escalated=True)
+    cases.make(desa=KOTA_BEKASI_DESA, due_at=start, escalated=True)  # out of scope
+    if query == "overdue=y":
+        cases.make(due_in=DAY)  # open, not yet due
+    expected = [c.shown for c in sorted(made, key=lambda c: (cases.get(c).due_at, c.id))]
+    client = sign_in(staff.create("verifikator"))
+
+    seen: list[str] = []
+    url: str | None = f"/staf/?{query}"
+    while url:
+        page = get(client, url)
+        seen += page.texts("table.table--queue tbody td:first-child a")
+        link = page.soup.find("a", string="Next page")
+        url = str(link["href"]) if link else None
+    assert seen == expected
+
+
 @pytest.mark.parametrize(
     "cursor",
     [

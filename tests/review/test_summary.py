@@ -1,0 +1,244 @@
+"""The maintained counts (appeal_counts, appeal_decision_hours) stay equal to counting the
+cases after every kind of write, on both engines; the region cache is cleared by an import."""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import delete, func, select, update
+
+from portal import db
+from portal.appeals import service as appeal_service
+from portal.appeals.models import Appeal
+from portal.appeals.states import OPEN
+from portal.appeals.states import AppealStatus as S
+from portal.review import summary
+from portal.review.dashboard import median_of_histogram
+from portal.review.models import AppealCount, AppealOpenDue, DecisionHours
+from portal.wilayah import queries as wilayah
+from tests.review.test_dashboard import Spec, make_cases
+
+SPECS = [
+    Spec("32.16.01.2001", S.DITERIMA, "INC-MAMPU"),
+    Spec("32.16.01.2001", S.VERIFIKASI, "INC-ASN", filed_days_ago=20, due_in_days=-6),
+    Spec("32.16.02.1006", S.DITOLAK, "EXC-DICORET", filed_days_ago=9, decided_days_ago=2),
+    Spec("32.16.02.1006", S.DISETUJUI, "ERR-DATA", filed_days_ago=5, decided_days_ago=4.5),
+    Spec("32.75.01.1001", S.DITERIMA, "USUL-PROGRAM"),
+]
+
+
+Summaries = tuple[dict[tuple, int], dict[tuple, int], dict[tuple, int]]
+
+
+def live(app: Flask) -> Summaries:
+    """The three summaries as counted from the cases now, in Python."""
+    counts: dict[tuple, int] = {}
+    due: dict[tuple, int] = {}
+    hours: dict[tuple, int] = {}
+
+    def bump(table: dict[tuple, int], key: tuple) -> None:
+        table[key] = table.get(key, 0) + 1
+
+    with app.app_context():
+        for a in db.session.scalars(select(Appeal)):
+            decided = a.decided_at is not None
+            bump(counts, (a.kabupaten_code, a.kecamatan_code, a.reason_code, a.status, decided))
+            if S(a.status) in OPEN:
+                day = a.due_at.astimezone(UTC).date()
+                bump(due, (a.kabupaten_code, a.kecamatan_code, day, a.escalated_at is not None))
+            if a.decided_at is not None:
+                h = round((a.decided_at - a.created_at).total_seconds() / 3600)
+                bump(hours, (a.kabupaten_code, h))
+    return counts, due, hours
+
+
+def kept(app: Flask) -> Summaries:
+    with app.app_context():
+        counts = {
+            (c.kabupaten_code, c.kecamatan_code, c.reason_code, c.status, c.decided): c.n
+            for c in db.session.scalars(select(AppealCount))
+            if c.n
+        }
+        due = {
+            (d.kabupaten_code, d.kecamatan_code, d.due_on, d.escalated): d.n
+            for d in db.session.scalars(select(AppealOpenDue))
+            if d.n
+        }
+        hours = {
+            (h.kabupaten_code, h.hours): h.n
+            for h in db.session.scalars(select(DecisionHours))
+            if h.n
+        }
+        return counts, due, hours
+
+
+def assert_kept_right(app: Flask) -> None:
+    expected = live(app)
+    assert kept(app) == expected
+
+
+@pytest.fixture
+def cases(app: Flask) -> None:
+    make_cases(app, SPECS)
+
+
+def case_id(app: Flask, status: S, reason: str) -> int:
+    with app.app_context():
+        found = db.session.scalar(
+            select(Appeal.id).where(Appeal.status == status.value, Appeal.reason_code == reason)
+        )
+        assert found is not None
+        return found
+
+
+@pytest.mark.usefixtures("cases")
+def test_counts_follow_inserts(app: Flask) -> None:
+    counts, due, hours = kept(app)
+    assert sum(counts.values()) == len(SPECS)
+    assert sum(due.values()) == 3  # the open ones
+    assert sum(hours.values()) == 2
+    assert (("32.16", 168)) in hours  # 9 - 2 days = 7 days = 168 hours
+    assert_kept_right(app)
+
+
+@pytest.mark.usefixtures("cases")
+def test_counts_follow_each_transition_and_decision(app: Flask) -> None:
+    ident = case_id(app, S.DITERIMA, "INC-MAMPU")
+    for target in (S.VERIFIKASI, S.DITOLAK):
+        with app.app_context():
+            appeal = db.session.get(Appeal, ident)
+            appeal_service.transition(appeal, target, actor="staff", decision_reason="other")
+            db.session.commit()
+        assert_kept_right(app)
+    with app.app_context():
+        rejected = db.session.scalar(
+            select(func.count())
+            .select_from(AppealCount)
+            .where(
+                AppealCount.status == "ditolak",
+                AppealCount.reason_code == "INC-MAMPU",
+                AppealCount.n == 1,
+                AppealCount.decided.is_(True),
+            )
+        )
+        assert rejected == 1
+
+
+@pytest.mark.usefixtures("cases")
+def test_counts_follow_a_withdrawal_a_contest_and_a_forward(app: Flask) -> None:
+    with app.app_context():
+        appeal_service.withdraw(db.session.get(Appeal, case_id(app, S.DITERIMA, "INC-MAMPU")))
+    assert_kept_right(app)
+    with app.app_context():
+        appeal_service.contest(
+            db.session.get(Appeal, case_id(app, S.DITOLAK, "EXC-DICORET")),
+            "Saya keberatan.",
+            locale="id",
+        )
+    assert_kept_right(app)
+    with app.app_context():
+        appeal = db.session.get(Appeal, case_id(app, S.DISETUJUI, "ERR-DATA"))
+        appeal_service.transition(appeal, S.DITERUSKAN, actor="system")
+        db.session.commit()
+    assert_kept_right(app)
+
+
+@pytest.mark.usefixtures("cases")
+def test_counts_follow_moves_between_areas_reason_changes_and_new_dates(app: Flask) -> None:
+    ident = case_id(app, S.DITOLAK, "EXC-DICORET")
+    with app.app_context():
+        appeal = db.session.get(Appeal, ident)
+        appeal.kode_desa = "32.16.01.2001"
+        appeal.kecamatan_code = "32.16.01"
+        appeal.reason_code = "ERR-DATA"
+        db.session.commit()
+    assert_kept_right(app)
+    with app.app_context():
+        appeal = db.session.get(Appeal, ident)
+        assert appeal.decided_at is not None
+        appeal.decided_at = appeal.decided_at + timedelta(hours=30)
+        db.session.commit()
+    assert_kept_right(app)
+    with app.app_context():  # escalated, and a new due date
+        appeal = db.session.get(Appeal, case_id(app, S.VERIFIKASI, "INC-ASN"))
+        appeal.escalated_at = db.utcnow()
+        appeal.due_at = appeal.due_at + timedelta(days=3)
+        db.session.commit()
+    assert_kept_right(app)
+    with app.app_context():  # a bulk UPDATE bypasses the ORM, not the triggers
+        db.session.execute(
+            update(Appeal).where(Appeal.kabupaten_code == "32.75").values(kode_desa=None)
+        )
+        db.session.commit()
+    assert_kept_right(app)
+
+
+@pytest.mark.usefixtures("cases")
+def test_counts_follow_deletes_and_rebuild_gives_the_same(app: Flask) -> None:
+    with app.app_context():
+        db.session.execute(delete(Appeal).where(Appeal.kabupaten_code == "32.75"))
+        db.session.commit()
+    assert_kept_right(app)
+    before = kept(app)
+    with app.app_context():
+        summary.rebuild(db.session.connection())
+        db.session.commit()
+    assert kept(app) == before
+
+
+@pytest.mark.usefixtures("cases")
+def test_a_summary_emptied_before_the_cases_gets_no_negative_rows(app: Flask) -> None:
+    with app.app_context():
+        db.session.execute(delete(AppealCount))
+        db.session.execute(delete(AppealOpenDue))
+        db.session.execute(delete(DecisionHours))
+        db.session.execute(delete(Appeal))
+        db.session.commit()
+        assert db.session.scalar(select(func.count()).select_from(AppealCount)) == 0
+        assert db.session.scalar(select(func.count()).select_from(DecisionHours)) == 0
+        assert db.session.scalar(select(func.count()).select_from(AppealOpenDue)) == 0
+
+
+@pytest.mark.parametrize(
+    ("histogram", "median"),
+    [
+        ([], None),
+        ([(5, 1)], 5),
+        ([(24, 1), (48, 1)], 36),
+        ([(48, 1), (96, 1), (240, 1), (2376, 1)], 168),
+        ([(1, 3), (9, 1)], 1),
+        ([(1, 2), (9, 2)], 5),
+        ([(0, 0), (7, 1)], 7),
+    ],
+)
+def test_median_of_histogram(histogram: list[tuple[int, int]], median: float | None) -> None:
+    assert median_of_histogram(histogram) == median
+
+
+def test_region_names_are_cached_until_an_import_clears_them(app: Flask) -> None:
+    with app.app_context():
+        wilayah.clear_cache()
+        assert wilayah.names({"32.16"}) == {"32.16": "Kabupaten Bekasi"}
+        kec = wilayah.desa_in_kabupaten("32.16")
+        assert len(kec) == 187
+        from portal.wilayah.models import Wilayah
+
+        region = db.session.get(Wilayah, "32.16")
+        old = region.name
+        region.name = "KABUPATEN BEKASI BARU"
+        db.session.commit()
+        try:
+            assert wilayah.names({"32.16"}) == {"32.16": old}  # cached
+            wilayah.clear_cache()  # what `flask wilayah import` does
+            assert wilayah.names({"32.16"}) == {"32.16": "KABUPATEN BEKASI BARU"}
+        finally:
+            region = db.session.get(Wilayah, "32.16")
+            region.name = old
+            db.session.commit()
+            wilayah.clear_cache()
+
+
+def test_the_open_statuses_in_the_triggers_are_the_workflow_s() -> None:
+    assert "(" + ", ".join(f"'{s.value}'" for s in sorted(OPEN)) + ")" == summary.OPEN_SQL
