@@ -21,6 +21,7 @@ from sqlalchemy import insert, select, update
 
 from portal import db
 from portal.core.nik import hmac_number
+from portal.dataimport import history
 from portal.dataimport import queries as snapshot_queries
 from portal.dataimport.models import Household, Person, Snapshot, SnapshotStatus
 from portal.dataimport.reader import RowError, SnapshotFormatError, SnapshotRow, read_snapshot
@@ -149,6 +150,7 @@ def _load(fh: io.TextIOBase, source: str, sha: str, today: date, started: float)
     snapshot.household_count = len(households)
     snapshot.status = SnapshotStatus.PUBLISHED
     snapshot.published_at = db.utcnow()
+    history.record_period_changes(db.session, snapshot.id)  # before the commit: all or nothing
     db.session.commit()  # the publication: all of it becomes visible at once, or none
     snapshot_queries.clear_snapshot_cache()
     return ImportResult(
