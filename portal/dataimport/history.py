@@ -30,96 +30,78 @@ _CODES = " UNION ALL ".join(f"SELECT '{code}' AS code" for code in PROGRAMS)
 
 # A person's programs as ";PKH;BPNT;" so that a code is matched whole with LIKE (no code
 # holds a LIKE wildcard).
-_HAS = "(';' || {alias}.programs || ';') LIKE ('%;' || p.code || ';%')"
+_HAS = "(';' || {alias}_programs || ';') LIKE ('%;' || p.code || ';%')"
 
-_HOUSEHOLDS_ADDED = """
-INSERT INTO household_changes
-    (snapshot_id, kk_hmac, kind, previous_snapshot_id, desil_from, desil_to)
-SELECT :new, n.kk_hmac, 'added', :prev, NULL, n.desil
-FROM households n
-WHERE n.snapshot_id = :new
-  AND NOT EXISTS (
-    SELECT 1 FROM households o WHERE o.snapshot_id = :prev AND o.kk_hmac = n.kk_hmac)
-"""
-
-_HOUSEHOLDS_REMOVED = """
-INSERT INTO household_changes
-    (snapshot_id, kk_hmac, kind, previous_snapshot_id, desil_from, desil_to)
-SELECT :new, o.kk_hmac, 'removed', :prev, o.desil, NULL
-FROM households o
-WHERE o.snapshot_id = :prev
-  AND NOT EXISTS (
-    SELECT 1 FROM households n WHERE n.snapshot_id = :new AND n.kk_hmac = o.kk_hmac)
-"""
-
-# Both periods: one join, one row per kind that applies (the kinds are a two-row table
-# joined only to the households that differ at all).
-_HOUSEHOLDS_CHANGED = """
-INSERT INTO household_changes
-    (snapshot_id, kk_hmac, kind, previous_snapshot_id, desil_from, desil_to)
-SELECT :new, n.kk_hmac, k.kind, :prev, o.desil, n.desil
-FROM households n
-JOIN households o ON o.snapshot_id = :prev AND o.kk_hmac = n.kk_hmac
-JOIN (SELECT 'desil' AS kind UNION ALL SELECT 'moved') k
-  ON (k.kind = 'desil' AND n.desil <> o.desil)
-  OR (k.kind = 'moved' AND (n.kode_desa <> o.kode_desa OR n.alamat <> o.alamat))
-WHERE n.snapshot_id = :new
-  AND (n.desil <> o.desil OR n.kode_desa <> o.kode_desa OR n.alamat <> o.alamat)
-"""
-
-# Everyone in the new period against the previous one: new in DTSEN, or on another card.
-_PERSONS_ARRIVED = """
-INSERT INTO person_changes (snapshot_id, nik_hmac, kind, program, previous_snapshot_id, kk_hmac)
-SELECT :new, n.nik_hmac, CASE WHEN o.nik_hmac IS NULL THEN 'added' ELSE 'joined' END, '',
-       :prev, n.kk_hmac
-FROM persons n
-LEFT JOIN persons o ON o.snapshot_id = :prev AND o.nik_hmac = n.nik_hmac
-WHERE n.snapshot_id = :new AND (o.nik_hmac IS NULL OR o.kk_hmac <> n.kk_hmac)
-"""
-
-# Everyone in the previous period against the new one: gone from DTSEN, or on another card.
-_PERSONS_DEPARTED = """
-INSERT INTO person_changes (snapshot_id, nik_hmac, kind, program, previous_snapshot_id, kk_hmac)
-SELECT :new, o.nik_hmac, CASE WHEN n.nik_hmac IS NULL THEN 'removed' ELSE 'left' END, '',
-       :prev, o.kk_hmac
-FROM persons o
-LEFT JOIN persons n ON n.snapshot_id = :new AND n.nik_hmac = o.nik_hmac
-WHERE o.snapshot_id = :prev AND (n.nik_hmac IS NULL OR o.kk_hmac <> n.kk_hmac)
-"""
-
-# In both periods with other programs: one row per program gained or lost. The program
-# table is joined only to the people whose programs differ.
-_PERSONS_PROGRAMS = f"""
-INSERT INTO person_changes (snapshot_id, nik_hmac, kind, program, previous_snapshot_id, kk_hmac)
-SELECT :new, n.nik_hmac,
-       CASE WHEN {_HAS.format(alias="n")} THEN 'program_gained' ELSE 'program_lost' END,
-       p.code, :prev, n.kk_hmac
-FROM persons n
-JOIN persons o ON o.snapshot_id = :prev AND o.nik_hmac = n.nik_hmac
-JOIN ({_CODES}) p
-  ON ({_HAS.format(alias="n")}) <> ({_HAS.format(alias="o")})
-WHERE n.snapshot_id = :new AND n.programs <> o.programs
-"""
-
-_PERSONS_DATA = """
-INSERT INTO person_changes (snapshot_id, nik_hmac, kind, program, previous_snapshot_id, kk_hmac)
-SELECT :new, n.nik_hmac, 'data', '', :prev, n.kk_hmac
-FROM persons n
-JOIN persons o ON o.snapshot_id = :prev AND o.nik_hmac = n.nik_hmac
-WHERE n.snapshot_id = :new
-  AND (n.nama <> o.nama OR n.jenis_kelamin <> o.jenis_kelamin
-       OR n.tanggal_lahir <> o.tanggal_lahir OR n.hubungan <> o.hubungan)
-"""
-
-STATEMENTS = (
-    _HOUSEHOLDS_ADDED,
-    _HOUSEHOLDS_REMOVED,
-    _HOUSEHOLDS_CHANGED,
-    _PERSONS_ARRIVED,
-    _PERSONS_DEPARTED,
-    _PERSONS_PROGRAMS,
-    _PERSONS_DATA,
+# One pass over both periods (a full outer join), keeping only the households that differ
+# at all; each kind of change is then read from that small set.
+_HOUSEHOLDS = """
+WITH d AS MATERIALIZED (
+    SELECT n.kk_hmac AS n_kk, o.kk_hmac AS o_kk, n.desil AS n_desil, o.desil AS o_desil,
+           CASE WHEN n.kode_desa <> o.kode_desa OR n.alamat <> o.alamat THEN 1 ELSE 0 END
+               AS moved
+    FROM (SELECT * FROM households WHERE snapshot_id = :new) n
+    FULL OUTER JOIN (SELECT * FROM households WHERE snapshot_id = :prev) o
+      ON o.kk_hmac = n.kk_hmac
+    WHERE n.kk_hmac IS NULL OR o.kk_hmac IS NULL OR n.desil <> o.desil
+       OR n.kode_desa <> o.kode_desa OR n.alamat <> o.alamat
 )
+INSERT INTO household_changes
+    (snapshot_id, kk_hmac, kind, previous_snapshot_id, desil_from, desil_to)
+SELECT :new, n_kk, 'added', :prev, NULL, n_desil FROM d WHERE o_kk IS NULL
+UNION ALL
+SELECT :new, o_kk, 'removed', :prev, o_desil, NULL FROM d WHERE n_kk IS NULL
+UNION ALL
+SELECT :new, n_kk, 'desil', :prev, o_desil, n_desil FROM d
+WHERE n_kk IS NOT NULL AND o_kk IS NOT NULL AND n_desil <> o_desil
+UNION ALL
+SELECT :new, n_kk, 'moved', :prev, o_desil, n_desil FROM d
+WHERE n_kk IS NOT NULL AND o_kk IS NOT NULL AND moved = 1
+"""
+
+# The same for persons: one full outer join on the NIK, the differing people kept, then
+# added / removed (in one period only), joined / left (on another card), one row per
+# program gained or lost (the program table is joined to the differing people only), and
+# corrected data.
+# Only the fixed program codes are formatted into it.
+_PERSONS = f"""
+WITH d AS MATERIALIZED (
+    SELECT n.nik_hmac AS n_nik, o.nik_hmac AS o_nik, n.kk_hmac AS n_kk, o.kk_hmac AS o_kk,
+           n.programs AS n_programs, o.programs AS o_programs,
+           CASE WHEN n.nama <> o.nama OR n.jenis_kelamin <> o.jenis_kelamin
+                  OR n.tanggal_lahir <> o.tanggal_lahir OR n.hubungan <> o.hubungan
+                THEN 1 ELSE 0 END AS data
+    FROM (SELECT * FROM persons WHERE snapshot_id = :new) n
+    FULL OUTER JOIN (SELECT * FROM persons WHERE snapshot_id = :prev) o
+      ON o.nik_hmac = n.nik_hmac
+    WHERE n.nik_hmac IS NULL OR o.nik_hmac IS NULL OR n.kk_hmac <> o.kk_hmac
+       OR n.programs <> o.programs OR n.nama <> o.nama OR n.jenis_kelamin <> o.jenis_kelamin
+       OR n.tanggal_lahir <> o.tanggal_lahir OR n.hubungan <> o.hubungan
+)
+INSERT INTO person_changes (snapshot_id, nik_hmac, kind, program, previous_snapshot_id, kk_hmac)
+SELECT :new, n_nik, 'added', '', :prev, n_kk FROM d WHERE o_nik IS NULL
+UNION ALL
+SELECT :new, o_nik, 'removed', '', :prev, o_kk FROM d WHERE n_nik IS NULL
+UNION ALL
+SELECT :new, n_nik, 'joined', '', :prev, n_kk FROM d
+WHERE n_nik IS NOT NULL AND o_nik IS NOT NULL AND n_kk <> o_kk
+UNION ALL
+SELECT :new, o_nik, 'left', '', :prev, o_kk FROM d
+WHERE n_nik IS NOT NULL AND o_nik IS NOT NULL AND n_kk <> o_kk
+UNION ALL
+SELECT :new, n_nik,
+       CASE WHEN {_HAS.format(alias="n")} THEN 'program_gained' ELSE 'program_lost' END,
+       p.code, :prev, n_kk
+FROM d JOIN ({_CODES}) p
+  ON (CASE WHEN {_HAS.format(alias="n")} THEN 1 ELSE 0 END)
+     <> (CASE WHEN {_HAS.format(alias="o")} THEN 1 ELSE 0 END)
+WHERE n_nik IS NOT NULL AND o_nik IS NOT NULL AND n_programs <> o_programs
+UNION ALL
+SELECT :new, n_nik, 'data', '', :prev, n_kk FROM d
+WHERE n_nik IS NOT NULL AND o_nik IS NOT NULL AND data = 1
+"""  # noqa: S608
+
+STATEMENTS = (_HOUSEHOLDS, _PERSONS)
+WORK_MEM = "256MB"
 
 
 def record_changes(session: Session, new_snapshot_id: int, previous_snapshot_id: int) -> None:
@@ -128,6 +110,11 @@ def record_changes(session: Session, new_snapshot_id: int, previous_snapshot_id:
     session.flush()
     session.execute(delete(HouseholdChange).where(HouseholdChange.snapshot_id == new_snapshot_id))
     session.execute(delete(PersonChange).where(PersonChange.snapshot_id == new_snapshot_id))
+    if session.get_bind().dialect.name == "postgresql":
+        # the two periods' keys hashed in memory, not in batches on disk (this transaction only)
+        # and no JIT: compiling these statements cost more than it saved (bench/history.py)
+        session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+        session.execute(text("SET LOCAL jit = off"))
     params = {"new": new_snapshot_id, "prev": previous_snapshot_id}
     for statement in STATEMENTS:
         session.execute(text(statement), params)

@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy import insert, select, update
 
 from portal import db
+from portal.appeals import reflected
 from portal.core.nik import hmac_number
 from portal.dataimport import history
 from portal.dataimport import queries as snapshot_queries
@@ -49,6 +50,7 @@ class ImportResult:
     snapshot_id: int
     already_published: bool = False
     replaced: list[int] = field(default_factory=list)
+    closed_cases: int = 0  # forwarded cases the new period reflects, moved to selesai
 
 
 def file_sha256(path: Path) -> str:
@@ -81,13 +83,16 @@ def import_snapshot(path: Path, *, today: date | None = None) -> ImportResult:
         )
     with path.open(encoding="utf-8", newline="") as fh:
         try:
-            return _load(fh, path.name, sha, today or date.today(), started)
+            result = _load(fh, path.name, sha, today or date.today(), started)
         except UnicodeDecodeError as exc:
             db.session.rollback()
             raise SnapshotFormatError(f"the file is not UTF-8 (byte {exc.start})") from None
         except BaseException:
             db.session.rollback()
             raise
+    # right after the publication, in a transaction of its own (see portal/appeals/reflected.py)
+    result.closed_cases = len(reflected.close_reflected())
+    return result
 
 
 def _load(fh: io.TextIOBase, source: str, sha: str, today: date, started: float) -> ImportResult:

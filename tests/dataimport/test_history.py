@@ -38,7 +38,9 @@ def two_periods(factory: Factory) -> Periods:
     h6 = factory.household(desil=7, programs=(), size=2)
     q2 = [h1, h2, h3, h5, h6]
     labels: dict[str, str] = {}
-    for name, house in zip(("H1", "H2", "H3", "H4", "H5", "H6"), (h1, h2, h3, h4, h5, h6)):
+    for name, house in zip(
+        ("H1", "H2", "H3", "H4", "H5", "H6"), (h1, h2, h3, h4, h5, h6), strict=True
+    ):
         labels[house.no_kk] = name
         for i, m in enumerate(house.members, 1):
             labels[m.nik] = f"{name}.{i}"
