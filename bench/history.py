@@ -10,7 +10,7 @@ rows are not in the planner's statistics yet (``--analyze`` runs ANALYZE first, 
 comparison). It prints the seconds, the backend's CPU seconds when /proc shows them, the
 rows written, and writes bench/out/history.json.
 
-    .venv/bin/python bench/history.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/h2_bench
+    .venv/bin/python bench/history.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/h2_history
 
 The database is created, migrated and dropped at the end (``--keep`` keeps it).
 """
@@ -89,7 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--database-url",
-        default="postgresql+psycopg://postgres@127.0.0.1:5432/h2_bench",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/h2_history",
         help="a PostgreSQL database to create and drop (default: %(default)s)",
     )
     parser.add_argument("--households", type=int, default=900_000)
@@ -99,8 +99,16 @@ def main() -> None:
     url = make_url(args.database_url)
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}"'))
-        conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}
+        ).scalar()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+    # an existing database is emptied by schema (DROP DATABASE waits for every backend of
+    # the server to absorb a barrier; a stuck session elsewhere would hold this run)
+    with create_engine(url).begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
 
     from portal import create_app, db
     from portal.dataimport import history
