@@ -24,16 +24,26 @@ from sqlalchemy.orm import Session
 from portal.core.programs import PROGRAMS
 from portal.dataimport.models import HouseholdChange, PersonChange, Snapshot, SnapshotStatus
 
-# The program codes, as a one-column derived table both engines read (SQLite has no column
-# aliases for VALUES). The reader accepts no other codes.
-_CODES = " UNION ALL ".join(f"SELECT '{code}' AS code" for code in PROGRAMS)
 
 # A person's programs as ";PKH;BPNT;" so that a code is matched whole with LIKE (no code
-# holds a LIKE wildcard).
-_HAS = "(';' || {alias}_programs || ';') LIKE ('%;' || p.code || ';%')"
+# holds a LIKE wildcard). The reader accepts no codes but these.
+def _has(side: str, code: str) -> str:
+    return f"(';' || {side}_programs || ';') LIKE '%;{code};%'"
 
-# One pass over both periods (a full outer join), keeping only the households that differ
-# at all; each kind of change is then read from that small set.
+
+def _codes(now: str, before: str) -> str:
+    """The codes in NOW's programs and not in BEFORE's, as "PKH;PIP" (no aggregate: one
+    CASE per program code, so both engines run it and no program table is joined)."""
+    parts = " || ".join(
+        f"CASE WHEN {_has(now, c)} AND NOT {_has(before, c)} THEN '{c};' ELSE '' END"
+        for c in PROGRAMS
+    )
+    return f"rtrim({parts}, ';')"
+
+
+_GAINED = _codes("n", "o")
+_LOST = _codes("o", "n")
+
 _HOUSEHOLDS = """
 WITH d AS MATERIALIZED (
     SELECT n.kk_hmac AS n_kk, o.kk_hmac AS o_kk, n.desil AS n_desil, o.desil AS o_desil,
@@ -59,9 +69,8 @@ WHERE n_kk IS NOT NULL AND o_kk IS NOT NULL AND moved = 1
 """
 
 # The same for persons: one full outer join on the NIK, the differing people kept, then
-# added / removed (in one period only), joined / left (on another card), one row per
-# program gained or lost (the program table is joined to the differing people only), and
-# corrected data.
+# added / removed (in one period only), joined / left (on another card), the programs
+# gained and those lost (one row each, the codes joined as "PKH;BPNT"), and corrected data.
 # Only the fixed program codes are formatted into it.
 _PERSONS = f"""
 WITH d AS MATERIALIZED (
@@ -77,7 +86,7 @@ WITH d AS MATERIALIZED (
        OR n.programs <> o.programs OR n.nama <> o.nama OR n.jenis_kelamin <> o.jenis_kelamin
        OR n.tanggal_lahir <> o.tanggal_lahir OR n.hubungan <> o.hubungan
 )
-INSERT INTO person_changes (snapshot_id, nik_hmac, kind, program, previous_snapshot_id, kk_hmac)
+INSERT INTO person_changes (snapshot_id, nik_hmac, kind, programs, previous_snapshot_id, kk_hmac)
 SELECT :new, n_nik, 'added', '', :prev, n_kk FROM d WHERE o_nik IS NULL
 UNION ALL
 SELECT :new, o_nik, 'removed', '', :prev, o_kk FROM d WHERE n_nik IS NULL
@@ -88,13 +97,11 @@ UNION ALL
 SELECT :new, o_nik, 'left', '', :prev, o_kk FROM d
 WHERE n_nik IS NOT NULL AND o_nik IS NOT NULL AND n_kk <> o_kk
 UNION ALL
-SELECT :new, n_nik,
-       CASE WHEN {_HAS.format(alias="n")} THEN 'program_gained' ELSE 'program_lost' END,
-       p.code, :prev, n_kk
-FROM d JOIN ({_CODES}) p
-  ON (CASE WHEN {_HAS.format(alias="n")} THEN 1 ELSE 0 END)
-     <> (CASE WHEN {_HAS.format(alias="o")} THEN 1 ELSE 0 END)
-WHERE n_nik IS NOT NULL AND o_nik IS NOT NULL AND n_programs <> o_programs
+SELECT :new, n_nik, 'program_gained', {_GAINED}, :prev, n_kk FROM d
+WHERE n_nik IS NOT NULL AND o_nik IS NOT NULL AND n_programs <> o_programs AND {_GAINED} <> ''
+UNION ALL
+SELECT :new, n_nik, 'program_lost', {_LOST}, :prev, n_kk FROM d
+WHERE n_nik IS NOT NULL AND o_nik IS NOT NULL AND n_programs <> o_programs AND {_LOST} <> ''
 UNION ALL
 SELECT :new, n_nik, 'data', '', :prev, n_kk FROM d
 WHERE n_nik IS NOT NULL AND o_nik IS NOT NULL AND data = 1
@@ -102,6 +109,14 @@ WHERE n_nik IS NOT NULL AND o_nik IS NOT NULL AND data = 1
 
 STATEMENTS = (_HOUSEHOLDS, _PERSONS)
 WORK_MEM = "256MB"
+_SAVE = (
+    "SELECT current_setting('work_mem') AS work_mem, current_setting('jit') AS jit, "
+    "current_setting('enable_indexscan') AS indexscan"
+)
+_SET = (
+    "SELECT set_config('work_mem', :work_mem, true), set_config('jit', :jit, true), "
+    "set_config('enable_indexscan', :indexscan, true)"
+)
 
 
 def record_changes(session: Session, new_snapshot_id: int, previous_snapshot_id: int) -> None:
@@ -110,14 +125,19 @@ def record_changes(session: Session, new_snapshot_id: int, previous_snapshot_id:
     session.flush()
     session.execute(delete(HouseholdChange).where(HouseholdChange.snapshot_id == new_snapshot_id))
     session.execute(delete(PersonChange).where(PersonChange.snapshot_id == new_snapshot_id))
-    if session.get_bind().dialect.name == "postgresql":
-        # the two periods' keys hashed in memory, not in batches on disk (this transaction only)
-        # and no JIT: compiling these statements cost more than it saved (bench/history.py)
-        session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
-        session.execute(text("SET LOCAL jit = off"))
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        # For these statements only (set back below): the two periods' rows hashed in memory,
+        # no JIT (compiling cost more than it saved), and no index scans: the new period has
+        # no statistics yet, so the planner would read its 3.6 M rows through an index in
+        # random order (bench/history.py measured that at 4x the CPU of a bitmap scan).
+        saved = session.execute(text(_SAVE)).one()
+        session.execute(text(_SET), {"work_mem": WORK_MEM, "jit": "off", "indexscan": "off"})
     params = {"new": new_snapshot_id, "prev": previous_snapshot_id}
     for statement in STATEMENTS:
         session.execute(text(statement), params)
+    if postgres:
+        session.execute(text(_SET), dict(saved._mapping))
 
 
 def record_period_changes(session: Session, snapshot_id: int) -> None:

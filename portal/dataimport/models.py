@@ -111,14 +111,16 @@ class PersonChangeKind(StrEnum):
     REMOVED = "removed"  # a NIK gone from DTSEN (kk_hmac: its household before)
     JOINED = "joined"  # now on this family card, was on another (kk_hmac: the new one)
     LEFT = "left"  # no longer on this family card, now on another (kk_hmac: the old one)
-    PROGRAM_GAINED = "program_gained"  # receives `program` now, did not before
-    PROGRAM_LOST = "program_lost"  # received `program` before, does not now
+    PROGRAM_GAINED = "program_gained"  # receives `programs` now, did not before
+    PROGRAM_LOST = "program_lost"  # received `programs` before, does not now
     DATA = "data"  # name, sex, birth date or relation corrected
 
 
 class HouseholdChange(Base):
     """What changed for one household between two consecutive published periods
-    (portal/dataimport/history.py). Both snapshots' rows take these with them when deleted."""
+    (portal/dataimport/history.py). Deleting the period's snapshot deletes them; the
+    snapshot compared with is kept as a plain column (a second foreign key cost a check per
+    row at publication, and the rows stay true when an older period is pruned)."""
 
     __tablename__ = "household_changes"
 
@@ -127,9 +129,7 @@ class HouseholdChange(Base):
     )
     kk_hmac: Mapped[str] = mapped_column(String(32), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
-    previous_snapshot_id: Mapped[int] = mapped_column(
-        ForeignKey("snapshots.id", ondelete="CASCADE"), index=True
-    )
+    previous_snapshot_id: Mapped[int] = mapped_column(Integer, index=True)
     desil_from: Mapped[int | None] = mapped_column(SmallInteger)
     desil_to: Mapped[int | None] = mapped_column(SmallInteger)
 
@@ -137,8 +137,8 @@ class HouseholdChange(Base):
 
 
 class PersonChange(Base):
-    """What changed for one person between two consecutive published periods; ``program``
-    is the program code for program_gained / program_lost and "" otherwise."""
+    """What changed for one person between two consecutive published periods; ``programs``
+    holds the codes gained or lost ("PKH;BPNT") for those kinds and "" otherwise."""
 
     __tablename__ = "person_changes"
 
@@ -147,10 +147,8 @@ class PersonChange(Base):
     )
     nik_hmac: Mapped[str] = mapped_column(String(32), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
-    program: Mapped[str] = mapped_column(String(10), primary_key=True)
-    previous_snapshot_id: Mapped[int] = mapped_column(
-        ForeignKey("snapshots.id", ondelete="CASCADE"), index=True
-    )
+    programs: Mapped[str] = mapped_column(String(40), default="")
+    previous_snapshot_id: Mapped[int] = mapped_column(Integer, index=True)
     kk_hmac: Mapped[str] = mapped_column(String(32))
 
     __table_args__ = (

@@ -57,7 +57,7 @@ class Change:
     """One change of the period shown (portal/dataimport/history.py kinds)."""
 
     kind: str
-    program: str = ""
+    program: str = ""  # gained / lost: the codes, "PKH;BPNT"
     desil_from: int | None = None
     desil_to: int | None = None
 
@@ -274,7 +274,7 @@ def add_history(result: LookupResult, snapshot_id: int, kk_hmac: str, nik_hmac: 
         select(
             literal("p").label("level"),
             pc.kind,
-            pc.program,
+            pc.programs.label("program"),
             literal(None, SmallInteger).label("desil_from"),
             literal(None, SmallInteger).label("desil_to"),
             pc.nik_hmac,

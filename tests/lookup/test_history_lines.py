@@ -41,7 +41,8 @@ def test_desil_move_and_each_members_program_lines(client: Client, periods: Peri
     assert f"Desil moved from 4 to 6 in {Q3}." in page.texts(".change")
     head, child = members(page)
     assert f"Name, birth date or relation corrected in {Q3}" in head
-    assert "lost" not in head
+    assert f"PKH, BPNT lost in {Q3}" in head
+    assert f"PBI-JK, PIP received from {Q3}" in head
     assert f"PKH lost in {Q3}" in child
     assert f"PIP received from {Q3}" in child
     assert "BPNT lost" not in child

@@ -24,12 +24,6 @@ def upgrade() -> None:
         sa.Column("desil_from", sa.SmallInteger(), nullable=True),
         sa.Column("desil_to", sa.SmallInteger(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["previous_snapshot_id"],
-            ["snapshots.id"],
-            name=op.f("fk_household_changes_previous_snapshot_id_snapshots"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
             ["snapshot_id"],
             ["snapshots.id"],
             name=op.f("fk_household_changes_snapshot_id_snapshots"),
@@ -48,24 +42,16 @@ def upgrade() -> None:
         sa.Column("snapshot_id", sa.Integer(), nullable=False),
         sa.Column("nik_hmac", sa.String(length=32), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("program", sa.String(length=10), nullable=False),
+        sa.Column("programs", sa.String(length=40), nullable=False),
         sa.Column("previous_snapshot_id", sa.Integer(), nullable=False),
         sa.Column("kk_hmac", sa.String(length=32), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["previous_snapshot_id"],
-            ["snapshots.id"],
-            name=op.f("fk_person_changes_previous_snapshot_id_snapshots"),
-            ondelete="CASCADE",
-        ),
         sa.ForeignKeyConstraint(
             ["snapshot_id"],
             ["snapshots.id"],
             name=op.f("fk_person_changes_snapshot_id_snapshots"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "snapshot_id", "nik_hmac", "kind", "program", name=op.f("pk_person_changes")
-        ),
+        sa.PrimaryKeyConstraint("snapshot_id", "nik_hmac", "kind", name=op.f("pk_person_changes")),
     )
     op.create_index("ix_person_changes_nik_hmac", "person_changes", ["nik_hmac"])
     op.create_index(
