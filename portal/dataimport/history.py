@@ -4,10 +4,10 @@ joins; no row passes through Python).
 
 Households (household_changes): added, removed, desil moved (from -> to), moved (another
 desa or address). Persons (person_changes): added to / removed from DTSEN, joined / left a
-family card (a NIK on another card than before), program gained / lost (one row per
-program), data corrected (name, sex, birth date or relation). The rows of a period are
-keyed by its snapshot and point at the snapshot they compare with; both foreign keys
-cascade, so pruning either snapshot takes the rows with it.
+family card (a NIK on another card than before), programs gained / lost (one row each,
+the codes joined as "PKH;BPNT"), data corrected (name, sex, birth date or relation). The
+rows of a period are keyed by its snapshot (foreign key, ON DELETE CASCADE: pruning the
+period takes them) and name the snapshot they compare with in a plain column.
 
 "Consecutive" means published periods, not calendar quarters: a period is compared with the
 newest published period before it (a file that replaces its period is compared with that

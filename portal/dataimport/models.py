@@ -129,10 +129,11 @@ class HouseholdChange(Base):
     )
     kk_hmac: Mapped[str] = mapped_column(String(32), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
-    previous_snapshot_id: Mapped[int] = mapped_column(Integer, index=True)
+    previous_snapshot_id: Mapped[int] = mapped_column(Integer)
     desil_from: Mapped[int | None] = mapped_column(SmallInteger)
     desil_to: Mapped[int | None] = mapped_column(SmallInteger)
 
+    # the primary key serves the look-up (snapshot + No. KK); auto-selesai asks by No. KK
     __table_args__ = (Index("ix_household_changes_kk_hmac", "kk_hmac"),)
 
 
@@ -148,10 +149,9 @@ class PersonChange(Base):
     nik_hmac: Mapped[str] = mapped_column(String(32), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     programs: Mapped[str] = mapped_column(String(40), default="")
-    previous_snapshot_id: Mapped[int] = mapped_column(Integer, index=True)
+    previous_snapshot_id: Mapped[int] = mapped_column(Integer)
     kk_hmac: Mapped[str] = mapped_column(String(32))
 
-    __table_args__ = (
-        Index("ix_person_changes_snapshot_id_kk_hmac", "snapshot_id", "kk_hmac"),
-        Index("ix_person_changes_nik_hmac", "nik_hmac"),
-    )
+    # Only the indexes a reader uses (each one costs at publication): the look-up's
+    # snapshot + No. KK, and the primary key (deleting a snapshot's rows).
+    __table_args__ = (Index("ix_person_changes_snapshot_id_kk_hmac", "snapshot_id", "kk_hmac"),)

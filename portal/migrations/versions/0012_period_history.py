@@ -32,11 +32,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("snapshot_id", "kk_hmac", "kind", name=op.f("pk_household_changes")),
     )
     op.create_index("ix_household_changes_kk_hmac", "household_changes", ["kk_hmac"])
-    op.create_index(
-        op.f("ix_household_changes_previous_snapshot_id"),
-        "household_changes",
-        ["previous_snapshot_id"],
-    )
     op.create_table(
         "person_changes",
         sa.Column("snapshot_id", sa.Integer(), nullable=False),
@@ -53,12 +48,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("snapshot_id", "nik_hmac", "kind", name=op.f("pk_person_changes")),
     )
-    op.create_index("ix_person_changes_nik_hmac", "person_changes", ["nik_hmac"])
     op.create_index(
         "ix_person_changes_snapshot_id_kk_hmac", "person_changes", ["snapshot_id", "kk_hmac"]
-    )
-    op.create_index(
-        op.f("ix_person_changes_previous_snapshot_id"), "person_changes", ["previous_snapshot_id"]
     )
 
 
