@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
+from sqlalchemy import event
 
 from portal.dataimport.demo import House
 from tests.dataimport.test_history import Periods, two_periods
@@ -110,3 +111,23 @@ def test_the_lines_are_in_indonesian_by_default(client: Client, periods: Periods
         "/", {"nik": h2.members[0].nik, "no_kk": h2.no_kk}, follow_redirects=True
     )
     assert any("Triwulan III 2026" in line for line in page.texts(".change"))
+
+
+def test_the_history_costs_one_query_per_look_up(
+    app: Flask, client: Client, periods: Periods
+) -> None:
+    h2 = house(periods, "H2", "q3")
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    engine = app.extensions["db_engine"]
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        look_up(client, h2.members[0].nik, h2.no_kk)  # the POST finds it, the result page again
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    history = [s for s in statements if "person_changes" in s or "household_changes" in s]
+    assert len(history) == 2
+    assert all("household_changes" in s and "person_changes" in s for s in history)
