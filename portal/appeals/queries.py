@@ -134,8 +134,9 @@ class Entry:
 
 
 def timeline(appeal: Appeal) -> list[Entry]:
-    """What the filer sees: each move with its date; the written reason for decisions.
-    Internal notes of other moves are staff-only and never shown here."""
+    """What the filer sees: each move with its date; the written reason for decisions and
+    the system's note on a case closed because a new period reflects it. Internal notes of
+    other moves are staff-only and never shown here."""
     entries = []
     for event in appeal.events:
         status = AppealStatus(event.to_status)
@@ -143,6 +144,8 @@ def timeline(appeal: Appeal) -> list[Entry]:
         if status in DECIDED:
             reason = str(DECISION_REASONS.get(appeal.decision_reason or "", "")) or None
             note = appeal.decision_note
+        elif status is AppealStatus.SELESAI and event.actor == "system":
+            note = event.note  # what the new period shows (portal/appeals/reflected.py)
         entries.append(
             Entry(event.at, status, str(TITLES[status]), str(EXPLANATIONS[status]), reason, note)
         )

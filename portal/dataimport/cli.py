@@ -10,6 +10,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from portal import db
+from portal.appeals import reflected
 from portal.dataimport import demo as demo_data
 from portal.dataimport.loader import SnapshotRejected, import_snapshot
 from portal.dataimport.models import Snapshot
@@ -49,6 +50,19 @@ def import_command(file: Path) -> None:
         f"{result.period}: published {result.rows:,} rows, {result.households:,} households "
         f"in {result.seconds:.2f} s ({rate:,.0f} rows/s).{replaced}"
     )
+    if result.closed_cases:
+        click.echo(
+            f"{result.closed_cases:,} forwarded case(s) reflected in {result.period}: selesai."
+        )
+
+
+@dtsen_cli.command("reflect")
+def reflect_command() -> None:
+    """Move forwarded (diteruskan) cases that the newest published period reflects to
+    selesai, as each import does right after publishing (rules: portal/appeals/reflected.py).
+    Safe to run again: it closes only what the published data shows."""
+    closed = reflected.close_reflected()
+    click.echo(f"{len(closed):,} forwarded case(s) reflected in the published data: selesai.")
 
 
 @dtsen_cli.command("periods")

@@ -20,7 +20,9 @@ from flask import current_app
 from sqlalchemy import insert, select, update
 
 from portal import db
+from portal.appeals import reflected
 from portal.core.nik import hmac_number
+from portal.dataimport import history
 from portal.dataimport import queries as snapshot_queries
 from portal.dataimport.models import Household, Person, Snapshot, SnapshotStatus
 from portal.dataimport.reader import RowError, SnapshotFormatError, SnapshotRow, read_snapshot
@@ -48,6 +50,7 @@ class ImportResult:
     snapshot_id: int
     already_published: bool = False
     replaced: list[int] = field(default_factory=list)
+    closed_cases: int = 0  # forwarded cases the new period reflects, moved to selesai
 
 
 def file_sha256(path: Path) -> str:
@@ -80,13 +83,16 @@ def import_snapshot(path: Path, *, today: date | None = None) -> ImportResult:
         )
     with path.open(encoding="utf-8", newline="") as fh:
         try:
-            return _load(fh, path.name, sha, today or date.today(), started)
+            result = _load(fh, path.name, sha, today or date.today(), started)
         except UnicodeDecodeError as exc:
             db.session.rollback()
             raise SnapshotFormatError(f"the file is not UTF-8 (byte {exc.start})") from None
         except BaseException:
             db.session.rollback()
             raise
+    # right after the publication, in a transaction of its own (see portal/appeals/reflected.py)
+    result.closed_cases = len(reflected.close_reflected())
+    return result
 
 
 def _load(fh: io.TextIOBase, source: str, sha: str, today: date, started: float) -> ImportResult:
@@ -149,6 +155,7 @@ def _load(fh: io.TextIOBase, source: str, sha: str, today: date, started: float)
     snapshot.household_count = len(households)
     snapshot.status = SnapshotStatus.PUBLISHED
     snapshot.published_at = db.utcnow()
+    history.record_period_changes(db.session, snapshot.id)  # before the commit: all or nothing
     db.session.commit()  # the publication: all of it becomes visible at once, or none
     snapshot_queries.clear_snapshot_cache()
     return ImportResult(

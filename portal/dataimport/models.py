@@ -97,3 +97,61 @@ class Person(Base):
     @property
     def program_codes(self) -> list[str]:
         return [p for p in self.programs.split(";") if p]
+
+
+class HouseholdChangeKind(StrEnum):
+    ADDED = "added"  # in this period, not in the previous one
+    REMOVED = "removed"  # in the previous period, not in this one
+    DESIL = "desil"  # desil_from -> desil_to
+    MOVED = "moved"  # another desa or address
+
+
+class PersonChangeKind(StrEnum):
+    ADDED = "added"  # a NIK new in DTSEN (kk_hmac: its household now)
+    REMOVED = "removed"  # a NIK gone from DTSEN (kk_hmac: its household before)
+    JOINED = "joined"  # now on this family card, was on another (kk_hmac: the new one)
+    LEFT = "left"  # no longer on this family card, now on another (kk_hmac: the old one)
+    PROGRAM_GAINED = "program_gained"  # receives `programs` now, did not before
+    PROGRAM_LOST = "program_lost"  # received `programs` before, does not now
+    DATA = "data"  # name, sex, birth date or relation corrected
+
+
+class HouseholdChange(Base):
+    """What changed for one household between two consecutive published periods
+    (portal/dataimport/history.py). Deleting the period's snapshot deletes them; the
+    snapshot compared with is kept as a plain column (a second foreign key cost a check per
+    row at publication, and the rows stay true when an older period is pruned)."""
+
+    __tablename__ = "household_changes"
+
+    snapshot_id: Mapped[int] = mapped_column(
+        ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True
+    )
+    kk_hmac: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    previous_snapshot_id: Mapped[int] = mapped_column(Integer)
+    desil_from: Mapped[int | None] = mapped_column(SmallInteger)
+    desil_to: Mapped[int | None] = mapped_column(SmallInteger)
+
+    # the primary key serves the look-up (snapshot + No. KK); auto-selesai asks by No. KK
+    __table_args__ = (Index("ix_household_changes_kk_hmac", "kk_hmac"),)
+
+
+class PersonChange(Base):
+    """What changed for one person between two consecutive published periods; ``programs``
+    holds the codes gained or lost ("PKH;BPNT") for those kinds and "" otherwise."""
+
+    __tablename__ = "person_changes"
+
+    snapshot_id: Mapped[int] = mapped_column(
+        ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True
+    )
+    nik_hmac: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    programs: Mapped[str] = mapped_column(String(40), default="")
+    previous_snapshot_id: Mapped[int] = mapped_column(Integer)
+    kk_hmac: Mapped[str] = mapped_column(String(32))
+
+    # Only the indexes a reader uses (each one costs at publication): the look-up's
+    # snapshot + No. KK, and the primary key (deleting a snapshot's rows).
+    __table_args__ = (Index("ix_person_changes_snapshot_id_kk_hmac", "snapshot_id", "kk_hmac"),)

@@ -103,6 +103,7 @@ class MemberRow:
     hubungan: str
     programs: tuple[str, ...]
     tanggal_lahir: date  # the NIK's birth date with its century (the reader checks they agree)
+    nik_hmac: str = ""  # to find the member's change rows (portal/lookup/service.history)
 
 
 def household_summary(
@@ -119,7 +120,7 @@ def household_summary(
     if row is None:
         return None
     people = conn.execute(
-        select(Person.nama, Person.hubungan, Person.programs, Person.tanggal_lahir)
+        select(Person.nama, Person.hubungan, Person.programs, Person.tanggal_lahir, Person.nik_hmac)
         .where(Person.snapshot_id == snapshot_id, Person.kk_hmac == kk_hmac)
         .order_by(Person.position)
     ).all()
@@ -127,7 +128,11 @@ def household_summary(
         HouseholdRow(row.desil, row.kode_desa),
         [
             MemberRow(
-                p.nama, p.hubungan, tuple(x for x in p.programs.split(";") if x), p.tanggal_lahir
+                p.nama,
+                p.hubungan,
+                tuple(x for x in p.programs.split(";") if x),
+                p.tanggal_lahir,
+                p.nik_hmac,
             )
             for p in people
         ],

@@ -18,12 +18,13 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import insert
+from sqlalchemy import SmallInteger, String, and_, insert, literal, select, union_all
 
 from portal import db
 from portal.core.periods import Period
 from portal.core.programs import PROGRAMS, Standing, age_on, in_scope, is_bansos_desil, standing
 from portal.dataimport import queries as snapshot_queries
+from portal.dataimport.models import HouseholdChange, Person, PersonChange
 from portal.lookup import labels
 from portal.lookup.models import AccessEvent, Actor
 
@@ -48,6 +49,49 @@ class MemberView:
     nama: str  # full name: templates pass it through the `masked` filter
     hubungan: str
     programs: list[str]
+    key: str = ""  # the NIK's HMAC: finds the member's changes, never shown
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change of the period shown (portal/dataimport/history.py kinds)."""
+
+    kind: str
+    program: str = ""  # gained / lost: the codes, "PKH;BPNT"
+    desil_from: int | None = None
+    desil_to: int | None = None
+
+
+@dataclass(frozen=True)
+class Departed:
+    """Someone on the family card in the previous period and not in this one."""
+
+    nama: str  # masked by the template
+    hubungan: str
+    kind: str  # left (on another card now) | removed (in no household now)
+
+
+@dataclass
+class History:
+    """What changed for this household in the period shown, against the one before."""
+
+    period: Period
+    household: list[Change] = field(default_factory=list)
+    members: dict[str, list[Change]] = field(default_factory=dict)  # by MemberView.key
+    departed: list[Departed] = field(default_factory=list)
+
+    def of(self, member: MemberView) -> list[Change]:
+        return self.members.get(member.key, [])
+
+    def has(self, kind: str) -> bool:
+        return any(c.kind == kind for c in self.household)
+
+    def desil(self) -> Change | None:
+        return next((c for c in self.household if c.kind == "desil"), None)
+
+    def members_with(self, kind: str) -> int:
+        """How many of the members shown have a change of KIND."""
+        return sum(any(c.kind == kind for c in changes) for changes in self.members.values())
 
 
 @dataclass(frozen=True)
@@ -77,6 +121,10 @@ class LookupResult:
     programs: list[ProgramLine] = field(default_factory=list)  # each in-scope program's standing
     # REMOVED: the period the household was last in; desil, members and received are of it
     removed_from: Period | None = None
+    history: History | None = None  # what changed in the current period (from change rows)
+    # REMOVED: whether this NIK is in no household of the current period (False: on another
+    # family card now); None when the change rows do not say
+    person_gone: bool | None = None
 
     @property
     def to_propose(self) -> list[str]:
@@ -125,6 +173,7 @@ def lookup(
         result = _removed(current, snapshots[1], kk_hmac, period)
     else:
         return LookupResult(Outcome.NOT_FOUND, period, current.published_at)
+    add_history(result, current.id, kk_hmac, nik_hmac)
     if not record:
         return result
     db.session.connection().execute(
@@ -160,7 +209,7 @@ def _today() -> date:
 
 def _found(snapshot: snapshot_queries.SnapshotRef, kk_hmac: str, period: Period) -> LookupResult:
     household, rows = _summary(snapshot, kk_hmac)
-    members = [MemberView(m.nama, m.hubungan, list(m.programs)) for m in rows]
+    members = [MemberView(m.nama, m.hubungan, list(m.programs), m.nik_hmac) for m in rows]
     received = _received(rows)
     scope = in_scope(household.desil, _program_limits())
     today = _today()
@@ -199,7 +248,63 @@ def _removed(
         current.published_at,
         desil=household.desil,
         kode_desa=household.kode_desa,
-        members=[MemberView(m.nama, m.hubungan, list(m.programs)) for m in rows],
+        members=[MemberView(m.nama, m.hubungan, list(m.programs), m.nik_hmac) for m in rows],
         received=_received(rows),
         removed_from=Period.parse(previous.period),
     )
+
+
+def add_history(result: LookupResult, snapshot_id: int, kk_hmac: str, nik_hmac: str) -> None:
+    """What the change rows of the current period say about this household: one indexed
+    query (household_changes and person_changes by snapshot + No. KK, with the names of
+    members who left from the previous period). Nothing when the period has no history
+    (the first one published)."""
+    hc, pc, person = HouseholdChange, PersonChange, Person
+    household = select(
+        literal("h").label("level"),
+        hc.kind,
+        literal("").label("program"),
+        hc.desil_from,
+        hc.desil_to,
+        literal(None, String).label("nik_hmac"),
+        literal(None, String).label("nama"),
+        literal(None, String).label("hubungan"),
+    ).where(hc.snapshot_id == snapshot_id, hc.kk_hmac == kk_hmac)
+    people = (
+        select(
+            literal("p").label("level"),
+            pc.kind,
+            pc.programs.label("program"),
+            literal(None, SmallInteger).label("desil_from"),
+            literal(None, SmallInteger).label("desil_to"),
+            pc.nik_hmac,
+            person.nama,
+            person.hubungan,
+        )
+        .outerjoin(
+            person,
+            and_(
+                person.snapshot_id == pc.previous_snapshot_id,
+                person.nik_hmac == pc.nik_hmac,
+                pc.kind.in_(("left", "removed")),
+            ),
+        )
+        .where(pc.snapshot_id == snapshot_id, pc.kk_hmac == kk_hmac)
+    )
+    rows = db.session.connection().execute(union_all(household, people)).all()
+    if not rows:
+        return
+    history = History(result.period)
+    shown = {m.key for m in result.members}
+    for row in rows:
+        change = Change(row.kind, row.program or "", row.desil_from, row.desil_to)
+        if row.level == "h":
+            history.household.append(change)
+            continue
+        if row.nik_hmac == nik_hmac and row.kind in ("left", "removed"):
+            result.person_gone = row.kind == "removed"
+        if row.nik_hmac in shown:
+            history.members.setdefault(row.nik_hmac, []).append(change)
+        elif row.kind in ("left", "removed") and row.nama is not None:
+            history.departed.append(Departed(row.nama, row.hubungan, row.kind))
+    result.history = history

@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from portal.appeals import drafts, errors, tickets, uploads
+from portal.appeals import drafts, errors, reflected, tickets, uploads
 from portal.appeals import photos as photolib
 from portal.appeals import service as appeal_service
 from portal.appeals.queries import address_line
@@ -99,6 +99,7 @@ def queue() -> str:
         nothing=bool(form.errors),  # ...and matches no case, with the error shown
     )
     page = queries.queue(g.staff, filters, request.args.get("setelah"))
+    forwarded = [a.id for a in page.cases if a.status == AppealStatus.DITERUSKAN.value]
     # the next page keeps the filters, and only them (nothing else reaches url_for)
     args = {f.name: request.args[f.name] for f in form if f.name in request.args and not f.errors}
     return render_template(
@@ -114,6 +115,7 @@ def queue() -> str:
         now=utcnow(),
         take_form=EmptyForm(),
         can_take=g.staff.role_enum in permissions.DECIDERS,
+        waiting=reflected.waiting_periods(forwarded),
     )
 
 
@@ -166,6 +168,7 @@ def case(appeal_id: int) -> str:
         hubungan=HUBUNGAN_LABELS,
         mask_nik=mask_nik,
         outcomes=forms.OUTCOMES,
+        waiting=reflected.waiting_periods([appeal.id]).get(appeal.id, 0),
     )
 
 

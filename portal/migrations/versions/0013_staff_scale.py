@@ -1,7 +1,7 @@
 """staff pages at a million cases: indexes for each queue/count query, maintained counts
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-02 15:30:00
 
 Indexes that match the staff queries' filter and order (scope + due_at + id, with and without
@@ -17,7 +17,7 @@ from alembic import op
 from portal.review import summary
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
