@@ -38,7 +38,8 @@ def main() -> None:
     env_file = OUT / f"env-{args.engine}.json"
     if not env_file.exists():
         raise SystemExit(f"{env_file} is missing: run bench/lookup_vs_floor.py --engine first")
-    os.environ.update(json.loads(env_file.read_text()))
+    setup = json.loads(env_file.read_text())
+    os.environ.update(setup["env"])
     sys.path.insert(0, str(ROOT))
     from portal import create_app
 
@@ -48,7 +49,7 @@ def main() -> None:
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
     if token is None:
         raise SystemExit("no csrf_token on GET /")
-    pairs = [line.split(",") for line in (OUT / "pairs.csv").read_text().splitlines()]
+    pairs = [line.split(",") for line in (Path(setup["pairs"])).read_text().splitlines()]
 
     def one(i: int) -> tuple[float, float]:
         nik, kk, _expected = pairs[i % len(pairs)]
