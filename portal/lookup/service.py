@@ -106,11 +106,14 @@ def lookup(
     channel: str = "web",
     ip_prefix: str | None = None,
     record: bool = True,
+    commit: bool = True,
 ) -> LookupResult:
     """Find the household of NIK if it holds No. KK. Both numbers must be validated already.
 
     ``record=False`` shows again a result this browser was given (portal/replay): its
-    access was recorded when it was first found."""
+    access was recorded when it was first found. ``commit=False`` leaves the access record
+    to the caller's commit in this request, before anything is shown (the look-up's POST
+    commits it with the result's reference: one commit, portal.replay.remember_lookup)."""
     snapshots = snapshot_queries.published_snapshots()
     if not snapshots:
         raise NoDataPublished
@@ -127,7 +130,11 @@ def lookup(
         return LookupResult(Outcome.NOT_FOUND, period, current.published_at)
     if not record:
         return result
-    db.session.connection().execute(
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql" and current_app.config["ACCESS_LOG_ASYNC_COMMIT"]:
+        # docs/capacity.md, "The access record's commit": no wait for the WAL flush
+        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+    conn.execute(
         insert(AccessEvent).values(
             kk_hmac=kk_hmac,
             at=db.utcnow(),
@@ -137,7 +144,8 @@ def lookup(
             ip_prefix=ip_prefix,
         )
     )
-    db.session.commit()  # the access is recorded before the page is shown
+    if commit:
+        db.session.commit()  # the access is recorded before the page is shown
     return result
 
 

@@ -67,7 +67,8 @@ def index() -> object:
         return must_wait(page, wait.seconds)
     snapshot = snapshot_queries.current_snapshot()
     try:
-        result = service.lookup(nik, no_kk, ip_prefix=ip_prefix(request.remote_addr))
+        # recorded by remember_lookup's commit, with the result's reference, before the 303
+        result = service.lookup(nik, no_kk, ip_prefix=ip_prefix(request.remote_addr), commit=False)
     except service.NoDataPublished:
         raise ServiceUnavailable() from None
     if not result.matched:
