@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, request
+from babel.support import NullTranslations
+from flask import Flask, g, request
 from flask_babel import get_translations
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -43,9 +44,25 @@ def _cached_url_for(app: Flask) -> Any:
     return url_for
 
 
+def _translations() -> NullTranslations:
+    """Flask-Babel's translations for this request, found once per locale: its own
+    get_translations looks up the app, the domain and the locale on every string. Kept beside
+    Flask-Babel's per-request state (``g._flask_babel``) and only while its locale is the same
+    object, so ``force_locale`` (e-mails, exports) gets its own language."""
+    state = g.get("_flask_babel")
+    locale = getattr(state, "babel_locale", None)
+    if locale is None:
+        return get_translations()
+    cached = getattr(state, "portal_translations", None)
+    if cached is None or cached[0] is not locale:
+        cached = (locale, get_translations())
+        state.portal_translations = cached
+    return cached[1]
+
+
 @pass_context
 def _gettext(context: Context, string: str, **variables: Any) -> str:
-    value = get_translations().ugettext(string)
+    value = _translations().ugettext(string)
     if context.eval_ctx.autoescape:
         value = Markup(value)  # noqa: S704 (our catalogs, as Jinja's own newstyle gettext)
     return value % variables  # type: ignore[no-any-return]
@@ -54,7 +71,7 @@ def _gettext(context: Context, string: str, **variables: Any) -> str:
 @pass_context
 def _ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
     variables.setdefault("num", num)
-    value = get_translations().ungettext(singular, plural, num)
+    value = _translations().ungettext(singular, plural, num)
     if context.eval_ctx.autoescape:
         value = Markup(value)  # noqa: S704 (our catalogs, as Jinja's own newstyle gettext)
     return value % variables  # type: ignore[no-any-return]
