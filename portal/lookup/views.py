@@ -41,6 +41,7 @@ PAGE = "lookup"
 
 
 @bp.route("/", methods=["GET", "POST"])
+@limiter.exempt  # counted by portal.policy (one storage round trip), not by flask-limiter too
 @csrf_in_form
 @policy.checks(policy.Check.LOOKUP)
 def index() -> object:
@@ -81,6 +82,7 @@ def index() -> object:
 
 
 @bp.get("/hasil")
+@limiter.exempt  # shows what an admitted POST found (policy.recheck)
 @policy.checks(policy.Check.LOOKUP)  # shows again what the POST found (policy.recheck)
 def result() -> object:
     """This browser's latest look-up, found again from its reference (no new access
