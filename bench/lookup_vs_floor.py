@@ -468,15 +468,19 @@ def build_floor(floor_dir: Path, reuse: bool) -> Path:
 
 
 def portal_env(keys: dict[str, str], args: argparse.Namespace, target: Target) -> dict[str, str]:
-    return base_env() | {
-        "PORTAL_ENV": "production",
-        "SECRET_KEY": keys["SECRET_KEY"],
-        "NIK_HMAC_KEY": keys["NIK_HMAC_KEY"],
-        "DATABASE_URL": target.url,
-        "RATELIMIT_STORAGE_URI": target.limits,
-        "LOOKUP_LIMIT": args.limit,
-        "LOOKUP_NIK_FAILURE_LIMIT": args.limit,
-    }
+    return (
+        base_env()
+        | {
+            "PORTAL_ENV": "production",
+            "SECRET_KEY": keys["SECRET_KEY"],
+            "NIK_HMAC_KEY": keys["NIK_HMAC_KEY"],
+            "DATABASE_URL": target.url,
+            "RATELIMIT_STORAGE_URI": target.limits,
+            "LOOKUP_LIMIT": args.limit,
+            "LOOKUP_NIK_FAILURE_LIMIT": args.limit,
+        }
+        | dict(item.split("=", 1) for item in args.set)
+    )
 
 
 class Server:
@@ -738,6 +742,8 @@ def print_table(result: dict[str, object]) -> None:
         f"alternated; {result['machine']['cpus']} CPUs"
     )
     print(f"Portal: {s['database']}; rate limits for the run: {s['rate_limit']}")
+    if s["portal_settings"]:
+        print(f"Portal settings for the run: {', '.join(s['portal_settings'])}")
     d = result["dataset"]
     print(
         f"Snapshot: {d['snapshot_persons']:,} persons, {d['snapshot_households']:,} households "
@@ -828,11 +834,20 @@ def main() -> None:
     parser.add_argument(
         "--drop", action="store_true", help="drop the PostgreSQL database at the end"
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SETTING=VALUE",
+        help="a portal setting for the run (repeatable), e.g. ACCESS_LOG_ASYNC_COMMIT=false",
+    )
     args = parser.parse_args()
     if args.persons < 1000 or args.workers < 1 or args.duration < 1 or args.rounds < 1:
         parser.error("--persons >= 1000, --workers, --duration and --rounds >= 1")
     if args.imported < 1000:
         parser.error("--imported >= 1000")
+    if any("=" not in item for item in args.set):
+        parser.error("--set takes SETTING=VALUE")
 
     started = time.monotonic()
     load_before = os.getloadavg()
@@ -974,6 +989,7 @@ def main() -> None:
             "rounds": args.rounds,
             "order": "floor, portal, alternated",
             "rate_limit": f"LOOKUP_LIMIT = LOOKUP_NIK_FAILURE_LIMIT = {args.limit!r}",
+            "portal_settings": args.set,
             "engine": args.engine,
             "database": target.describe(),
             "ratelimit_storage": target.limits,
