@@ -33,9 +33,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="look-ups (POST + GET) timed")
     parser.add_argument("--profile", choices=("none", "cprofile"), default="none")
     parser.add_argument("--top", type=int, default=35, help="functions listed by --profile")
+    parser.add_argument(
+        "--env", type=Path, help="another env file than bench/out/env-<engine>.json (the last run)"
+    )
     args = parser.parse_args()
 
-    env_file = OUT / f"env-{args.engine}.json"
+    env_file = args.env or OUT / f"env-{args.engine}.json"
     if not env_file.exists():
         raise SystemExit(f"{env_file} is missing: run bench/lookup_vs_floor.py --engine first")
     setup = json.loads(env_file.read_text())
