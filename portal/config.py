@@ -150,7 +150,7 @@ class Config:
     DATABASE_POOL_PRE_PING = False
     DATABASE_POOL_PING_IDLE_SECONDS = 10.0
     # A citizen's look-up record commits without waiting for the WAL flush (PostgreSQL);
-    # the trade-off is in docs/capacity.md, "The access record's commit"
+    # the trade-off is in docs/lookup.md, "The access record's commit"
     ACCESS_LOG_ASYNC_COMMIT = True
     # How long a process may reuse the list of published snapshots (seconds); a new import
     # in another process is seen within this time (the importing process sees it at once).

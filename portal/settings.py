@@ -207,7 +207,7 @@ def _table() -> list[Setting]:
             boolean,
             "PostgreSQL: commit a citizen's look-up record without waiting "
             "for the WAL flush (a database crash may lose the last fraction "
-            "of a second of them: docs/capacity.md).",
+            "of a second of them: docs/lookup.md).",
             kind="true or false",
         ),
         s(

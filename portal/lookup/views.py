@@ -68,16 +68,15 @@ def index() -> object:
         return must_wait(page, wait.seconds)
     snapshot = snapshot_queries.current_snapshot()
     try:
-        # recorded by remember_lookup's commit, with the result's reference, before the 303
-        result = service.lookup(nik, no_kk, ip_prefix=ip_prefix(request.remote_addr), commit=False)
+        # a match is recorded; committed by remember_lookup with the result's reference,
+        # before the 303 (the result page, a GET, loads the household)
+        matched = service.record_lookup(nik, no_kk, ip_prefix=ip_prefix(request.remote_addr))
     except service.NoDataPublished:
         raise ServiceUnavailable() from None
-    if not result.matched:
+    if not matched:
         policy.missed(admission)
     replay.done(PAGE)
-    replay.remember_lookup(
-        nik, no_kk, snapshot_id=snapshot.id if snapshot else 0, matched=result.matched
-    )
+    replay.remember_lookup(nik, no_kk, snapshot_id=snapshot.id if snapshot else 0, matched=matched)
     return redirect(url_for("lookup.result"), code=303)
 
 

@@ -148,7 +148,7 @@ def test_a_dtsen_question_in_a_public_request_without_admission_is_refused(app: 
 
 # The functions that answer a DTSEN question for whoever asks.
 QUESTIONS = re.compile(
-    r"\b(service\.lookup|check_filer|verify_filer|check_heir|find_for_tracking|suggest_ticket|"
+    r"\b(service\.lookup|service\.record_lookup|check_filer|verify_filer|check_heir|find_for_tracking|suggest_ticket|"
     r"verify_member|matching_snapshots|_check_step|service\.submit|service\.prove)\("
 )
 
