@@ -41,6 +41,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
 
+from sqlalchemy import Engine, Table, create_engine, text
+from sqlalchemy.pool import NullPool
+
 try:
     from portal.dataimport.demo import (
         FEMALE,
@@ -226,44 +229,190 @@ def flask_cli(env: dict[str, str], *args: str, timeout: float = 600) -> str:
     return run([sys.executable, "-m", "flask", "--app", "portal", *args], env, timeout)
 
 
-def bekasi_desas(db_path: Path) -> list[str]:
-    with sqlite3.connect(db_path) as conn:
-        rows = conn.execute(
-            "SELECT code FROM wilayah WHERE level = 4 AND code LIKE ?", (f"{KABUPATEN}.%",)
-        ).fetchall()
+class Target:
+    """Where the portal's data set lives: a SQLite file or a PostgreSQL database (+ Redis)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.engine = args.engine
+        self.persons = args.persons
+        self.dir = OUT / f"{args.engine}-{args.persons}"
+        if self.engine == "sqlite":
+            self.path = self.dir / "portal.sqlite"
+            self.url = f"sqlite:///{self.path}"
+            self.limits = "memory://"
+        else:
+            self.name = f"{args.pg_database}_{args.persons}"
+            self.url = f"{args.pg_server.rstrip('/')}/{self.name}"
+            self.limits = args.redis_url
+
+    def engine_(self) -> Engine:
+        return create_engine(self.url, poolclass=NullPool)
+
+    def exists(self) -> bool:
+        if self.engine == "sqlite":
+            return self.path.exists()
+        with self._server().connect() as conn:
+            found = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": self.name}
+            ).first()
+        return found is not None
+
+    def _server(self) -> Engine:
+        server = self.url.rsplit("/", 1)[0] + "/postgres"
+        return create_engine(server, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+
+    def create(self) -> None:
+        """An empty database (dropped first)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if self.engine == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            return
+        with self._server().connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+
+    def drop(self) -> None:
+        if self.engine == "postgresql":
+            with self._server().connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+
+    def scalar(self, sql: str) -> int:
+        engine = self.engine_()
+        try:
+            with engine.connect() as conn:
+                return int(conn.execute(text(sql)).scalar_one())
+        finally:
+            engine.dispose()
+
+    def describe(self) -> str:
+        if self.engine == "sqlite":
+            return str(self.path.relative_to(ROOT))
+        return f"PostgreSQL database {self.name}, rate limits in {self.limits}"
+
+
+def bekasi_desas(target: Target) -> list[str]:
+    engine = target.engine_()
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT code FROM wilayah WHERE level = 4 AND code LIKE :p"),
+                {"p": f"{KABUPATEN}.%"},
+            ).all()
+    finally:
+        engine.dispose()
     return [r[0] for r in rows]
 
 
-def build_portal_data(persons: int, env: dict[str, str], db_path: Path) -> dict[str, object]:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-    say(f"portal data set: {db_path.relative_to(ROOT)} (db upgrade, wilayah import)")
+def seed_filler(target: Target, copies: int) -> dict[str, object]:
+    """COPIES more households and persons in the published snapshot, made in the database
+    from the imported ones (INSERT ... SELECT, no CSV, no Python per row): each copy keeps
+    every column but gets new keys, ``<first 23 characters of the HMAC>x<copy number in
+    hex>``, which no real HMAC (hexadecimal) can equal, so the bench's pairs still find
+    exactly their own household. They are never looked up: they give the indexes the depth
+    and the tables the size of a data set COPIES + 1 times larger. Built from the models'
+    columns, so a column added to the snapshot tables is copied too."""
+    from portal.dataimport.models import Household, Person
+
+    pg = target.engine == "postgresql"
+
+    def key(column: str) -> str:
+        suffix = "lpad(to_hex(g.n), 8, '0')" if pg else "printf('%08x', g.n)"
+        return f"substr(t.{column}, 1, 23) || 'x' || {suffix}"
+
+    def copy_sql(table: Table) -> str:
+        names = [c.name for c in table.columns]
+        values = [key(n) if n in ("kk_hmac", "nik_hmac") else f"t.{n}" for n in names]
+        series = "generate_series(1, :k) AS g(n)" if pg else "g"
+        # names from the models, values bound
+        insert_ = " ".join(
+            ("INSERT INTO", table.name, f"({', '.join(names)})", "SELECT", ", ".join(values))
+            + ("FROM", table.name, "t,", series, "WHERE t.snapshot_id = :sid")
+        )
+        if pg:
+            return insert_
+        counter = "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < :k)"
+        return f"{counter} {insert_}"
+
+    started = time.perf_counter()
+    engine = target.engine_()
+    try:
+        with engine.begin() as conn:
+            if pg:
+                # bench only: no foreign-key triggers for the copy (the copies are consistent)
+                conn.execute(text("SET session_replication_role = replica"))
+            else:
+                conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+            sid = conn.execute(
+                text("SELECT id FROM snapshots WHERE status = 'published' ORDER BY period DESC")
+            ).scalar_one()
+            params = {"sid": sid, "k": copies}
+            for table in (Household.__table__, Person.__table__):
+                say(f"filler: {copies} copies of {table.name} ...")
+                conn.execute(text(copy_sql(table)), params)
+            persons = conn.execute(
+                text("SELECT count(*) FROM persons WHERE snapshot_id = :sid"), params
+            ).scalar_one()
+            households = conn.execute(
+                text("SELECT count(*) FROM households WHERE snapshot_id = :sid"), params
+            ).scalar_one()
+            conn.execute(
+                text("UPDATE snapshots SET row_count = :p, household_count = :h WHERE id = :sid"),
+                {"p": persons, "h": households, "sid": sid},
+            )
+        with engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+            conn.commit()
+    finally:
+        engine.dispose()
+    seconds = time.perf_counter() - started
+    say(f"filler: snapshot now {persons:,} persons, {households:,} households ({seconds:.0f} s)")
+    return {
+        "filler_method": "INSERT ... SELECT copies of the imported rows with new keys",
+        "filler_copies": copies,
+        "filler_seconds": round(seconds, 1),
+        "snapshot_persons": persons,
+        "snapshot_households": households,
+    }
+
+
+def build_portal_data(
+    args: argparse.Namespace, env: dict[str, str], target: Target
+) -> dict[str, object]:
+    target.create()
+    say(f"portal data set: {target.describe()} (db upgrade, wilayah import)")
     flask_cli(env, "db", "upgrade")
     print("  " + flask_cli(env, "wilayah", "import").splitlines()[0])
-    desas = bekasi_desas(db_path)
+    desas = bekasi_desas(target)
     if not desas:
         fail(f"no desa of {KABUPATEN} in the region table after `wilayah import`")
+    # Up to --imported persons are generated and imported; a larger --persons is reached
+    # with copies made in the database (seed_filler).
+    imported = min(args.persons, args.imported)
+    copies = max(0, round(args.persons / imported) - 1)
     today = date.today()
     period = f"{today.year}Q{(today.month - 1) // 3 + 1}"
     started = time.perf_counter()
-    data = DataSet(persons, today, desas)
-    csv_path = OUT / "snapshot.csv"
+    data = DataSet(imported, today, desas)
+    csv_path = target.dir / "snapshot.csv"
     write_csv(csv_path, period, data.houses)
     pairs = data.pairs(PAIRS)
-    with (OUT / "pairs.csv").open("w") as fh:
+    with (target.dir / "pairs.csv").open("w") as fh:
         fh.writelines(f"{n},{k},{e}\n" for n, k, e in pairs)
     say(
-        f"generated {persons:,} persons in {len(data.houses):,} households "
-        f"({persons / len(data.houses):.2f} a household, {len(data.desas)} desa of "
+        f"generated {imported:,} persons in {len(data.houses):,} households "
+        f"({imported / len(data.houses):.2f} a household, {len(data.desas)} desa of "
         f"{len(data.kecamatans)} kecamatan) in {time.perf_counter() - started:.1f} s"
     )
     say(f"flask --app portal dtsen import {csv_path.relative_to(ROOT)}")
-    line = flask_cli(env, "dtsen", "import", str(csv_path)).strip()
-    print(f"  {line}")
+    line = flask_cli(env, "dtsen", "import", str(csv_path), timeout=3600).strip()
+    print(f"  {line.splitlines()[-1] if line else ''}")
     rate = re.search(r"in ([\d.]+) s \(([\d,]+) rows/s\)", line)
-    return {
-        "persons": persons,
-        "households": len(data.houses),
+    meta: dict[str, object] = {
+        "engine": target.engine,
+        "persons": args.persons,
+        "imported_persons": imported,
+        "households_imported": len(data.houses),
         "period": period,
         "seed": SEED,
         "pairs": len(pairs),
@@ -272,23 +421,31 @@ def build_portal_data(persons: int, env: dict[str, str], db_path: Path) -> dict[
         "import_seconds": float(rate.group(1)) if rate else None,
         "import_rows_per_s": int(rate.group(2).replace(",", "")) if rate else None,
     }
+    if copies:
+        meta |= seed_filler(target, copies)
+    else:
+        meta |= {"snapshot_persons": imported, "snapshot_households": len(data.houses)}
+    return meta
 
 
-def portal_dataset(args: argparse.Namespace) -> tuple[dict[str, object], dict[str, str]]:
+def portal_dataset(
+    args: argparse.Namespace, target: Target
+) -> tuple[dict[str, object], dict[str, str]]:
     """Build (or with --reuse-data, reuse) the portal's data set; return it and the keys."""
-    db_path = OUT / "portal.sqlite"
-    meta_path = OUT / "dataset.json"
-    keys_path = OUT / "keys.json"
-    if args.reuse_data and db_path.exists() and meta_path.exists() and keys_path.exists():
+    meta_path = target.dir / "dataset.json"
+    keys_path = target.dir / "keys.json"
+    if args.reuse_data and meta_path.exists() and keys_path.exists() and target.exists():
         meta = json.loads(meta_path.read_text())
         if meta.get("persons") == args.persons:
-            say(f"reusing {db_path.relative_to(ROOT)} ({args.persons:,} persons)")
+            say(f"reusing {target.describe()} ({args.persons:,} persons)")
             return meta, json.loads(keys_path.read_text())
     # bench-only keys, kept beside the data so that a reused data set stays findable
+    target.dir.mkdir(parents=True, exist_ok=True)
+    meta_path.unlink(missing_ok=True)
     keys = {"SECRET_KEY": secrets.token_hex(32), "NIK_HMAC_KEY": secrets.token_hex(32)}
     keys_path.write_text(json.dumps(keys))
     keys_path.chmod(0o600)
-    meta = build_portal_data(args.persons, portal_env(keys, args), db_path)
+    meta = build_portal_data(args, portal_env(keys, args, target), target)
     meta_path.write_text(json.dumps(meta, indent=2))
     return meta, keys
 
@@ -310,16 +467,20 @@ def build_floor(floor_dir: Path, reuse: bool) -> Path:
 # --- servers -----------------------------------------------------------------------------------
 
 
-def portal_env(keys: dict[str, str], args: argparse.Namespace) -> dict[str, str]:
-    return base_env() | {
-        "PORTAL_ENV": "production",
-        "SECRET_KEY": keys["SECRET_KEY"],
-        "NIK_HMAC_KEY": keys["NIK_HMAC_KEY"],
-        "DATABASE_URL": f"sqlite:///{OUT / 'portal.sqlite'}",
-        "RATELIMIT_STORAGE_URI": "memory://",
-        "LOOKUP_LIMIT": args.limit,
-        "LOOKUP_NIK_FAILURE_LIMIT": args.limit,
-    }
+def portal_env(keys: dict[str, str], args: argparse.Namespace, target: Target) -> dict[str, str]:
+    return (
+        base_env()
+        | {
+            "PORTAL_ENV": "production",
+            "SECRET_KEY": keys["SECRET_KEY"],
+            "NIK_HMAC_KEY": keys["NIK_HMAC_KEY"],
+            "DATABASE_URL": target.url,
+            "RATELIMIT_STORAGE_URI": target.limits,
+            "LOOKUP_LIMIT": args.limit,
+            "LOOKUP_NIK_FAILURE_LIMIT": args.limit,
+        }
+        | dict(item.split("=", 1) for item in args.set)
+    )
 
 
 class Server:
@@ -425,10 +586,24 @@ def http(
         raise ValueError(f"not a loopback URL: {url}")
     request = urllib.request.Request(url, data=data, headers=headers or {})  # noqa: S310 (checked)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 (checked)
+        with _OPENER.open(request, timeout=timeout) as resp:
             return resp.status, resp.read().decode(), resp.headers.get_all("Set-Cookie") or []
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode(errors="replace"), []
+        return (
+            exc.code,
+            exc.read().decode(errors="replace"),
+            exc.headers.get_all("Set-Cookie") or [],
+        )
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are answers here (the look-up's POST answers 303), never followed."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 def open_session(base: str) -> tuple[str, str]:
@@ -442,9 +617,16 @@ def open_session(base: str) -> tuple[str, str]:
 
 
 def post_lookup(base: str, cookie: str, token: str, nik: str, kk: str) -> tuple[int, str]:
+    """A look-up as the browser makes it: POST "/" (303 with the session that holds the
+    result's reference), then GET "/hasil" with that session. The result page's status and
+    HTML, or the POST's status if it did not answer 303."""
     body = urllib.parse.urlencode({"nik": nik, "no_kk": kk, "csrf_token": token}).encode()
     headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
-    status, html, _cookies = http(base + "/", body, headers)
+    status, html, cookies = http(base + "/", body, headers)
+    if status != 303 or not cookies:
+        return status, html
+    session = "; ".join(c.split(";", 1)[0] for c in cookies)
+    status, html, _cookies = http(base + "/hasil", headers={"Cookie": session})
     return status, html
 
 
@@ -461,9 +643,8 @@ def check_answers(base: str, cookie: str, token: str, pairs: list[list[str]]) ->
     say(f"look-up check: {len(hits)} hits and {len(misses)} misses answered as expected")
 
 
-def access_events(db_path: Path) -> int:
-    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30) as conn:
-        return int(conn.execute("SELECT count(*) FROM access_events").fetchone()[0])
+def access_events(target: Target) -> int:
+    return target.scalar("SELECT count(*) FROM access_events")
 
 
 # --- wrk ---------------------------------------------------------------------------------------
@@ -560,7 +741,20 @@ def print_table(result: dict[str, object]) -> None:
         f"-c{s['connections']} -d{s['duration_s']}s --latency, {s['rounds']} rounds "
         f"alternated; {result['machine']['cpus']} CPUs"
     )
-    print(f"Portal rate limits for the run: {s['rate_limit']} (memory://)")
+    print(f"Portal: {s['database']}; rate limits for the run: {s['rate_limit']}")
+    if s["portal_settings"]:
+        print(f"Portal settings for the run: {', '.join(s['portal_settings'])}")
+    d = result["dataset"]
+    print(
+        f"Snapshot: {d['snapshot_persons']:,} persons, {d['snapshot_households']:,} households "
+        f"({d['imported_persons']:,} imported"
+        + (
+            f", the rest copies made in the database in {d['filler_seconds']:.0f} s"
+            if d.get("filler_copies")
+            else ""
+        )
+        + ")"
+    )
     loads = (
         result["machine"]["load_average_at_start"][0],
         result["machine"]["load_average_at_end"][0],
@@ -586,8 +780,10 @@ def print_table(result: dict[str, object]) -> None:
     print(f"ratio portal/floor (medians): {ratio:.3f}  ({verdict} of {GOAL})")
     rounds = ", ".join(f"{r:.3f}" for r in result["summary"]["ratio_by_round"])
     print(f"ratio round by round: {rounds}")
-    print("req/s: median of the rounds (best: the highest round); p50, p99: median of the rounds")
-    print("CPU ms/req: user+system CPU of the gunicorn workers during a run / its requests")
+    print("req/s: median of the rounds (best: the highest round); the portal's are look-ups/s,")
+    print("  a look-up being two requests (POST /, then GET /hasil); the floor's one request")
+    print("p50, p99: latency of one HTTP request, median of the rounds (goal p99 < 50 ms)")
+    print("CPU ms/req: user+system CPU of the gunicorn workers during a run / its look-ups")
     print()
 
 
@@ -605,9 +801,53 @@ def main() -> None:
     parser.add_argument(
         "--reuse-data", action="store_true", help="keep bench/out's data sets if they fit"
     )
+    parser.add_argument(
+        "--engine",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the portal's database; postgresql also keeps the rate limits in Redis, as "
+        "production does",
+    )
+    parser.add_argument(
+        "--imported",
+        type=int,
+        default=200_000,
+        help="at most this many persons are generated and imported; a larger --persons is "
+        "reached with copies made in the database (see seed_filler)",
+    )
+    parser.add_argument(
+        "--pg-server",
+        default=os.environ.get("BENCH_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432"),
+        help="PostgreSQL server URL without a database (env BENCH_PG_SERVER)",
+    )
+    parser.add_argument(
+        "--pg-database",
+        default=os.environ.get("BENCH_PG_DATABASE", "bench_lookup"),
+        help="database name prefix, suffixed with --persons; dropped and created "
+        "(env BENCH_PG_DATABASE)",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        help="rate-limit storage with --engine postgresql (env BENCH_REDIS_URL)",
+    )
+    parser.add_argument(
+        "--drop", action="store_true", help="drop the PostgreSQL database at the end"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SETTING=VALUE",
+        help="a portal setting for the run (repeatable), e.g. ACCESS_LOG_ASYNC_COMMIT=false",
+    )
     args = parser.parse_args()
     if args.persons < 1000 or args.workers < 1 or args.duration < 1 or args.rounds < 1:
         parser.error("--persons >= 1000, --workers, --duration and --rounds >= 1")
+    if args.imported < 1000:
+        parser.error("--imported >= 1000")
+    if any("=" not in item for item in args.set):
+        parser.error("--set takes SETTING=VALUE")
 
     started = time.monotonic()
     load_before = os.getloadavg()
@@ -628,9 +868,16 @@ def main() -> None:
         fail("the catalogs are not compiled: run `make i18n-compile` (make bench does)")
     OUT.mkdir(parents=True, exist_ok=True)
 
-    dataset, keys = portal_dataset(args)
+    target = Target(args)
+    dataset, keys = portal_dataset(args, target)
+    # for bench/profile_lookup.py: the same app, data set and pairs, in-process
+    env_file = OUT / f"env-{args.engine}.json"
+    env_file.write_text(
+        json.dumps({"env": portal_env(keys, args, target), "pairs": str(target.dir / "pairs.csv")})
+    )
+    env_file.chmod(0o600)
     floor_db = build_floor(args.floor_dir, args.reuse_data)
-    pairs = [line.split(",") for line in (OUT / "pairs.csv").read_text().splitlines()]
+    pairs = [line.split(",") for line in (target.dir / "pairs.csv").read_text().splitlines()]
 
     floor = Server(
         "floor",
@@ -639,7 +886,7 @@ def main() -> None:
         args.floor_dir,
         base_env() | {"FLOOR_DB": str(floor_db)},
     )
-    portal = Server("portal", PORTAL_PORT, "wsgi:app", ROOT, portal_env(keys, args))
+    portal = Server("portal", PORTAL_PORT, "wsgi:app", ROOT, portal_env(keys, args, target))
     runs: list[dict[str, object]] = []
     try:
         for server, ready in ((floor, "/hello"), (portal, "/readyz")):
@@ -651,7 +898,7 @@ def main() -> None:
         cookie, token = open_session(portal.url)
         check_answers(portal.url, cookie, token, pairs)
         portal_wrk_env = base_env() | {
-            "LOOKUP_PAIRS": str(OUT / "pairs.csv"),
+            "LOOKUP_PAIRS": str(target.dir / "pairs.csv"),
             "LOOKUP_COOKIE": cookie,
             "LOOKUP_CSRF": urllib.parse.quote(token, safe=""),
         }
@@ -666,10 +913,16 @@ def main() -> None:
         for round_no in range(1, args.rounds + 1):
             for name, (url, script, env) in targets.items():
                 server = floor if name == "floor" else portal
-                events = access_events(OUT / "portal.sqlite") if name == "portal" else 0
+                events = access_events(target) if name == "portal" else 0
                 cpu = server.cpu_seconds()
                 result = wrk(url, script, args, env, args.duration)
                 cpu = server.cpu_seconds() - cpu
+                if name == "portal":
+                    # a look-up is two requests (POST, then GET /hasil): count look-ups
+                    result["http_requests"] = result["requests"]
+                    result["http_requests_per_s"] = result["requests_per_s"]
+                    result["requests"] = result["requests"] // 2
+                    result["requests_per_s"] = round(result["requests_per_s"] / 2, 1)
                 result |= {
                     "server": name,
                     "round": round_no,
@@ -677,7 +930,7 @@ def main() -> None:
                     "workers_cpu_ms_per_request": round(1000 * cpu / max(result["requests"], 1), 3),
                 }
                 if name == "portal":
-                    written = access_events(OUT / "portal.sqlite") - events
+                    written = access_events(target) - events
                     result["access_events_written"] = written
                     result["hit_share"] = round(written / max(result["requests"], 1), 3)
                 runs.append(result)
@@ -694,6 +947,8 @@ def main() -> None:
     finally:
         for server in (portal, floor):
             server.stop()
+        if args.drop:
+            target.drop()
 
     bad = [r for r in runs if r["non_2xx_3xx"]]
     floor_runs = [r for r in runs if r["server"] == "floor"]
@@ -734,7 +989,10 @@ def main() -> None:
             "rounds": args.rounds,
             "order": "floor, portal, alternated",
             "rate_limit": f"LOOKUP_LIMIT = LOOKUP_NIK_FAILURE_LIMIT = {args.limit!r}",
-            "ratelimit_storage": "memory://",
+            "portal_settings": args.set,
+            "engine": args.engine,
+            "database": target.describe(),
+            "ratelimit_storage": target.limits,
             "portal_env": "production (bench keys in bench/out/keys.json)",
         },
         "dataset": dataset,

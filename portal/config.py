@@ -145,7 +145,13 @@ class Config:
     # PostgreSQL's max_connections when many workers on several servers share it
     DATABASE_POOL_SIZE = 2
     DATABASE_MAX_OVERFLOW = 2
-    DATABASE_POOL_PRE_PING = True
+    # Off: a ping only for a connection unused for DATABASE_POOL_PING_IDLE_SECONDS (portal.db);
+    # a restart while busy costs each worker one 503 (the pool is then replaced at once)
+    DATABASE_POOL_PRE_PING = False
+    DATABASE_POOL_PING_IDLE_SECONDS = 10.0
+    # A citizen's look-up record commits without waiting for the WAL flush (PostgreSQL);
+    # the trade-off is in docs/lookup.md, "The access record's commit"
+    ACCESS_LOG_ASYNC_COMMIT = True
     # How long a process may reuse the list of published snapshots (seconds); a new import
     # in another process is seen within this time (the importing process sees it at once).
     SNAPSHOT_CACHE_SECONDS = 10.0

@@ -7,11 +7,13 @@ views never do.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 from werkzeug.local import LocalProxy
@@ -83,13 +85,44 @@ def make_engine(url: str, config: dict[str, Any] | None = None) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(
+    pre_ping = bool(config.get("DATABASE_POOL_PRE_PING", False))
+    engine = create_engine(
         url,
         echo=echo,
-        pool_pre_ping=bool(config.get("DATABASE_POOL_PRE_PING", True)),
+        pool_pre_ping=pre_ping,
         pool_size=int(config.get("DATABASE_POOL_SIZE", 2)),
         max_overflow=int(config.get("DATABASE_MAX_OVERFLOW", 2)),
     )
+    if not pre_ping:
+        _ping_when_idle(engine, float(config.get("DATABASE_POOL_PING_IDLE_SECONDS", 10.0)))
+    return engine
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Test a pooled connection before use only if it sat unused for IDLE_SECONDS.
+
+    A busy worker's connection is not pinged (pool_pre_ping costs a round trip on every
+    request). A connection that went stale while busy (a database restart) fails its
+    request's first statement instead: that request answers 503, and SQLAlchemy, seeing a
+    disconnect, invalidates the whole pool, so the worker's next request reconnects. A quiet
+    worker's connections (a firewall or the server closing idle ones) are tested first and
+    replaced without any request failing."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since <= idle_seconds:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("stale pooled connection") from exc
+        if not alive:
+            raise DisconnectionError("stale pooled connection")  # the pool connects anew
 
 
 def init_app(app: Flask) -> None:

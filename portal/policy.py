@@ -30,9 +30,11 @@ a fallback while it is unreachable, as for every other limit.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -43,7 +45,7 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, g, has_request_context
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.storage import RedisStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from portal.security import client_network
@@ -189,12 +191,16 @@ def admit(check: Check, identities: Iterable[Identity], wait_token: str | None =
     store = _store()
     network = client_network()
     limit = NETWORK_LIMIT[check]
-    for item in parse_many(str(config[limit])) if limit else ():
-        if not store.hit(item, "network", check.value, network):
-            raise Refused
+    items = _parse(str(config[limit])) if limit else ()
+    # one round trip to the storage: the network's limits counted, the identities' misses read
+    misses = store.admit(
+        [(item, item.key_for(store.prefix, "network", check.value, network)) for item in items],
+        [_miss_key(store, identity) for identity in found],
+    )
+    if misses is None:
+        raise Refused
     free = int(config[FREE_MISSES.get(check, "DTSEN_FREE_MISSES")])
-    waits = [_wait_for(store, identity, free) for identity in found]
-    wait = max(waits, default=0)
+    wait = max((_wait_for(count, free) for count in misses), default=0)
     if wait and not _valid_token(store, wait_token, found, network):
         until = datetime.fromtimestamp(_now() + wait, UTC)
         raise MustWait(until, _token(found, network, until))
@@ -207,14 +213,13 @@ def missed(admission: Admission) -> None:
     if not current_app.config["RATELIMIT_ENABLED"]:
         return
     store = _store()
-    for identity in admission.identities:
-        store.hit(_miss_window(), "miss", identity.bucket)
+    store.miss([_miss_key(store, identity) for identity in admission.identities])
 
 
-def _wait_for(store: _Store, identity: Identity, free: int) -> int:
-    """Seconds a check about IDENTITY must wait: 0 while it has FREE or fewer recent misses."""
+def _wait_for(misses: int, free: int) -> int:
+    """Seconds a check about an identity with MISSES recent misses must wait: 0 while it has
+    FREE or fewer."""
     config = current_app.config
-    misses = store.count(_miss_window(), "miss", identity.bucket)
     over = misses - free
     if over < 0:
         return 0
@@ -222,9 +227,18 @@ def _wait_for(store: _Store, identity: Identity, free: int) -> int:
     return int(min(int(config["DTSEN_WAIT_MAX_SECONDS"]), base * 2 ** min(over, 20)))
 
 
-def _miss_window() -> RateLimitItem:
-    # a day of misses per identity; the amount only bounds the counter
-    return parse_many("100000 per day")[0]
+# a day of misses per identity; the amount only bounds the counter
+MISS_WINDOW: RateLimitItem = parse_many("100000 per day")[0]
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(limits: str) -> tuple[RateLimitItem, ...]:
+    """The items of a limit setting ("60 per minute; 600 per hour"), parsed once a process."""
+    return tuple(parse_many(limits))
+
+
+def _miss_key(store: _Store, identity: Identity) -> str:
+    return MISS_WINDOW.key_for(store.prefix, "miss", identity.bucket)
 
 
 # --- wait tokens ----------------------------------------------------------------------------
@@ -264,44 +278,220 @@ def _valid_token(
 
 
 # --- storage (the rate-limit storage, with memory while it is down) -------------------------
+#
+# A check costs one round trip: the client network's limits are counted and the identities'
+# misses read together (``admit``), in one Lua script on Redis; a miss is one more
+# (``miss``). Both keep limits' moving-window lists under limits' own key names, so counts
+# survive an upgrade and ``limits`` can still read them. In memory (dev, tests, the fallback
+# while Redis is down) the same windows are plain lists under a lock: limits' MemoryStorage
+# starts a timer thread on most hits, which cost more than the rest of the check.
+
+_ADMIT_LUA = """
+-- KEYS: the network windows (ARGV: limit, expiry for each), then the identities' miss windows
+-- ARGV[1] now, ARGV[2] number of network windows, then limit/expiry pairs, then the miss
+-- window's limit and expiry. Returns {0} when a network window is full (that window and any
+-- after it are not counted, as limits' hit() one by one), else {1, misses of each identity}.
+local now = tonumber(ARGV[1])
+local n = tonumber(ARGV[2])
+for i = 1, n do
+  local limit = tonumber(ARGV[1 + 2 * i])
+  local expiry = tonumber(ARGV[2 + 2 * i])
+  local entry = redis.call('lindex', KEYS[i], limit - 1)
+  if entry and tonumber(entry) >= now - expiry then
+    return {0}
+  end
+  redis.call('lpush', KEYS[i], ARGV[1])
+  redis.call('ltrim', KEYS[i], 0, limit - 1)
+  redis.call('expire', KEYS[i], expiry)
+end
+local miss_limit = tonumber(ARGV[3 + 2 * n])
+local since = now - tonumber(ARGV[4 + 2 * n])
+local out = {1}
+for k = n + 1, #KEYS do
+  -- newest first: binary search for the oldest entry still in the window
+  local low, high, count = 0, math.min(redis.call('llen', KEYS[k]), miss_limit) - 1, 0
+  while low <= high do
+    local mid = math.floor((low + high) / 2)
+    local value = tonumber(redis.call('lindex', KEYS[k], mid))
+    if value and value >= since then
+      count = mid + 1
+      low = mid + 1
+    else
+      high = mid - 1
+    end
+  end
+  out[#out + 1] = count
+end
+return out
+"""
+
+_MISS_LUA = """
+-- KEYS: miss windows; ARGV: now, limit, expiry. One entry in each.
+for k = 1, #KEYS do
+  redis.call('lpush', KEYS[k], ARGV[1])
+  redis.call('ltrim', KEYS[k], 0, tonumber(ARGV[2]) - 1)
+  redis.call('expire', KEYS[k], tonumber(ARGV[3]))
+end
+return #KEYS
+"""
+
+
+class _Windows:
+    """Moving windows in this process's memory: {key: timestamps, newest last}."""
+
+    base_exceptions: type[Exception] | tuple[type[Exception], ...] = ()
+
+    def __init__(self) -> None:
+        self.lists: dict[str, list[float]] = {}
+        self.expires: dict[str, float] = {}
+        self.lock = threading.Lock()
+        self.next_sweep = 0.0
+
+    def _sweep(self, now: float) -> None:
+        """Forget windows whose last entry expired (at most every 10 s)."""
+        if now < self.next_sweep:
+            return
+        self.next_sweep = now + 10
+        for key in [k for k, until in self.expires.items() if until < now]:
+            self.lists.pop(key, None)
+            self.expires.pop(key, None)
+
+    def _count(self, key: str, limit: int, since: float) -> int:
+        entries = self.lists.get(key, ())
+        return sum(1 for t in entries[-limit:] if t >= since)
+
+    def _push(self, key: str, now: float, limit: int, expiry: int) -> None:
+        entries = self.lists.setdefault(key, [])
+        entries.append(now)
+        if len(entries) > limit:
+            del entries[: len(entries) - limit]
+        self.expires[key] = now + expiry
+
+    def admit(
+        self, windows: list[tuple[RateLimitItem, str]], misses: list[str]
+    ) -> list[int] | None:
+        now = time.time()
+        expiry = MISS_WINDOW.get_expiry()
+        with self.lock:
+            self._sweep(now)
+            for item, key in windows:
+                if self._count(key, item.amount, now - item.get_expiry()) >= item.amount:
+                    return None
+                self._push(key, now, item.amount, item.get_expiry())
+            return [self._count(key, MISS_WINDOW.amount, now - expiry) for key in misses]
+
+    def miss(self, keys: list[str]) -> None:
+        now = time.time()
+        with self.lock:
+            for key in keys:
+                self._push(key, now, MISS_WINDOW.amount, MISS_WINDOW.get_expiry())
+
+    def incr(self, key: str, expiry: int) -> int:
+        now = time.time()
+        with self.lock:
+            self._sweep(now)
+            entries = self.lists.setdefault(key, [])
+            entries.append(now)
+            self.expires[key] = now + expiry
+            return len(entries)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.lists.clear()
+            self.expires.clear()
+
+
+class _LimitsWindows:
+    """The same windows on a ``limits`` storage: Redis by script (one round trip a call),
+    any other storage limits supports through its moving-window API, key by key."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.base_exceptions = storage.base_exceptions
+        self.redis = isinstance(storage, RedisStorage)
+        if self.redis:
+            client = storage.get_connection()  # type: ignore[attr-defined]
+            self.admit_script = client.register_script(_ADMIT_LUA)
+            self.miss_script = client.register_script(_MISS_LUA)
+
+    def _key(self, key: str) -> str:
+        return self.storage.prefixed_key(key)  # type: ignore[attr-defined,no-any-return]
+
+    def admit(
+        self, windows: list[tuple[RateLimitItem, str]], misses: list[str]
+    ) -> list[int] | None:
+        if not self.redis:
+            for item, key in windows:
+                if not MovingWindowRateLimiter(self.storage).hit(item, key):
+                    return None
+            return [self._count(key) for key in misses]
+        args: list[Any] = [time.time(), len(windows)]
+        for item, _key in windows:
+            args += [item.amount, item.get_expiry()]
+        args += [MISS_WINDOW.amount, MISS_WINDOW.get_expiry()]
+        keys = [self._key(key) for _item, key in windows] + [self._key(k) for k in misses]
+        found = self.admit_script(keys, args)
+        if not int(found[0]):
+            return None
+        return [int(count) for count in found[1:]]
+
+    def _count(self, key: str) -> int:
+        stats = MovingWindowRateLimiter(self.storage).get_window_stats(MISS_WINDOW, key)
+        return int(MISS_WINDOW.amount - stats.remaining)
+
+    def miss(self, keys: list[str]) -> None:
+        if not keys:
+            return
+        if not self.redis:
+            for key in keys:
+                MovingWindowRateLimiter(self.storage).hit(MISS_WINDOW, key)
+            return
+        args = [time.time(), MISS_WINDOW.amount, MISS_WINDOW.get_expiry()]
+        self.miss_script([self._key(k) for k in keys], args)
+
+    def incr(self, key: str, expiry: int) -> int:
+        return int(self.storage.incr(key, expiry))
+
+    def reset(self) -> None:
+        self.storage.reset()
 
 
 class _Store:
     def __init__(self, uri: str, prefix: str) -> None:
         self.prefix = prefix
-        self.primary: Storage = storage_from_string(uri)
-        self.fallback = MemoryStorage()
+        self.primary: _Windows | _LimitsWindows = (
+            _Windows() if uri.startswith("memory://") else _LimitsWindows(storage_from_string(uri))
+        )
+        self.fallback = _Windows()
         self.down_until = 0.0
 
-    def _storage(self) -> Storage:
-        return self.fallback if time.time() < self.down_until else self.primary
-
-    def _run(self, action: Callable[[Storage], Any]) -> Any:
-        storage = self._storage()
+    def _run(self, action: Callable[[_Windows | _LimitsWindows], Any]) -> Any:
+        windows = self.fallback if time.time() < self.down_until else self.primary
         try:
-            return action(storage)
-        except storage.base_exceptions as exc:  # Redis unreachable: count in memory meanwhile
+            return action(windows)
+        except windows.base_exceptions as exc:  # Redis unreachable: count in memory meanwhile
             log.warning("rate-limit storage down (%s): counting in memory", type(exc).__name__)
             self.down_until = time.time() + FALLBACK_SECONDS
             return action(self.fallback)
 
-    def hit(self, item: RateLimitItem, *ids: str) -> bool:
-        return bool(self._run(lambda s: MovingWindowRateLimiter(s).hit(item, self.prefix, *ids)))
+    def admit(
+        self, windows: list[tuple[RateLimitItem, str]], misses: list[str]
+    ) -> list[int] | None:
+        """Count a hit in each network window, in order, unless one is full (None); then the
+        misses in each identity's window."""
+        return self._run(lambda w: w.admit(windows, misses))  # type: ignore[no-any-return]
 
-    def count(self, item: RateLimitItem, *ids: str) -> int:
-        stats = self._run(
-            lambda s: MovingWindowRateLimiter(s).get_window_stats(item, self.prefix, *ids)
-        )
-        return int(item.amount - stats.remaining)
+    def miss(self, keys: list[str]) -> None:
+        self._run(lambda w: w.miss(keys))
 
     def first_use(self, key: str, expiry: int) -> bool:
         full = f"{self.prefix}/used/{key}"
-        return int(self._run(lambda s: s.incr(full, expiry))) == 1
+        return int(self._run(lambda w: w.incr(full, expiry))) == 1
 
     def reset(self) -> None:
-        for storage in (self.primary, self.fallback):
-            with contextlib.suppress(storage.base_exceptions):
-                storage.reset()
+        for windows in (self.primary, self.fallback):
+            with contextlib.suppress(windows.base_exceptions):
+                windows.reset()
 
 
 def _store() -> _Store:

@@ -188,8 +188,26 @@ def _table() -> list[Setting]:
         s(
             "DATABASE_POOL_PRE_PING",
             boolean,
-            "Test a pooled connection before use (survives a "
-            "database restart at the cost of one round trip per request).",
+            "Test every pooled connection before use: one round trip per "
+            "request. Off: a connection is tested only after "
+            "DATABASE_POOL_PING_IDLE_SECONDS unused, and a database restart "
+            "costs each worker one 503 before it reconnects.",
+            kind="true or false",
+        ),
+        s(
+            "DATABASE_POOL_PING_IDLE_SECONDS",
+            number,
+            "Test a pooled connection before use when it has been unused "
+            "this long (PostgreSQL; without DATABASE_POOL_PRE_PING).",
+            at_least(0),
+            kind=SECONDS,
+        ),
+        s(
+            "ACCESS_LOG_ASYNC_COMMIT",
+            boolean,
+            "PostgreSQL: commit a citizen's look-up record without waiting "
+            "for the WAL flush (a database crash may lose the last fraction "
+            "of a second of them: docs/lookup.md).",
             kind="true or false",
         ),
         s(

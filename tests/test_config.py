@@ -298,7 +298,9 @@ SAMPLES = {
     "DATABASE_URL": (None, None),  # set by the test to its own file
     "DATABASE_POOL_SIZE": ("12", 12),
     "DATABASE_MAX_OVERFLOW": ("0", 0),
-    "DATABASE_POOL_PRE_PING": ("off", False),
+    "DATABASE_POOL_PRE_PING": ("on", True),
+    "DATABASE_POOL_PING_IDLE_SECONDS": ("2.5", 2.5),
+    "ACCESS_LOG_ASYNC_COMMIT": ("off", False),
     "REDIS_URL": ("redis://127.0.0.1:6379/3", "redis://127.0.0.1:6379/3"),
     "RATELIMIT_STORAGE_URI": ("memory://", "memory://"),
     "RATELIMIT_ENABLED": ("false", False),
@@ -394,6 +396,8 @@ def test_every_setting_is_read_from_the_environment(
 BAD = {
     "DATABASE_POOL_SIZE": "five",
     "DATABASE_POOL_PRE_PING": "maybe",
+    "DATABASE_POOL_PING_IDLE_SECONDS": "-1",
+    "ACCESS_LOG_ASYNC_COMMIT": "sometimes",
     "REDIS_URL": "127.0.0.1:6379",
     "APPEAL_SLA_DAYS": "0",
     "PHOTO_MAX_BYTES": "5MB",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from portal import db, policy
 from portal.core.nik import hmac_number
@@ -83,12 +83,27 @@ def matching_snapshots(nik_hmac: str, kk_hmac: str, snapshot_ids: list[int]) -> 
 
     This is the question a stranger would like answered: only after portal.policy.admit."""
     policy.require_admission()
-    stmt = select(Person.snapshot_id).where(
-        Person.snapshot_id.in_(snapshot_ids),
-        Person.nik_hmac == nik_hmac,
-        Person.kk_hmac == kk_hmac,
+    found = db.session.connection().execute(
+        _MATCHING, {"ids": snapshot_ids, "nik": nik_hmac, "kk": kk_hmac}
     )
-    return set(db.session.connection().execute(stmt).scalars())
+    return set(found.scalars())
+
+
+# The look-up's statements, built once a process (building and keying a statement cost more
+# than running it on SQLite); values are bound at execution.
+_MATCHING = select(Person.snapshot_id).where(
+    Person.snapshot_id.in_(bindparam("ids", expanding=True)),
+    Person.nik_hmac == bindparam("nik"),
+    Person.kk_hmac == bindparam("kk"),
+)
+_HOUSEHOLD = select(Household.desil, Household.kode_desa).where(
+    Household.snapshot_id == bindparam("sid"), Household.kk_hmac == bindparam("kk")
+)
+_MEMBERS = (
+    select(Person.nama, Person.hubungan, Person.programs, Person.tanggal_lahir, Person.nik_hmac)
+    .where(Person.snapshot_id == bindparam("sid"), Person.kk_hmac == bindparam("kk"))
+    .order_by(Person.position)
+)
 
 
 @dataclass(frozen=True)
@@ -112,18 +127,11 @@ def household_summary(
     """Desil, desa and members (name, relation, programs, birth date) of one household, for
     the look-up."""
     conn = db.session.connection()
-    row = conn.execute(
-        select(Household.desil, Household.kode_desa).where(
-            Household.snapshot_id == snapshot_id, Household.kk_hmac == kk_hmac
-        )
-    ).first()
+    key = {"sid": snapshot_id, "kk": kk_hmac}
+    row = conn.execute(_HOUSEHOLD, key).first()
     if row is None:
         return None
-    people = conn.execute(
-        select(Person.nama, Person.hubungan, Person.programs, Person.tanggal_lahir, Person.nik_hmac)
-        .where(Person.snapshot_id == snapshot_id, Person.kk_hmac == kk_hmac)
-        .order_by(Person.position)
-    ).all()
+    people = conn.execute(_MEMBERS, key).all()
     return (
         HouseholdRow(row.desil, row.kode_desa),
         [

@@ -154,11 +154,13 @@ def lookup(
     channel: str = "web",
     ip_prefix: str | None = None,
     record: bool = True,
+    commit: bool = True,
 ) -> LookupResult:
     """Find the household of NIK if it holds No. KK. Both numbers must be validated already.
 
     ``record=False`` shows again a result this browser was given (portal/replay): its
-    access was recorded when it was first found."""
+    access was recorded when it was first found (``record_lookup``). ``commit=False`` leaves
+    the access record to the caller's commit in this request, before anything is shown."""
     snapshots = snapshot_queries.published_snapshots()
     if not snapshots:
         raise NoDataPublished
@@ -174,9 +176,43 @@ def lookup(
     else:
         return LookupResult(Outcome.NOT_FOUND, period, current.published_at)
     add_history(result, current.id, kk_hmac, nik_hmac)
-    if not record:
-        return result
-    db.session.connection().execute(
+    if record:
+        _record(kk_hmac, current, channel, ip_prefix, commit=commit)
+    return result
+
+
+def record_lookup(
+    nik: str, no_kk: str, *, channel: str = "web", ip_prefix: str | None = None
+) -> bool:
+    """The look-up's POST: whether NIK holds No. KK in a published snapshot, and a match
+    recorded in the household's access log, without loading the household (the result
+    page, a GET, does: ``lookup(record=False)``). The caller commits before anything is
+    shown (portal.replay.remember_lookup: one commit with the result's reference)."""
+    snapshots = snapshot_queries.published_snapshots()
+    if not snapshots:
+        raise NoDataPublished
+    kk_hmac = snapshot_queries.pseudonym(no_kk, "kk")
+    matched = snapshot_queries.matching_snapshots(
+        snapshot_queries.pseudonym(nik, "nik"), kk_hmac, [s.id for s in snapshots]
+    )
+    if matched:
+        _record(kk_hmac, snapshots[0], channel, ip_prefix, commit=False)
+    return bool(matched)
+
+
+def _record(
+    kk_hmac: str,
+    current: snapshot_queries.SnapshotRef,
+    channel: str,
+    ip_prefix: str | None,
+    *,
+    commit: bool,
+) -> None:
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql" and current_app.config["ACCESS_LOG_ASYNC_COMMIT"]:
+        # docs/lookup.md, "The access record's commit": no wait for the WAL flush
+        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+    conn.execute(
         insert(AccessEvent).values(
             kk_hmac=kk_hmac,
             at=db.utcnow(),
@@ -186,8 +222,8 @@ def lookup(
             ip_prefix=ip_prefix,
         )
     )
-    db.session.commit()  # the access is recorded before the page is shown
-    return result
+    if commit:
+        db.session.commit()  # the access is recorded before the page is shown
 
 
 def _summary(

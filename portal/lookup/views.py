@@ -41,6 +41,7 @@ PAGE = "lookup"
 
 
 @bp.route("/", methods=["GET", "POST"])
+@limiter.exempt  # counted by portal.policy (one storage round trip), not by flask-limiter too
 @csrf_in_form
 @policy.checks(policy.Check.LOOKUP)
 def index() -> object:
@@ -67,19 +68,20 @@ def index() -> object:
         return must_wait(page, wait.seconds)
     snapshot = snapshot_queries.current_snapshot()
     try:
-        result = service.lookup(nik, no_kk, ip_prefix=ip_prefix(request.remote_addr))
+        # a match is recorded; committed by remember_lookup with the result's reference,
+        # before the 303 (the result page, a GET, loads the household)
+        matched = service.record_lookup(nik, no_kk, ip_prefix=ip_prefix(request.remote_addr))
     except service.NoDataPublished:
         raise ServiceUnavailable() from None
-    if not result.matched:
+    if not matched:
         policy.missed(admission)
     replay.done(PAGE)
-    replay.remember_lookup(
-        nik, no_kk, snapshot_id=snapshot.id if snapshot else 0, matched=result.matched
-    )
+    replay.remember_lookup(nik, no_kk, snapshot_id=snapshot.id if snapshot else 0, matched=matched)
     return redirect(url_for("lookup.result"), code=303)
 
 
 @bp.get("/hasil")
+@limiter.exempt  # shows what an admitted POST found (policy.recheck)
 @policy.checks(policy.Check.LOOKUP)  # shows again what the POST found (policy.recheck)
 def result() -> object:
     """This browser's latest look-up, found again from its reference (no new access

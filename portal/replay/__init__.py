@@ -44,7 +44,7 @@ import flask_babel
 from flask import redirect, request, session
 from flask_babel.speaklater import LazyString
 from markupsafe import escape
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -265,10 +265,13 @@ def remember_lookup(nik: str, no_kk: str, *, snapshot_id: int, matched: bool) ->
     stale = LookupReference.expires_at < now
     if previous:
         stale = stale | (LookupReference.token_hash == _hash(previous))
-    db.session.execute(delete(LookupReference).where(stale))
+    # Core statements on the session's connection (the look-up's hot path: no unit of work);
+    # the commit is also the look-up's (its access record, portal.lookup.service)
+    conn = db.session.connection()
+    conn.execute(delete(LookupReference).where(stale))
     token = secrets.token_urlsafe(32)
-    db.session.add(
-        LookupReference(
+    conn.execute(
+        insert(LookupReference).values(
             token_hash=_hash(token),
             owner=owner,
             nik=nik,

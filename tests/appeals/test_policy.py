@@ -148,7 +148,8 @@ def test_a_dtsen_question_in_a_public_request_without_admission_is_refused(app: 
 
 # The functions that answer a DTSEN question for whoever asks.
 QUESTIONS = re.compile(
-    r"\b(service\.lookup|verify_filer|check_heir|find_for_tracking|suggest_ticket|"
+    r"\b(service\.lookup|service\.record_lookup|verify_filer|check_heir|find_for_tracking|"
+    r"suggest_ticket|"
     r"verify_member|matching_snapshots|_check_step|service\.submit|service\.prove)\("
 )
 

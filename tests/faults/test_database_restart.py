@@ -1,7 +1,9 @@
 """PostgreSQL restarted under the look-up: while it is down every answer is the portal's 503
 "service unavailable" page with Retry-After, never a 500 and never "not found" (DOMAIN.md:
 a failure must not be confused with "not found"); once it is back, the same gunicorn workers
-answer with the household again within seconds (DATABASE_POOL_PRE_PING)."""
+answer with the household again within seconds: without pool_pre_ping, a worker's stale
+connection fails one request (a 503 like the others), SQLAlchemy then replaces the whole pool
+(portal.db._ping_when_idle; tests/lookup/test_lookup_cost.py kills a connection to show it)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,94 @@
+"""Profile the look-up in-process: CPU ms per POST / and per GET /hasil, and where it goes.
+
+Uses the data set of the last ``bench/lookup_vs_floor.py`` run (bench/out: its database, keys
+and pairs), so run that once first. The app runs in this process with the Flask test client
+(no gunicorn, no network), as production configures it, so the figures are the portal's own
+cost a request without the HTTP server's:
+
+    .venv/bin/python bench/profile_lookup.py                      # SQLite, memory:// limits
+    .venv/bin/python bench/profile_lookup.py --engine postgresql  # the h5_lookup_* database,
+                                                                  # Redis limits (db 5)
+    .venv/bin/python bench/profile_lookup.py --profile cprofile   # + the top functions
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import re
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--requests", type=int, default=400, help="look-ups (POST + GET) timed")
+    parser.add_argument("--profile", choices=("none", "cprofile"), default="none")
+    parser.add_argument("--top", type=int, default=35, help="functions listed by --profile")
+    parser.add_argument(
+        "--env", type=Path, help="another env file than bench/out/env-<engine>.json (the last run)"
+    )
+    args = parser.parse_args()
+
+    env_file = args.env or OUT / f"env-{args.engine}.json"
+    if not env_file.exists():
+        raise SystemExit(f"{env_file} is missing: run bench/lookup_vs_floor.py --engine first")
+    setup = json.loads(env_file.read_text())
+    os.environ.update(setup["env"])
+    sys.path.insert(0, str(ROOT))
+    from portal import create_app
+
+    app = create_app()
+    client = app.test_client()
+    page = client.get("/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    if token is None:
+        raise SystemExit("no csrf_token on GET /")
+    pairs = [line.split(",") for line in (Path(setup["pairs"])).read_text().splitlines()]
+
+    def one(i: int) -> tuple[float, float]:
+        nik, kk, _expected = pairs[i % len(pairs)]
+        t0 = time.process_time()
+        answer = client.post("/", data={"nik": nik, "no_kk": kk, "csrf_token": token[1]})
+        t1 = time.process_time()
+        if answer.status_code != 303:
+            raise SystemExit(f"POST / answered {answer.status_code}")
+        shown = client.get("/hasil")
+        t2 = time.process_time()
+        if shown.status_code != 200:
+            raise SystemExit(f"GET /hasil answered {shown.status_code}")
+        return t1 - t0, t2 - t1
+
+    for i in range(50):  # warm caches and connections
+        one(i)
+    profiler = cProfile.Profile() if args.profile == "cprofile" else None
+    posts, gets = 0.0, 0.0
+    if profiler:
+        profiler.enable()
+    for i in range(args.requests):
+        p, g = one(50 + i)
+        posts += p
+        gets += g
+    if profiler:
+        profiler.disable()
+    n = args.requests
+    print(
+        f"{args.engine}: {n} look-ups in-process: POST / {1000 * posts / n:.2f} ms CPU, "
+        f"GET /hasil {1000 * gets / n:.2f} ms CPU, both {1000 * (posts + gets) / n:.2f} ms"
+        + ("  (under cProfile: inflated)" if profiler else "")
+    )
+    if profiler:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Per-request work the page layout does not need, done once a process.
+
+Every page's layout links the stylesheet, the icon and the site's sections with
+``url_for``, and translates a few dozen strings. Two things here make that cheaper without
+changing any page:
+
+- ``url_for`` in templates keeps the URLs that cannot change while the process runs: static
+  files (their content-hashed names are computed at start-up, portal.assets) and endpoints
+  without values, per script root (the prefix a proxy mounts the portal under). Anything
+  else (values, ``_external``, a relative ``.endpoint``) is built as before.
+- ``_()``/``gettext``/``ngettext`` in templates call Flask-Babel's translations directly,
+  with Jinja's "newstyle" rules unchanged (autoescaped, always %-formatted), instead of
+  through ``Context.call`` on every string.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from babel.support import NullTranslations
+from flask import Flask, g, request
+from flask_babel import get_translations
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
+
+
+def _cached_url_for(app: Flask) -> Any:
+    build = app.url_for
+    cache: dict[tuple[str, str, str], str] = {}
+
+    def url_for(endpoint: str, **values: Any) -> str:
+        if endpoint.startswith(".") or (values and (endpoint != "static" or len(values) != 1)):
+            return build(endpoint, **values)
+        filename = values.get("filename", "")
+        if not isinstance(filename, str):
+            return build(endpoint, **values)
+        key = (request.script_root, endpoint, filename)
+        url = cache.get(key)
+        if url is None:
+            url = cache[key] = build(endpoint, **values)
+        return url
+
+    return url_for
+
+
+def _translations() -> NullTranslations:
+    """Flask-Babel's translations for this request, found once per locale: its own
+    get_translations looks up the app, the domain and the locale on every string. Kept beside
+    Flask-Babel's per-request state (``g._flask_babel``) and only while its locale is the same
+    object, so ``force_locale`` (e-mails, exports) gets its own language."""
+    state = g.get("_flask_babel")
+    locale = getattr(state, "babel_locale", None)
+    if locale is None:
+        return get_translations()
+    cached = getattr(state, "portal_translations", None)
+    if cached is None or cached[0] is not locale:
+        cached = (locale, get_translations())
+        state.portal_translations = cached
+    return cached[1]
+
+
+@pass_context
+def _gettext(context: Context, string: str, **variables: Any) -> str:
+    value = _translations().ugettext(string)
+    if context.eval_ctx.autoescape:
+        value = Markup(value)  # noqa: S704 (our catalogs, as Jinja's own newstyle gettext)
+    return value % variables  # type: ignore[no-any-return]
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
+    variables.setdefault("num", num)
+    value = _translations().ungettext(singular, plural, num)
+    if context.eval_ctx.autoescape:
+        value = Markup(value)  # noqa: S704 (our catalogs, as Jinja's own newstyle gettext)
+    return value % variables  # type: ignore[no-any-return]
+
+
+def init_app(app: Flask) -> None:
+    """After Flask-Babel's init_app (it installs the callables these replace)."""
+    app.jinja_env.globals["url_for"] = _cached_url_for(app)
+    app.jinja_env.globals["gettext"] = _gettext
+    app.jinja_env.globals["_"] = _gettext
+    app.jinja_env.globals["ngettext"] = _ngettext

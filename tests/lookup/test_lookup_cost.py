@@ -1,0 +1,316 @@
+"""What the look-up's cheaper path must still do (bench/README.md, "Per-request work removed").
+
+- the rate-limit check is one round trip to Redis (a Lua script) and still refuses at the
+  right count; the in-memory windows refuse and forget like limits' moving window;
+- the access record is committed (seen from another connection) before the result is shown,
+  in one commit with the result's reference; on PostgreSQL without waiting for the WAL flush;
+- without pool_pre_ping, a connection killed under the portal (pg_terminate_backend) costs
+  one 503 at most, and the next look-up reconnects; a connection idle for
+  DATABASE_POOL_PING_IDLE_SECONDS is tested first, so then no request fails at all;
+- templates: static URLs and value-less endpoints built once, translations per locale.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy.pool import NullPool
+
+from portal import policy
+from portal.lookup.models import AccessEvent
+from portal.replay.models import LookupReference
+from tests.fixtures.app import _make_app
+from tests.fixtures.db import is_postgres
+from tests.fixtures.factories import Factory
+from tests.helpers import Client, Page
+
+
+def post_look_up(client: Client, nik: str, no_kk: str, ip: str = "10.9.0.1") -> Page:
+    client.choose_language("en")
+    return client.post_form("/", {"nik": nik, "no_kk": no_kk}, environ_base={"REMOTE_ADDR": ip})
+
+
+def rows_seen_elsewhere(url: str, table: Any) -> int:
+    """Rows of TABLE as another connection sees them: only what was committed."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+    finally:
+        engine.dispose()
+
+
+# --- the access record -----------------------------------------------------------------------
+
+
+def test_the_access_record_and_the_reference_are_committed_before_the_redirect(
+    app: Flask, client: Client, factory: Factory
+) -> None:
+    house = factory.household()
+    factory.publish("2026Q3", [house])
+    url = app.config["DATABASE_URL"]
+    before = rows_seen_elsewhere(url, AccessEvent.__table__)
+
+    answer = post_look_up(client, house.members[0].nik, house.no_kk)
+
+    assert answer.status == 303
+    assert rows_seen_elsewhere(url, AccessEvent.__table__) == before + 1
+    assert rows_seen_elsewhere(url, LookupReference.__table__) == 1
+    shown = Page(client.get(answer.response.headers["Location"]))
+    assert shown.soup.select(".member")
+    assert rows_seen_elsewhere(url, AccessEvent.__table__) == before + 1  # shown again: once
+
+
+def test_a_miss_commits_its_reference_and_no_access_record(
+    app: Flask, client: Client, factory: Factory
+) -> None:
+    factory.publish("2026Q3", [factory.household()])
+    nik, no_kk = factory.unknown_pair()
+
+    assert post_look_up(client, nik, no_kk).status == 303
+
+    url = app.config["DATABASE_URL"]
+    assert rows_seen_elsewhere(url, AccessEvent.__table__) == 0
+    assert rows_seen_elsewhere(url, LookupReference.__table__) == 1
+
+
+def test_on_postgresql_the_access_record_does_not_wait_for_the_wal_flush(
+    app: Flask, client: Client, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not is_postgres(app.config["DATABASE_URL"]):
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    house = factory.household()
+    factory.publish("2026Q3", [house])
+    seen: list[str] = []
+    from sqlalchemy.engine import Connection
+
+    original = Connection.exec_driver_sql
+
+    def spy(self: Connection, statement: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append(statement)
+        return original(self, statement, *args, **kwargs)
+
+    monkeypatch.setattr(Connection, "exec_driver_sql", spy)
+    post_look_up(client, house.members[0].nik, house.no_kk)
+    assert seen == ["SET LOCAL synchronous_commit = off"]
+
+    seen.clear()
+    app.config["ACCESS_LOG_ASYNC_COMMIT"] = False
+    post_look_up(client, house.members[0].nik, house.no_kk)
+    assert seen == []
+    assert rows_seen_elsewhere(app.config["DATABASE_URL"], AccessEvent.__table__) == 2
+
+
+# --- the rate-limit check --------------------------------------------------------------------
+
+
+def test_a_check_is_one_round_trip_to_redis_and_a_miss_one_more(
+    limited_client: Client, limited_factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not os.environ.get("TEST_REDIS_URL"):
+        pytest.skip("Redis only (TEST_REDIS_URL)")
+    import redis
+
+    house = limited_factory.household()
+    limited_factory.publish("2026Q3", [house])
+    limited_client.choose_language("en")
+    token = limited_client.csrf_token("/")
+    calls: list[str] = []
+    original = redis.Redis.execute_command
+
+    def counting(self: redis.Redis, *args: Any, **kwargs: Any) -> Any:
+        calls.append(str(args[0]))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+
+    def post(nik: str, no_kk: str) -> int:
+        data = {"csrf_token": token, "nik": nik, "no_kk": no_kk}
+        return int(limited_client.post("/", data=data).status_code)
+
+    assert post(house.members[0].nik, house.no_kk) == 303
+    assert calls == ["EVALSHA"]  # the network's limit counted and two identities read
+    calls.clear()
+    assert post(*limited_factory.unknown_pair()) == 303
+    assert calls == ["EVALSHA", "EVALSHA"]  # + the miss charged to the NIK and the No. KK
+
+
+@pytest.fixture
+def windows_app(db_url: str) -> Iterator[Flask]:
+    yield from _make_app(
+        db_url,
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI=os.environ.get("TEST_REDIS_URL") or "memory://",
+        RATELIMIT_KEY_PREFIX=f"test-windows-{uuid.uuid4().hex[:6]}",
+        LOOKUP_LIMIT="3 per minute; 4 per hour",
+        DTSEN_FREE_MISSES=4,
+    )
+
+
+def test_the_network_limits_and_the_misses_count_in_one_check(
+    windows_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each item of LOOKUP_LIMIT refuses at its count, forgets after its window, and a refused
+    check counts nothing; misses are read per identity (memory, or Redis by its script)."""
+    now = [1_000_000.0]
+    monkeypatch.setattr(policy.time, "time", lambda: now[0])
+    policy.reset(windows_app)
+    someone = policy.Identity("nik", "a" * 32)
+    other = policy.Identity("nik", "b" * 32)
+
+    def admit(ip: str = "10.8.0.1") -> str:
+        with windows_app.test_request_context("/", environ_base={"REMOTE_ADDR": ip}):
+            try:
+                admission = policy.admit(policy.Check.LOOKUP, [someone, other])
+            except policy.Refused:
+                return "refused"
+            except policy.MustWait:
+                return "wait"
+            policy.missed(policy.Admission(admission.check, (someone,)))
+            return "ok"
+
+    assert [admit() for __ in range(4)] == ["ok", "ok", "ok", "refused"]  # 3 per minute
+    # another network: its own limits, but the same identity's 3 misses, then 4 (the free)
+    assert [admit(ip="10.8.0.2") for __ in range(2)] == ["ok", "wait"]
+    now[0] += 61
+    assert admit() == "wait"  # the minute is over (4th of the hour); `someone` must wait
+    now[0] += 61
+    assert admit() == "refused"  # 4 per hour, though the minute's window is empty again
+    now[0] += 3600
+    with windows_app.test_request_context("/", environ_base={"REMOTE_ADDR": "10.8.0.3"}):
+        store = windows_app.extensions["dtsen_policy"]
+        counts = store.admit([], [policy._miss_key(store, someone), policy._miss_key(store, other)])
+    assert counts == [4, 0]  # the misses of the day stay; `other` was never charged
+    now[0] += 86_400
+    with windows_app.test_request_context("/", environ_base={"REMOTE_ADDR": "10.8.0.3"}):
+        assert store.admit([], [policy._miss_key(store, someone)]) == [0]
+
+
+# --- connections without pre-ping --------------------------------------------------------------
+
+
+@pytest.fixture
+def pg_app(db_url: str) -> Iterator[Flask]:
+    if not is_postgres(db_url):
+        pytest.skip("PostgreSQL only (a backend to terminate)")
+    for app in _make_app(
+        db_url, DATABASE_POOL_PRE_PING=False, DATABASE_POOL_PING_IDLE_SECONDS=3600
+    ):
+        track_backends(app)
+        yield app
+
+
+def track_backends(app: Flask) -> None:
+    """Note the server process of every connection the app's engine opens."""
+    pids: list[int] = []
+    app.extensions["backend_pids"] = pids
+    event.listen(
+        app.extensions["db_engine"],
+        "connect",
+        lambda dbapi_conn, _record: pids.append(dbapi_conn.info.backend_pid),
+    )
+
+
+def terminate_backends(app: Flask) -> int:
+    """Kill the app's connections from outside (as a PostgreSQL restart or a network drop)."""
+    engine = create_engine(app.config["DATABASE_URL"], poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            killed = conn.execute(
+                text("SELECT count(pg_terminate_backend(pid)) FROM unnest(:pids) AS pid"),
+                {"pids": app.extensions["backend_pids"]},
+            ).scalar_one()
+            conn.commit()
+            return int(killed)
+    finally:
+        engine.dispose()
+
+
+def test_a_killed_connection_costs_one_503_and_the_next_look_up_reconnects(
+    pg_app: Flask, tmp_path: Any
+) -> None:
+    import random
+
+    from portal.dataimport.demo import Numbers
+
+    factory = Factory(pg_app, tmp_path, Numbers(random.Random(11)))
+    house = factory.household()
+    factory.publish("2026Q3", [house])
+    client: Client = pg_app.test_client()  # type: ignore[assignment]
+    assert post_look_up(client, house.members[0].nik, house.no_kk).status == 303
+    assert terminate_backends(pg_app) >= 1
+
+    statuses = []
+    for __ in range(3):
+        answer = post_look_up(client, house.members[0].nik, house.no_kk)
+        statuses.append(answer.status)
+    assert statuses.count(503) <= 1, statuses
+    assert statuses[-2:] == [303, 303], statuses
+
+
+def test_an_idle_connection_is_tested_first_so_no_look_up_fails(
+    pg_app: Flask, tmp_path: Any
+) -> None:
+    import random
+
+    from portal.dataimport.demo import Numbers
+
+    pg_app.extensions["db_engine"].dispose()
+    from portal import db
+
+    engine = db.make_engine(
+        pg_app.config["DATABASE_URL"],
+        {**pg_app.config, "DATABASE_POOL_PING_IDLE_SECONDS": 0},
+    )
+    pg_app.extensions["db_engine"] = engine
+    pg_app.extensions["db_sessionmaker"].configure(bind=engine)
+    track_backends(pg_app)
+    factory = Factory(pg_app, tmp_path, Numbers(random.Random(12)))
+    house = factory.household()
+    factory.publish("2026Q3", [house])
+    client: Client = pg_app.test_client()  # type: ignore[assignment]
+    assert post_look_up(client, house.members[0].nik, house.no_kk).status == 303
+    assert terminate_backends(pg_app) >= 1
+
+    assert [post_look_up(client, house.members[0].nik, house.no_kk).status for __ in range(2)] == [
+        303,
+        303,
+    ]
+
+
+# --- templates -----------------------------------------------------------------------------------
+
+
+def test_layout_urls_are_kept_per_process_and_pages_stay_translated(
+    app: Flask, client: Client
+) -> None:
+    url_for = app.jinja_env.globals["url_for"]
+    with app.test_request_context("/"):
+        assert url_for("static", filename="css/portal.css") == url_for(
+            "static", filename="css/portal.css"
+        )
+        assert url_for("static", filename="css/portal.css").startswith("/static/css/portal.")
+        assert url_for("lookup.index") == "/"
+    with app.test_request_context("/", base_url="http://localhost/cek/"):
+        assert url_for("lookup.index") == "/cek/"  # per script root, not the first one seen
+        assert url_for("static", filename="css/portal.css").startswith("/cek/static/")
+
+    indonesian = Page(client.get("/"))
+    english = Page(client.get("/?lang=en"))
+    assert indonesian.h1 != english.h1
+    with app.test_request_context("/"):
+        from flask_babel import force_locale, gettext
+
+        from portal.pages import _translations
+
+        assert _translations().ugettext("Privacy") == gettext("Privacy")
+        with force_locale("en"):
+            assert _translations().ugettext("Privacy") == "Privacy"
+        with force_locale("id"):
+            assert _translations().ugettext("Privacy") != "Privacy"
