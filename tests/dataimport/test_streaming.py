@@ -241,7 +241,9 @@ def test_a_database_failure_mid_load_publishes_nothing_and_says_so(
 ) -> None:
     monkeypatch.setattr(loader, "CHUNK", 2)
     calls = []
-    engine_load = loader._PostgresLoad if os.environ.get("TEST_DATABASE_URL") else loader._SqliteLoad
+    engine_load = (
+        loader._PostgresLoad if os.environ.get("TEST_DATABASE_URL") else loader._SqliteLoad
+    )
     write = engine_load.write_batch
 
     def failing(self, batch):  # type: ignore[no-untyped-def]
@@ -328,7 +330,7 @@ def test_an_import_killed_half_way_leaves_the_previous_period_served_and_nothing
     path = factory.write("2026Q3", houses)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("PORTAL_ENV", None)
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
         [sys.executable, "-c", KILLABLE, app.config["DATABASE_URL"],
          str(app.config["NIK_HMAC_KEY"]), str(path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
