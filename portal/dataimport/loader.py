@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import io
 import time
 from collections.abc import Callable, Iterator
@@ -42,12 +43,12 @@ from flask import current_app
 from sqlalchemy import Connection, select, text, update
 
 from portal import db
-from portal.core.nik import hmac_number
 from portal.dataimport import queries as snapshot_queries
 from portal.dataimport import retention
 from portal.dataimport.models import Snapshot, SnapshotStatus
 from portal.dataimport.reader import RowError, SnapshotFormatError, SnapshotRow, read_snapshot
 from portal.wilayah import queries as wilayah
+from portal.wilayah.models import Level
 
 CHUNK = 20_000
 MAX_REPORTED_ERRORS = 200
@@ -213,7 +214,7 @@ class _Load:
     snapshot_id: int
 
     def __init__(self) -> None:
-        self.key = _hmac_key()
+        self.macs = Pseudonyms(_hmac_key())
         self._kk_cache = ["", ""]  # the last (no_kk, kk_hmac): a KK's rows are adjacent
 
     # engine-specific steps
@@ -274,7 +275,7 @@ class _Load:
             if period is None:
                 period = item.period
                 self.check_period(period, replace)
-            batch.append(item_tuple(item, self.key, self._kk_cache))
+            batch.append(item_tuple(item, self.macs, self._kk_cache))
             rows += 1
             if len(batch) >= CHUNK:
                 self.write_batch(batch)
@@ -299,36 +300,41 @@ class _Load:
         return ImportResult(period, rows, households, 0.0, self.snapshot_id, replaced=replaced)
 
     def _rows(self, fh: io.TextIOBase, today: date) -> Iterator[SnapshotRow | RowError]:
+        # the code sets once, not through the app context on every row
         return read_snapshot(
             fh,
-            kecamatan_exists=wilayah.kecamatan_exists,
-            desa_exists=wilayah.desa_exists,
+            kecamatan_exists=wilayah.codes(Level.KECAMATAN).__contains__,
+            desa_exists=wilayah.codes(Level.DESA).__contains__,
             today=today,
         )
 
     def cross_row_errors(self) -> tuple[list[RowError], int]:
         """One row per NIK; one desil, kode_desa and alamat per No. KK. Set-based: the
         aggregates find the few offending NIKs and KKs, the detail query only visits them."""
-        conn, staging = self.conn, self.staging_name
+        conn, staging, kk = self.conn, self.staging_name, self.kk_name
+        # one pass over the staged rows per key: the households' aggregate serves both the
+        # check (MIN <> MAX) and, once the file is good, the households' rows (fill_tables)
+        conn.execute(text(
+            f"CREATE {self.scratch} TABLE {kk} AS SELECT kk_hmac, MIN(line) AS first, "
+            "MIN(no_kk) AS no_kk, MIN(desil) AS desil, MAX(desil) AS desil_max, "
+            "MIN(kode_desa) AS kode_desa, MAX(kode_desa) AS kode_desa_max, "
+            f"MIN(alamat) AS alamat, MAX(alamat) AS alamat_max FROM {staging} GROUP BY kk_hmac"
+        ))  # fmt: skip
         conn.execute(text(f"CREATE TEMP TABLE bad_nik AS SELECT nik_hmac, MIN(line) AS first "
                           f"FROM {staging} GROUP BY nik_hmac HAVING COUNT(*) > 1"))  # fmt: skip
-        conn.execute(text(
-            f"CREATE TEMP TABLE bad_kk AS SELECT kk_hmac, MIN(line) AS first FROM {staging} "
-            "GROUP BY kk_hmac HAVING MIN(desil) <> MAX(desil) OR MIN(kode_desa) <> MAX(kode_desa)"
-            " OR MIN(alamat) <> MAX(alamat)"
-        ))  # fmt: skip
         found = conn.execute(text(
             f"SELECT s.line, 'nik', b.first, 0, 0, '', '' FROM {staging} s "
             "JOIN bad_nik b ON b.nik_hmac = s.nik_hmac WHERE s.line > b.first "
             "UNION ALL "
             "SELECT s.line, 'kk', f.line, s.desil, f.desil, s.kode_desa, f.kode_desa "
-            f"FROM bad_kk b JOIN {staging} f ON f.kk_hmac = b.kk_hmac AND f.line = b.first "
+            f"FROM {kk} b JOIN {staging} f ON f.kk_hmac = b.kk_hmac AND f.line = b.first "
             f"JOIN {staging} s ON s.kk_hmac = b.kk_hmac AND s.line > b.first "
-            "WHERE s.desil <> f.desil OR s.kode_desa <> f.kode_desa OR s.alamat <> f.alamat "
+            "WHERE (b.desil <> b.desil_max OR b.kode_desa <> b.kode_desa_max "
+            "OR b.alamat <> b.alamat_max) "
+            "AND (s.desil <> f.desil OR s.kode_desa <> f.kode_desa OR s.alamat <> f.alamat) "
             "ORDER BY 1"
         )).all()  # fmt: skip
         conn.execute(text("DROP TABLE bad_nik"))
-        conn.execute(text("DROP TABLE bad_kk"))
         errors: dict[int, RowError] = {}
         for line, rule, first, desil, first_desil, desa, first_desa in found:
             if line in errors:
@@ -350,6 +356,9 @@ class _Load:
         ordered = sorted(errors.values(), key=lambda e: e.line)
         return ordered[:MAX_REPORTED_ERRORS], len(ordered)
 
+    scratch = ""  # how the scratch tables are created: TEMP (SQLite) or UNLOGGED
+    kk_name = ""
+
     @property
     def staging_name(self) -> str:
         raise NotImplementedError
@@ -358,13 +367,32 @@ class _Load:
         raise NotImplementedError
 
 
-def item_tuple(row: SnapshotRow, key: bytes, kk_cache: list[str]) -> tuple[Any, ...]:
+class Pseudonyms:
+    """hmac_number() for many numbers: the key is absorbed once per purpose and each number
+    costs a copy and an update (same output as portal.core.nik.hmac_number)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._nik = hmac.new(key, b"nik:", hashlib.sha256)
+        self._kk = hmac.new(key, b"kk:", hashlib.sha256)
+
+    def nik(self, number: str) -> str:
+        mac = self._nik.copy()
+        mac.update(number.encode())
+        return mac.hexdigest()[:32]
+
+    def kk(self, number: str) -> str:
+        mac = self._kk.copy()
+        mac.update(number.encode())
+        return mac.hexdigest()[:32]
+
+
+def item_tuple(row: SnapshotRow, macs: Pseudonyms, kk_cache: list[str]) -> tuple[Any, ...]:
     if kk_cache[0] != row.no_kk:
         kk_cache[0] = row.no_kk
-        kk_cache[1] = hmac_number(row.no_kk, key, purpose="kk")
+        kk_cache[1] = macs.kk(row.no_kk)
     return (
         row.line,
-        hmac_number(row.nik, key, purpose="nik"),
+        macs.nik(row.nik),
         kk_cache[1],
         row.nik,
         row.no_kk,
@@ -436,6 +464,8 @@ class _SqliteLoad(_Load):
     transaction never committed."""
 
     staging_name = "temp.import_staging"
+    kk_name = "temp.import_kk"
+    scratch = "TEMP"
 
     def begin(self, sha: str, source: str) -> None:
         self.sha, self.source = sha, source
@@ -447,6 +477,7 @@ class _SqliteLoad(_Load):
         raw.execute("PRAGMA temp.cache_size = -65536")
         raw.execute("PRAGMA temp_store = FILE")
         conn.execute(text("DROP TABLE IF EXISTS temp.import_staging"))
+        conn.execute(text("DROP TABLE IF EXISTS temp.import_kk"))
         conn.execute(
             text(
                 "CREATE TEMP TABLE import_staging (line INTEGER, nik_hmac TEXT, kk_hmac TEXT, "
@@ -475,27 +506,24 @@ class _SqliteLoad(_Load):
         db.session.flush()  # the write transaction starts here
         self.snapshot_id = sid = self.snapshot.id
         conn = self.conn
-        conn.execute(
+        households = conn.execute(
             text(
                 "INSERT INTO households (snapshot_id, kk_hmac, no_kk, kode_desa, alamat, desil) "
-                "SELECT :sid, kk_hmac, MIN(no_kk), MIN(kode_desa), MIN(alamat), MIN(desil) "
-                "FROM temp.import_staging GROUP BY kk_hmac"
+                "SELECT :sid, kk_hmac, no_kk, kode_desa, alamat, desil FROM temp.import_kk"
             ),
             {"sid": sid},
-        )
-        conn.execute(
+        ).rowcount
+        conn.execute(  # in line order already: the staging table's rowid order
             text(
                 "INSERT INTO persons (snapshot_id, nik_hmac, kk_hmac, position, nik, nama, "
                 "jenis_kelamin, tanggal_lahir, hubungan, programs) SELECT :sid, nik_hmac, "
                 "kk_hmac, line, nik, nama, jenis_kelamin, tanggal_lahir, hubungan, programs "
-                "FROM temp.import_staging ORDER BY line"
+                "FROM temp.import_staging"
             ),
             {"sid": sid},
         )
-        households = conn.execute(
-            text("SELECT COUNT(*) FROM households WHERE snapshot_id = :sid"), {"sid": sid}
-        ).scalar_one()
         conn.execute(text("DROP TABLE temp.import_staging"))
+        conn.execute(text("DROP TABLE temp.import_kk"))
         return int(households)
 
     def publish(self, period: str, rows: int, households: int) -> list[int]:
@@ -507,6 +535,7 @@ class _SqliteLoad(_Load):
         db.session.rollback()
         try:
             db.session.connection().execute(text("DROP TABLE IF EXISTS temp.import_staging"))
+            db.session.connection().execute(text("DROP TABLE IF EXISTS temp.import_kk"))
             db.session.commit()
         except Exception:  # best effort: a TEMP table dies with its connection
             db.session.rollback()
@@ -527,9 +556,15 @@ class _PostgresLoad(_Load):
     """COPY into an UNLOGGED staging table, checks, two new tables filled and indexed, then
     attached as partitions in the publishing transaction."""
 
+    scratch = "UNLOGGED"
+
     @property
     def staging_name(self) -> str:
         return f"{SCHEMA}.staging_{self.snapshot_id}"
+
+    @property
+    def kk_name(self) -> str:
+        return f"{SCHEMA}.staging_kk_{self.snapshot_id}"
 
     def begin(self, sha: str, source: str) -> None:
         retention.clean_abandoned()  # what a killed run left (we hold the import lock)
@@ -593,8 +628,7 @@ class _PostgresLoad(_Load):
         conn.execute(
             text(
                 f"INSERT INTO {households} (snapshot_id, kk_hmac, no_kk, kode_desa, alamat, desil)"
-                f" SELECT {sid}, kk_hmac, MIN(no_kk), MIN(kode_desa), MIN(alamat), MIN(desil) "
-                f"FROM {self.staging_name} GROUP BY kk_hmac"
+                f" SELECT {sid}, kk_hmac, no_kk, kode_desa, alamat, desil FROM {self.kk_name}"
             )
         )
         conn.execute(
@@ -617,6 +651,7 @@ class _PostgresLoad(_Load):
         conn.execute(text(f"ALTER TABLE {persons} ADD PRIMARY KEY (snapshot_id, nik_hmac)"))
         conn.execute(text(f"CREATE INDEX ON {persons} (snapshot_id, kk_hmac)"))
         conn.execute(text(f"DROP TABLE {self.staging_name}"))
+        conn.execute(text(f"DROP TABLE {self.kk_name}"))
         count = conn.execute(text(f"SELECT COUNT(*) FROM {households}")).scalar_one()
         db.session.commit()
         conn = self.conn

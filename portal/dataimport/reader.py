@@ -10,10 +10,11 @@ period per file is a single remembered value and is checked here.
 from __future__ import annotations
 
 import csv
-import unicodedata
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from portal.core import nik as niklib
 from portal.core.periods import Period
@@ -157,10 +158,23 @@ def _header_problem(header: list[str]) -> str:
     )
 
 
+# Unicode category Cc is exactly these two ranges (one regex search, not a call per character)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def _has_control(text: str) -> bool:
     """A control character (NUL, escape, DEL...) left in a cell once its whitespace is
     collapsed: none belongs in a name or an address, and PostgreSQL refuses NUL in text."""
-    return any(unicodedata.category(c) == "Cc" for c in text)
+    return _CONTROL.search(text) is not None
+
+
+@lru_cache(maxsize=16)
+def _period(raw: str) -> str | None:
+    """The period of a cell, cached: every row of a file carries the same one."""
+    try:
+        return str(Period.parse(raw))
+    except ValueError:
+        return None
 
 
 def _parse_row(
@@ -170,9 +184,8 @@ def _parse_row(
     desa_exists: Callable[[str], bool],
     today: date,
 ) -> SnapshotRow | RowError:
-    try:
-        period = str(Period.parse(row["periode"]))
-    except ValueError:
+    period = _period(row["periode"])
+    if period is None:
         return RowError(line, f"periode {row['periode']!r} is not of the form YYYYQn")
     try:
         no_kk = niklib.parse_kk(row["no_kk"], region_exists=kecamatan_exists)

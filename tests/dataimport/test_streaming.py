@@ -439,3 +439,12 @@ def test_prune_command_keeps_at_least_two_periods(
     assert [s[0] for s in snapshots(app)] == ["2026Q2", "2026Q3"]
     assert person_count(app) == 4
     assert rows_outside_published(app) == 0
+
+
+def test_the_loaders_pseudonyms_equal_the_look_ups() -> None:
+    from portal.core.nik import hmac_number
+
+    macs = loader.Pseudonyms(b"k" * 32)
+    assert macs.nik("3216014506880002") == hmac_number("3216014506880002", b"k" * 32)
+    assert macs.kk("3216011203150004") == hmac_number("3216011203150004", b"k" * 32, purpose="kk")
+    assert macs.nik("3216011203150004") != macs.kk("3216011203150004")
