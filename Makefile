@@ -99,8 +99,9 @@ fmt: install ## ruff fix and format
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: setup-demo ## Look-up throughput against the ../shared/bench floor (prints figures)
+bench: setup-demo ## Look-up and import benchmarks against their floors (prints figures)
 	$(BIN)/python bench/lookup_vs_floor.py
+	$(BIN)/python bench/import.py
 
 clean: ## Remove the venv, compiled catalogs and the demo database
 	rm -rf $(VENV) instance translations/*/LC_MESSAGES/*.mo

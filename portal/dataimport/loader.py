@@ -22,8 +22,13 @@ drops them (retention.py). A run that was killed leaves a LOADING snapshot, a st
 unattached tables behind: the next run (or ``dtsen prune``) removes them under the same
 advisory lock that serialises imports.
 
-SQLite: plain tables, the whole import in one write transaction (WAL readers keep reading the
-last commit); a killed run leaves nothing, since its transaction never committed.
+SQLite: plain tables. Staging goes to a TEMP table (the connection's own temporary database, so
+the main database is not locked and look-ups keep logging); the final INSERT ... SELECT and the
+publication are one write transaction (WAL readers keep reading the last commit). A killed run
+leaves nothing: the TEMP table dies with its connection and the transaction never committed.
+
+The change history (h2's history.record_changes) runs in ``_record_changes``, called by
+``_publish`` inside the publishing transaction once the new rows are in place.
 """
 
 from __future__ import annotations
