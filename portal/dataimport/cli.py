@@ -190,6 +190,11 @@ def demo_command(out: Path | None, not_real_data: bool) -> None:
         raise click.ClickException(f"demo data did not validate: {exc}") from exc
     except demo_data.RegionsMissing as exc:
         raise click.ClickException(str(exc)) from exc
+    except PeriodAlreadyPublished as exc:
+        raise click.ClickException(
+            f"period {exc.period} is already published from another file ({exc.source_name}); "
+            "the demo does not replace real data"
+        ) from exc
     for result in results:
         state = "already loaded" if result.already_published else "published"
         click.echo(
