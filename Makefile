@@ -120,6 +120,7 @@ fmt: install ## ruff fix and format
 bench: setup-demo ## Look-up throughput against the ../shared/bench floor, staff pages at 1 M cases
 	$(BIN)/python bench/lookup_vs_floor.py
 	$(BIN)/python bench/staff.py
+	$(BIN)/python bench/import.py
 
 bench-staff: install ## Staff queue, case page and dashboard at 1 M cases (PostgreSQL, BENCH_STAFF_URL)
 	$(BIN)/python bench/staff.py

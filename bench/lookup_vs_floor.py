@@ -24,7 +24,6 @@ import importlib.util
 import json
 import os
 import platform
-import random
 import re
 import secrets
 import shutil
@@ -37,7 +36,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -45,17 +44,9 @@ from sqlalchemy import Engine, Table, create_engine, text
 from sqlalchemy.pool import NullPool
 
 try:
-    from portal.dataimport.demo import (
-        FEMALE,
-        KAMPUNG,
-        MALE,
-        PERUMAHAN,
-        SECOND,
-        House,
-        Member,
-        Numbers,
-        write_csv,
-    )
+    from gen_snapshot import MISS_SHARE, SEED, DataSet
+
+    from portal.dataimport.demo import write_csv
 except ModuleNotFoundError as exc:
     raise SystemExit(
         f"run with the project's venv: .venv/bin/python bench/lookup_vs_floor.py ({exc})"
@@ -71,14 +62,8 @@ PORTAL_PORT = 8101
 FLOOR_ROWS = 1_000_000  # floor_post.lua picks among 0..999999
 BENCH_LIMIT = "1000000 per second"
 KABUPATEN = "32.16"  # Kabupaten Bekasi
-SEED = 3216
-MISS_SHARE = 0.10
 PAIRS = 20_000
 GOAL = 0.5
-
-SIZES = (1, 2, 3, 4, 5, 6, 7)
-SIZE_WEIGHTS = (5, 12, 20, 28, 18, 10, 7)  # mean 4.0 persons a household
-DESIL_WEIGHTS = (6, 7, 8, 9, 9, 10, 11, 12, 14, 14)  # as in the demo data
 
 
 def say(message: str) -> None:
@@ -114,115 +99,6 @@ def run(cmd: list[str], env: dict[str, str], timeout: float) -> str:
 
 
 # --- the data set ------------------------------------------------------------------------------
-
-
-class DataSet:
-    """The generated snapshot: houses for write_csv and the pairs the wrk script posts."""
-
-    def __init__(self, persons: int, today: date, desas: list[str]) -> None:
-        self.rng = random.Random(SEED)
-        self.nums = Numbers(self.rng)
-        self.today = today
-        self.desas = sorted(desas)
-        self.kecamatans = sorted({d.rsplit(".", 1)[0] for d in self.desas})
-        self.houses: list[House] = []
-        count = 0
-        while count < persons:
-            house = self._house(persons - count)
-            self.houses.append(house)
-            count += len(house.members)
-
-    def _born(self, age_from: int, age_to: int) -> date:
-        """A real birth date (29 February included), never after today."""
-        oldest = self.today - timedelta(days=round((age_to + 1) * 365.25) - 1)
-        youngest = self.today - timedelta(days=round(age_from * 365.25))
-        return oldest + timedelta(days=self.rng.randint(0, (youngest - oldest).days))
-
-    def _name(self, sex: str) -> str:
-        first = self.rng.choice(MALE if sex == "L" else FEMALE)
-        return f"{first} {self.rng.choice(SECOND)}"
-
-    def _address(self, desil: int) -> str:
-        rng = self.rng
-        if desil >= 7:
-            block = f"{rng.choice('ABCDE')}{rng.randint(1, 12)}"
-            return f"{rng.choice(PERUMAHAN)} BLOK {block} NO. {rng.randint(1, 40)}"
-        kampung = rng.choice(KAMPUNG)
-        return f"KP. {kampung} RT {rng.randint(1, 15):03d}/RW {rng.randint(1, 12):03d}"
-
-    def _house(self, room: int) -> House:
-        rng = self.rng
-        desa = rng.choice(self.desas)
-        kec = desa.rsplit(".", 1)[0]
-        size = min(room, rng.choices(SIZES, SIZE_WEIGHTS)[0])
-        head_sex = "L" if rng.random() < 0.85 else "P"
-        head_age = rng.randint(20 if size == 1 else 24, 78)
-        people = [(head_sex, self._born(head_age, head_age), "KEPALA KELUARGA")]
-        if size >= 2 and head_sex == "L" and rng.random() < 0.92:
-            age = max(18, head_age - rng.randint(-2, 10))
-            people.append(("P", self._born(age, age), "ISTRI"))
-        elif size >= 2 and head_sex == "P" and rng.random() < 0.3:
-            age = max(18, head_age + rng.randint(-2, 8))
-            people.append(("L", self._born(age, age), "SUAMI"))
-        youngest_parent = min(self.today.year - born.year for _, born, _ in people)
-        while len(people) < size:
-            if len(people) >= 3 and head_age <= 55 and rng.random() < 0.12:
-                people.append(("P" if rng.random() < 0.7 else "L", self._born(65, 90), "ORANG TUA"))
-                continue
-            sex = rng.choice("LP")
-            people.append((sex, self._born(0, max(0, min(30, youngest_parent - 18))), "ANAK"))
-        # a NIK carries the kecamatan of first registration: mostly the household's own
-        members = [
-            Member(
-                self.nums.nik(kec if rng.random() < 0.9 else rng.choice(self.kecamatans), b, s),
-                self._name(s),
-                s,
-                b,
-                hub,
-            )
-            for s, b, hub in people
-        ]
-        desil = rng.choices(range(1, 11), weights=DESIL_WEIGHTS)[0]
-        issued = self._born(0, 15)  # the family card's issue date, within 15 years
-        house = House(self.nums.kk(kec, issued), desa, self._address(desil), desil, members)
-        self._programs(house)
-        return house
-
-    def _programs(self, house: House) -> None:
-        """Programs plausible for the desil, as in the demo data."""
-        rng, desil = self.rng, house.desil
-        common = []
-        if desil <= 4 and rng.random() < 0.55:
-            common.append("PKH")
-        if desil <= 5 and rng.random() < 0.65:
-            common.append("BPNT")
-        pbi = desil <= 5 and rng.random() < 0.8
-        for m in house.members:
-            m.programs = list(common) + (["PBI-JK"] if pbi else [])
-            age = (self.today - m.born).days // 365
-            if m.hubungan == "ANAK" and 6 <= age <= 18 and desil <= 4 and rng.random() < 0.6:
-                m.programs.append("PIP")
-
-    def pairs(self, count: int) -> list[tuple[str, str, str]]:
-        """COUNT (nik, no_kk, expected) rows: hits, and MISS_SHARE valid pairs that match nothing
-        (half wholly unknown numbers, half a known NIK with another family's No. KK)."""
-        rng = self.rng
-        rows = []
-        for __ in range(count):
-            house = rng.choice(self.houses)
-            if rng.random() >= MISS_SHARE:
-                rows.append((rng.choice(house.members).nik, house.no_kk, "hit"))
-            elif rng.random() < 0.5:
-                kec = rng.choice(self.kecamatans)
-                sex = rng.choice("LP")
-                nik = self.nums.nik(kec, self._born(0, 80), sex)
-                rows.append((nik, self.nums.kk(kec, self._born(0, 15)), "miss"))
-            else:
-                other = rng.choice(self.houses)
-                while other is house:
-                    other = rng.choice(self.houses)
-                rows.append((rng.choice(house.members).nik, other.no_kk, "miss"))
-        return rows
 
 
 def flask_cli(env: dict[str, str], *args: str, timeout: float = 600) -> str:

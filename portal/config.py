@@ -155,6 +155,9 @@ class Config:
     # How long a process may reuse the list of published snapshots (seconds); a new import
     # in another process is seen within this time (the importing process sees it at once).
     SNAPSHOT_CACHE_SECONDS = 10.0
+    # How many published periods are kept (at least 2: the look-up compares with the
+    # previous period); older ones and replaced files are pruned after each import.
+    SNAPSHOT_KEEP_PERIODS = 4
 
     # Exports of more approved cases than this are made by the job worker (`flask jobs
     # work`), not in the officer's request; the exports page shows their progress.

@@ -428,6 +428,15 @@ def _table() -> list[Setting]:
             between(0.1, 600),
             kind=SECONDS,
         ),
+        s(
+            "SNAPSHOT_KEEP_PERIODS",
+            integer,
+            "How many published DTSEN periods are kept (at least 2: the look-up compares with "
+            "the previous period). Older periods and replaced files are pruned after each "
+            "import and by `flask dtsen prune`.",
+            at_least(2),
+            kind="a whole number",
+        ),
         # staff
         s(
             "STAFF_SESSION_BACKEND",

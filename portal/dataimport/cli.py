@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
 
 import click
@@ -12,8 +14,15 @@ from sqlalchemy import select
 from portal import db
 from portal.appeals import reflected
 from portal.dataimport import demo as demo_data
-from portal.dataimport.loader import SnapshotRejected, import_snapshot
+from portal.dataimport import retention
+from portal.dataimport.loader import (
+    ImportFailed,
+    PeriodAlreadyPublished,
+    SnapshotRejected,
+    import_snapshot,
+)
 from portal.dataimport.models import Snapshot
+from portal.dataimport.queries import clear_snapshot_cache
 from portal.dataimport.reader import SnapshotFormatError
 
 dtsen_cli = AppGroup("dtsen", help="DTSEN quarterly snapshots.")
@@ -21,15 +30,35 @@ dtsen_cli = AppGroup("dtsen", help="DTSEN quarterly snapshots.")
 
 @dtsen_cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_command(file: Path) -> None:
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Publish FILE even though another file is already the published snapshot of its "
+    "period (a corrected file); the earlier one is marked replaced and pruned.",
+)
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Print nothing on success (for cron); errors are still printed.",
+)
+def import_command(file: Path, replace: bool, quiet: bool) -> None:
     """Validate FILE (snapshot CSV, see DOMAIN.md) and publish it as its period.
 
-    Every row is checked; if any is bad, each bad line is reported with its reason and
-    nothing is published. A good file replaces the published snapshot of the same period
-    in one transaction. Importing the same file again changes nothing.
+    The file is streamed in constant memory. Every row is checked; if any is bad, each bad
+    line is reported with its reason (the first 200, then a count) and nothing is published.
+    A good file is published in one transaction: the previous period is served until then,
+    and a failure or a kill half-way leaves it served and nothing partial (the next run
+    cleans up). Importing the same file again changes nothing; a different file for a
+    period that is already published is refused unless --replace. After a publication,
+    periods beyond SNAPSHOT_KEEP_PERIODS and replaced files are pruned.
+
+    On a terminal a progress bar (rows, rows/s, ETA) is drawn on stderr; otherwise one
+    summary line is printed.
     """
+    bar = ProgressLine(file.name) if not quiet and sys.stderr.isatty() else None
     try:
-        result = import_snapshot(file)
+        result = import_snapshot(file, replace=replace, progress=bar)
     except SnapshotFormatError as exc:
         raise click.ClickException(f"{file.name}: {exc}. Nothing was published.") from exc
     except SnapshotRejected as exc:
@@ -38,6 +67,23 @@ def import_command(file: Path) -> None:
         if exc.total > len(exc.errors):
             click.echo(f"... and {exc.total - len(exc.errors)} more bad rows.", err=True)
         raise click.ClickException(f"{exc.total} bad row(s). Nothing was published.") from exc
+    except PeriodAlreadyPublished as exc:
+        raise click.ClickException(
+            f"{file.name}: period {exc.period} is already published from another file "
+            f"({exc.source_name}). Nothing was published; to publish this file instead, "
+            "run again with --replace."
+        ) from exc
+    except ImportFailed as exc:
+        raise click.ClickException(
+            f"{file.name}: the database failed during the import ({exc}). Nothing was "
+            "published; the previous period is still served. Fix the cause (disk space?) "
+            "and run the import again."
+        ) from exc
+    finally:
+        if bar is not None:
+            bar.close()
+    if quiet:
+        return
     if result.already_published:
         click.echo(
             f"{result.period}: this file is already the published snapshot "
@@ -45,15 +91,64 @@ def import_command(file: Path) -> None:
         )
         return
     replaced = " It replaces the earlier file for this period." if result.replaced else ""
+    pruned = f" Pruned {len(result.pruned)} old snapshot(s)." if result.pruned else ""
     rate = result.rows / max(result.seconds, 1e-9)
     click.echo(
         f"{result.period}: published {result.rows:,} rows, {result.households:,} households "
-        f"in {result.seconds:.2f} s ({rate:,.0f} rows/s).{replaced}"
+        f"in {result.seconds:.2f} s ({rate:,.0f} rows/s).{replaced}{pruned}"
     )
     if result.closed_cases:
         click.echo(
             f"{result.closed_cases:,} forwarded case(s) reflected in {result.period}: selesai."
         )
+
+
+class ProgressLine:
+    """One line on stderr, redrawn: rows, rows/s and an ETA from the bytes read."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.started = time.monotonic()
+        self.drawn = False
+
+    def __call__(self, rows: int, done: int, total: int) -> None:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        share = done / total if total else 1.0
+        eta = elapsed * (1 - share) / share if share > 0 else 0.0
+        width = 24
+        filled = int(width * share)
+        bar = "#" * filled + "-" * (width - filled)
+        line = (
+            f"\r{self.name} [{bar}] {share:4.0%} {rows:>12,} rows "
+            f"{rows / elapsed:>9,.0f} rows/s  ETA {int(eta) // 60}:{int(eta) % 60:02d}"
+        )
+        click.echo(line, nl=False, err=True)
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            click.echo("", err=True)
+
+
+@dtsen_cli.command("prune")
+@click.option(
+    "--keep",
+    type=click.IntRange(min=2),
+    default=None,
+    help="Published periods to keep (default: SNAPSHOT_KEEP_PERIODS; at least 2).",
+)
+def prune_command(keep: int | None) -> None:
+    """Remove snapshots beyond retention: published periods older than the newest KEEP and
+    every replaced file, plus what a killed import left behind (a loading snapshot, staging
+    or unattached tables). On PostgreSQL each snapshot is dropped as two partitions."""
+    with retention.import_lock():
+        leftovers = retention.clean_abandoned()
+        pruned = retention.prune(keep)
+    clear_snapshot_cache()
+    click.echo(
+        f"pruned {len(pruned)} snapshot(s); kept {keep or retention.keep_periods()} newest "
+        f"period(s); removed {len(leftovers)} leftover(s) of interrupted imports."
+    )
 
 
 @dtsen_cli.command("reflect")
@@ -109,6 +204,11 @@ def demo_command(out: Path | None, not_real_data: bool) -> None:
         raise click.ClickException(f"demo data did not validate: {exc}") from exc
     except demo_data.RegionsMissing as exc:
         raise click.ClickException(str(exc)) from exc
+    except PeriodAlreadyPublished as exc:
+        raise click.ClickException(
+            f"period {exc.period} is already published from another file ({exc.source_name}); "
+            "the demo does not replace real data"
+        ) from exc
     for result in results:
         state = "already loaded" if result.already_published else "published"
         click.echo(

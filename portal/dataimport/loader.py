@@ -1,35 +1,84 @@
-"""Load a validated snapshot and publish it atomically as its period.
+"""Load a snapshot file in constant memory and publish it atomically as its period.
 
-One pass over the file inside one transaction: members are inserted in chunks (Core
-``insert()``, not the ORM unit of work) as rows stream by, households at the end (the
-members' foreign key is deferred to commit). If any row is bad, the transaction is rolled
-back and nothing is published; readers keep seeing the previous snapshot throughout.
-Re-importing a file that is already the published snapshot of its period is a no-op.
+Three steps, the same on both engines:
+
+1. **Stream.** The reader (reader.py) validates each row on its own; the keyed HMACs of the
+   NIK and the No. KK are computed here (the key never goes to the database) and every good
+   row is written, with its line number, to a staging table in large batches: PostgreSQL
+   ``COPY`` into an UNLOGGED table, SQLite chunked ``executemany`` into a TEMP table. Nothing
+   per row is kept in Python, so memory is flat whatever the size of the file.
+2. **Check across rows, set-based in SQL** on the staging table: one row per NIK, one desil,
+   desa and alamat per No. KK. Bad lines from both steps are reported together, in line
+   order (at most MAX_REPORTED_ERRORS of them, plus the count); nothing is published.
+3. **Publish** (``_publish``): in one short transaction the new snapshot's rows become the
+   period's, the earlier file of the same period (``--replace``) is marked replaced, and the
+   per-household change history is recorded. Readers keep seeing the previous snapshot until
+   that commit.
+
+PostgreSQL: ``persons`` and ``households`` are partitioned by snapshot (LIST on
+snapshot_id). A new snapshot is written into two plain tables of schema ``snapshot_parts``
+(indexed and checked once filled) that ``_publish`` attaches as partitions; pruning a snapshot
+drops them (retention.py). A run that was killed leaves a LOADING snapshot, a staging table or
+unattached tables behind: the next run (or ``dtsen prune``) removes them under the same
+advisory lock that serialises imports.
+
+SQLite: plain tables. Staging goes to a TEMP table (the connection's own temporary database, so
+the main database is not locked and look-ups keep logging); the final INSERT ... SELECT and the
+publication are one write transaction (WAL readers keep reading the last commit). A killed run
+leaves nothing: the TEMP table dies with its connection and the transaction never committed.
+
+The change history (history.record_period_changes) runs in ``_publish``, inside the
+publishing transaction once the new rows are in place; forwarded cases that the new period
+reflects move to selesai right after the commit (appeals/reflected.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import hmac
 import io
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, select, text, update
 
 from portal import db
 from portal.appeals import reflected
-from portal.core.nik import hmac_number
-from portal.dataimport import history
+from portal.dataimport import history, retention
 from portal.dataimport import queries as snapshot_queries
-from portal.dataimport.models import Household, Person, Snapshot, SnapshotStatus
+from portal.dataimport.models import Snapshot, SnapshotStatus
 from portal.dataimport.reader import RowError, SnapshotFormatError, SnapshotRow, read_snapshot
 from portal.wilayah import queries as wilayah
+from portal.wilayah.models import Level
 
-CHUNK = 5000
+CHUNK = 20_000
 MAX_REPORTED_ERRORS = 200
+PROGRESS_EVERY = 20_000  # rows between two progress reports
+
+# Staging columns, in COPY / executemany order.
+STAGING_COLUMNS = (
+    "line",
+    "nik_hmac",
+    "kk_hmac",
+    "nik",
+    "no_kk",
+    "nama",
+    "jenis_kelamin",
+    "tanggal_lahir",
+    "hubungan",
+    "kode_desa",
+    "alamat",
+    "desil",
+    "programs",
+)
+
+Progress = Callable[[int, int, int], None]  # rows, bytes read, bytes in the file
 
 
 class SnapshotRejected(Exception):
@@ -39,6 +88,20 @@ class SnapshotRejected(Exception):
         super().__init__(f"{total} bad row(s)")
         self.errors = errors
         self.total = total
+
+
+class PeriodAlreadyPublished(Exception):
+    """Another file is already the published snapshot of this period (no ``replace``)."""
+
+    def __init__(self, period: str, source_name: str) -> None:
+        super().__init__(period)
+        self.period = period
+        self.source_name = source_name
+
+
+class ImportFailed(Exception):
+    """The database failed during the load (disk full, connection lost...); nothing was
+    published and the previous snapshot is still served."""
 
 
 @dataclass
@@ -51,6 +114,7 @@ class ImportResult:
     already_published: bool = False
     replaced: list[int] = field(default_factory=list)
     closed_cases: int = 0  # forwarded cases the new period reflects, moved to selesai
+    pruned: list[int] = field(default_factory=list)
 
 
 def file_sha256(path: Path) -> str:
@@ -65,8 +129,20 @@ def _hmac_key() -> bytes:
     return str(current_app.config["NIK_HMAC_KEY"]).encode()
 
 
-def import_snapshot(path: Path, *, today: date | None = None) -> ImportResult:
-    """Validate PATH and publish it. Raises SnapshotRejected or reader.SnapshotFormatError."""
+def _is_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def import_snapshot(
+    path: Path,
+    *,
+    today: date | None = None,
+    replace: bool = False,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Validate PATH and publish it. Raises SnapshotRejected, SnapshotFormatError,
+    PeriodAlreadyPublished (a different file for a published period without REPLACE) or
+    ImportFailed. Whatever it raises, the previous snapshot is still the one served."""
     started = time.perf_counter()
     sha = file_sha256(path)
     published = db.session.scalar(
@@ -81,64 +157,279 @@ def import_snapshot(path: Path, *, today: date | None = None) -> ImportResult:
             published.id,
             already_published=True,
         )
-    with path.open(encoding="utf-8", newline="") as fh:
-        try:
-            result = _load(fh, path.name, sha, today or date.today(), started)
-        except UnicodeDecodeError as exc:
-            db.session.rollback()
-            raise SnapshotFormatError(f"the file is not UTF-8 (byte {exc.start})") from None
-        except BaseException:
-            db.session.rollback()
-            raise
+    _check_ends_with_line_break(path)
+    db.session.rollback()  # start the load from a clean transaction
+    with retention.import_lock():
+        loader = _PostgresLoad() if _is_postgres() else _SqliteLoad()
+        result = _run(loader, path, sha, today or date.today(), replace, progress)
+        snapshot_queries.clear_snapshot_cache()
+        result.pruned = retention.prune()
     # right after the publication, in a transaction of its own (see portal/appeals/reflected.py)
     result.closed_cases = len(reflected.close_reflected())
+    result.seconds = time.perf_counter() - started
     return result
 
 
-def _load(fh: io.TextIOBase, source: str, sha: str, today: date, started: float) -> ImportResult:
-    key = _hmac_key()
-    snapshot = Snapshot(
-        period="",
-        status=SnapshotStatus.LOADING,
-        sha256=sha,
-        source_name=source[:255],
-        row_count=0,
-        household_count=0,
+def _run(
+    loader: _Load, path: Path, sha: str, today: date, replace: bool, progress: Progress | None
+) -> ImportResult:
+    with path.open("rb") as raw:
+        text_fh = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        try:
+            return loader.run(
+                text_fh, raw, path.stat().st_size, path.name, sha, today, replace, progress
+            )
+        except UnicodeDecodeError as exc:
+            loader.abandon()
+            raise SnapshotFormatError(f"the file is not UTF-8 (byte {exc.start})") from None
+        except (SnapshotRejected, SnapshotFormatError, PeriodAlreadyPublished):
+            loader.abandon()
+            raise
+        except Exception as exc:
+            loader.abandon()
+            raise ImportFailed(_db_failure(exc)) from exc
+        except BaseException:
+            loader.abandon()
+            raise
+
+
+def _db_failure(exc: BaseException) -> str:
+    """A one-line reason from a database error (no SQL, no parameters: they hold NIKs)."""
+    orig = getattr(exc, "orig", None) or exc
+    first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return f"{type(orig).__name__}: {first}"
+
+
+def _check_ends_with_line_break(path: Path) -> None:
+    """A snapshot file ends with a line break; one that does not was cut short (a copy or a
+    download that stopped), and its last row may look complete while it is not."""
+    with path.open("rb") as fh:
+        fh.seek(0, io.SEEK_END)
+        if fh.tell() == 0:
+            return  # the reader says "empty"
+        fh.seek(-1, io.SEEK_END)
+        if fh.read(1) not in (b"\n", b"\r"):
+            raise SnapshotFormatError(
+                "the file does not end with a line break: it looks truncated (a copy or "
+                "download that stopped?); its last line may be incomplete"
+            )
+
+
+# --- the shared load ------------------------------------------------------------------------
+
+
+class _Load:
+    """One import run. Subclasses provide the engine's staging, checks SQL and publication."""
+
+    snapshot_id: int
+
+    def __init__(self) -> None:
+        self.macs = Pseudonyms(_hmac_key())
+        self._kk_cache = ["", ""]  # the last (no_kk, kk_hmac): a KK's rows are adjacent
+
+    # engine-specific steps
+    def begin(self, sha: str, source: str) -> None:
+        raise NotImplementedError
+
+    def write_batch(self, batch: list[tuple[Any, ...]]) -> None:
+        raise NotImplementedError
+
+    def end_staging(self) -> None:
+        pass
+
+    def fill_tables(self) -> int:
+        """Move the staged rows into the snapshot's persons/households; return households."""
+        raise NotImplementedError
+
+    def abandon(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def conn(self) -> Connection:
+        return db.session.connection()
+
+    def check_period(self, period: str, replace: bool) -> None:
+        if replace:
+            return
+        other = db.session.scalar(
+            select(Snapshot).where(
+                Snapshot.period == period, Snapshot.status == SnapshotStatus.PUBLISHED
+            )
+        )
+        if other is not None:
+            raise PeriodAlreadyPublished(period, other.source_name)
+
+    def run(
+        self,
+        fh: io.TextIOBase,
+        raw: BinaryIO,
+        size: int,
+        source: str,
+        sha: str,
+        today: date,
+        replace: bool,
+        progress: Progress | None,
+    ) -> ImportResult:
+        self.begin(sha, source)
+        errors: list[RowError] = []
+        error_total = 0
+        rows = 0
+        period: str | None = None
+        batch: list[tuple[Any, ...]] = []
+        for item in self._rows(fh, today):
+            if isinstance(item, RowError):
+                error_total += 1
+                if len(errors) < MAX_REPORTED_ERRORS:
+                    errors.append(item)
+                continue
+            if period is None:
+                period = item.period
+                self.check_period(period, replace)
+            batch.append(item_tuple(item, self.macs, self._kk_cache))
+            rows += 1
+            if len(batch) >= CHUNK:
+                self.write_batch(batch)
+                batch = []
+                if progress is not None:
+                    progress(rows, raw.tell(), size)
+        if batch:
+            self.write_batch(batch)
+        if progress is not None:
+            progress(rows, size, size)
+        if rows == 0 and error_total == 0:
+            raise SnapshotRejected([RowError(2, "the file has a header but no rows")], 1)
+        self.end_staging()
+        cross_errors, cross_total = self.cross_row_errors()
+        if error_total or cross_total:
+            merged = _merge_errors(errors, cross_errors)
+            raise SnapshotRejected(merged, error_total + cross_total)
+        if period is None:  # every row was bad: reported above
+            raise SnapshotRejected(errors, error_total)
+        households = self.fill_tables()
+        replaced = self.publish(period, rows, households)
+        return ImportResult(period, rows, households, 0.0, self.snapshot_id, replaced=replaced)
+
+    def _rows(self, fh: io.TextIOBase, today: date) -> Iterator[SnapshotRow | RowError]:
+        # the code sets once, not through the app context on every row
+        return read_snapshot(
+            fh,
+            kecamatan_exists=wilayah.codes(Level.KECAMATAN).__contains__,
+            desa_exists=wilayah.codes(Level.DESA).__contains__,
+            today=today,
+        )
+
+    def cross_row_errors(self) -> tuple[list[RowError], int]:
+        """One row per NIK; one desil, kode_desa and alamat per No. KK. Set-based: the
+        aggregates find the few offending NIKs and KKs, the detail query only visits them."""
+        conn, staging, kk = self.conn, self.staging_name, self.kk_name
+        # one pass over the staged rows per key: the households' aggregate serves both the
+        # check (MIN <> MAX) and, once the file is good, the households' rows (fill_tables)
+        conn.execute(text(
+            f"CREATE {self.scratch} TABLE {kk} AS SELECT kk_hmac, MIN(line) AS first, "
+            "MIN(no_kk) AS no_kk, MIN(desil) AS desil, MAX(desil) AS desil_max, "
+            "MIN(kode_desa) AS kode_desa, MAX(kode_desa) AS kode_desa_max, "
+            f"MIN(alamat) AS alamat, MAX(alamat) AS alamat_max FROM {staging} GROUP BY kk_hmac"
+        ))  # fmt: skip
+        conn.execute(text(f"CREATE TEMP TABLE bad_nik AS SELECT nik_hmac, MIN(line) AS first "
+                          f"FROM {staging} GROUP BY nik_hmac HAVING COUNT(*) > 1"))  # fmt: skip
+        found = conn.execute(text(
+            f"SELECT s.line, 'nik', b.first, 0, 0, '', '' FROM {staging} s "
+            "JOIN bad_nik b ON b.nik_hmac = s.nik_hmac WHERE s.line > b.first "
+            "UNION ALL "
+            "SELECT s.line, 'kk', f.line, s.desil, f.desil, s.kode_desa, f.kode_desa "
+            f"FROM {kk} b JOIN {staging} f ON f.kk_hmac = b.kk_hmac AND f.line = b.first "
+            f"JOIN {staging} s ON s.kk_hmac = b.kk_hmac AND s.line > b.first "
+            "WHERE (b.desil <> b.desil_max OR b.kode_desa <> b.kode_desa_max "
+            "OR b.alamat <> b.alamat_max) "
+            "AND (s.desil <> f.desil OR s.kode_desa <> f.kode_desa OR s.alamat <> f.alamat) "
+            "ORDER BY 1"
+        )).all()  # fmt: skip
+        conn.execute(text("DROP TABLE bad_nik"))
+        errors: dict[int, RowError] = {}
+        for line, rule, first, desil, first_desil, desa, first_desa in found:
+            if line in errors:
+                continue
+            if rule == "nik":
+                reason = f"the same NIK already appears on line {first}"
+            elif desil != first_desil:
+                reason = (
+                    f"desil {desil} differs from {first_desil} for the same No. KK on line {first}"
+                )
+            elif desa != first_desa:
+                reason = (
+                    f"kode_desa {desa} differs from {first_desa} "
+                    f"for the same No. KK on line {first}"
+                )
+            else:
+                reason = f"alamat differs from the one for the same No. KK on line {first}"
+            errors[line] = RowError(line, reason)
+        ordered = sorted(errors.values(), key=lambda e: e.line)
+        return ordered[:MAX_REPORTED_ERRORS], len(ordered)
+
+    scratch = ""  # how the scratch tables are created: TEMP (SQLite) or UNLOGGED
+    kk_name = ""
+
+    @property
+    def staging_name(self) -> str:
+        raise NotImplementedError
+
+    def publish(self, period: str, rows: int, households: int) -> list[int]:
+        raise NotImplementedError
+
+
+class Pseudonyms:
+    """hmac_number() for many numbers: the key is absorbed once per purpose and each number
+    costs a copy and an update (same output as portal.core.nik.hmac_number)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._nik = hmac.new(key, b"nik:", hashlib.sha256)
+        self._kk = hmac.new(key, b"kk:", hashlib.sha256)
+
+    def nik(self, number: str) -> str:
+        mac = self._nik.copy()
+        mac.update(number.encode())
+        return mac.hexdigest()[:32]
+
+    def kk(self, number: str) -> str:
+        mac = self._kk.copy()
+        mac.update(number.encode())
+        return mac.hexdigest()[:32]
+
+
+def item_tuple(row: SnapshotRow, macs: Pseudonyms, kk_cache: list[str]) -> tuple[Any, ...]:
+    if kk_cache[0] != row.no_kk:
+        kk_cache[0] = row.no_kk
+        kk_cache[1] = macs.kk(row.no_kk)
+    return (
+        row.line,
+        macs.nik(row.nik),
+        kk_cache[1],
+        row.nik,
+        row.no_kk,
+        row.nama,
+        row.jenis_kelamin,
+        row.tanggal_lahir,
+        row.hubungan,
+        row.kode_desa,
+        row.alamat,
+        row.desil,
+        ";".join(row.programs),
     )
-    db.session.add(snapshot)
-    db.session.flush()
-    households: dict[str, dict[str, object]] = {}
-    batch: list[dict[str, object]] = []
-    errors: list[RowError] = []
-    error_total = 0
-    rows = 0
-    period = None
-    for item in read_snapshot(
-        fh, kecamatan_exists=wilayah.kecamatan_exists, desa_exists=wilayah.desa_exists, today=today
-    ):
-        if isinstance(item, RowError):
-            error_total += 1
-            if len(errors) < MAX_REPORTED_ERRORS:
-                errors.append(item)
-            continue
-        rows += 1
-        period = item.period
-        if error_total:
-            continue  # keep validating to report every bad line, but write nothing more
-        kk_hmac = _household(households, item, key)
-        batch.append(_person(snapshot.id, kk_hmac, item, key, rows))
-        if len(batch) >= CHUNK:
-            db.session.execute(insert(Person), batch)
-            batch = []
-    if error_total:
-        raise SnapshotRejected(errors, error_total)
-    if rows == 0 or period is None:
-        raise SnapshotRejected([RowError(2, "the file has a header but no rows")], 1)
-    if batch:
-        db.session.execute(insert(Person), batch)
-    values = [{"snapshot_id": snapshot.id, **h} for h in households.values()]
-    for start in range(0, len(values), CHUNK):
-        db.session.execute(insert(Household), values[start : start + CHUNK])
+
+
+def _merge_errors(first: list[RowError], second: list[RowError]) -> list[RowError]:
+    by_line: dict[int, RowError] = {}
+    for error in sorted(first + second, key=lambda e: e.line):
+        by_line.setdefault(error.line, error)
+    return list(by_line.values())[:MAX_REPORTED_ERRORS]
+
+
+def _publish(
+    snapshot: Snapshot, period: str, rows: int, households: int, attach: Callable[[], None]
+) -> list[int]:
+    """The publication, inside the caller's transaction; the caller commits. The new
+    snapshot's rows are in place once ATTACH has run (a no-op on SQLite)."""
+    attach()
     replaced = list(
         db.session.scalars(
             select(Snapshot.id).where(
@@ -152,44 +443,253 @@ def _load(fh: io.TextIOBase, source: str, sha: str, today: date, started: float)
         )
     snapshot.period = period
     snapshot.row_count = rows
-    snapshot.household_count = len(households)
+    snapshot.household_count = households
     snapshot.status = SnapshotStatus.PUBLISHED
     snapshot.published_at = db.utcnow()
-    history.record_period_changes(db.session, snapshot.id)  # before the commit: all or nothing
-    db.session.commit()  # the publication: all of it becomes visible at once, or none
-    snapshot_queries.clear_snapshot_cache()
-    return ImportResult(
-        period, rows, len(households), time.perf_counter() - started, snapshot.id, replaced=replaced
-    )
+    db.session.flush()
+    history.record_period_changes(db.session, snapshot.id)  # before the commit
+    return replaced
 
 
-def _household(households: dict[str, dict[str, object]], row: SnapshotRow, key: bytes) -> str:
-    existing = households.get(row.no_kk)
-    if existing is not None:
-        return str(existing["kk_hmac"])
-    kk_hmac = hmac_number(row.no_kk, key, purpose="kk")
-    households[row.no_kk] = {
-        "kk_hmac": kk_hmac,
-        "no_kk": row.no_kk,
-        "kode_desa": row.kode_desa,
-        "alamat": row.alamat,
-        "desil": row.desil,
-    }
-    return kk_hmac
+# --- SQLite ---------------------------------------------------------------------------------
 
 
-def _person(
-    snapshot_id: int, kk_hmac: str, row: SnapshotRow, key: bytes, position: int
-) -> dict[str, object]:
-    return {
-        "snapshot_id": snapshot_id,
-        "nik_hmac": hmac_number(row.nik, key, purpose="nik"),
-        "kk_hmac": kk_hmac,
-        "position": position,
-        "nik": row.nik,
-        "nama": row.nama,
-        "jenis_kelamin": row.jenis_kelamin,
-        "tanggal_lahir": row.tanggal_lahir,
-        "hubungan": row.hubungan,
-        "programs": ";".join(row.programs),
-    }
+class _SqliteLoad(_Load):
+    """Staging in a TEMP table (the connection's own temporary database: writing it does not
+    take the main database's write lock, so look-ups keep logging), checks, then one write
+    transaction: the snapshot row, INSERT ... SELECT into persons and households, publication.
+    A killed run leaves nothing: the TEMP table dies with its connection, the write
+    transaction never committed."""
+
+    staging_name = "temp.import_staging"
+    kk_name = "temp.import_kk"
+    scratch = "TEMP"
+
+    def begin(self, sha: str, source: str) -> None:
+        self.sha, self.source = sha, source
+        conn = self.conn
+        raw = conn.connection.driver_connection
+        # bulk-load settings for this connection: a large page cache (the temp database's
+        # too), temporary B-trees in a file rather than in memory (flat memory)
+        raw.execute("PRAGMA cache_size = -65536")  # 64 MiB
+        raw.execute("PRAGMA temp.cache_size = -65536")
+        raw.execute("PRAGMA temp_store = FILE")
+        conn.execute(text("DROP TABLE IF EXISTS temp.import_staging"))
+        conn.execute(text("DROP TABLE IF EXISTS temp.import_kk"))
+        conn.execute(
+            text(
+                "CREATE TEMP TABLE import_staging (line INTEGER, nik_hmac TEXT, kk_hmac TEXT, "
+                "nik TEXT, no_kk TEXT, nama TEXT, jenis_kelamin TEXT, tanggal_lahir TEXT, "
+                "hubungan TEXT, kode_desa TEXT, alamat TEXT, desil INTEGER, programs TEXT)"
+            )
+        )
+        self._raw = raw
+
+    def write_batch(self, batch: list[tuple[Any, ...]]) -> None:
+        self._raw.executemany(
+            "INSERT INTO temp.import_staging VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [(*r[:7], r[7].isoformat(), *r[8:]) for r in batch],
+        )
+
+    def fill_tables(self) -> int:
+        self.snapshot = Snapshot(
+            period="",
+            status=SnapshotStatus.LOADING,
+            sha256=self.sha,
+            source_name=self.source[:255],
+            row_count=0,
+            household_count=0,
+        )
+        db.session.add(self.snapshot)
+        db.session.flush()  # the write transaction starts here
+        self.snapshot_id = sid = self.snapshot.id
+        conn = self.conn
+        households = conn.execute(
+            text(
+                "INSERT INTO households (snapshot_id, kk_hmac, no_kk, kode_desa, alamat, desil) "
+                "SELECT :sid, kk_hmac, no_kk, kode_desa, alamat, desil FROM temp.import_kk"
+            ),
+            {"sid": sid},
+        ).rowcount
+        conn.execute(  # in line order already: the staging table's rowid order
+            text(
+                "INSERT INTO persons (snapshot_id, nik_hmac, kk_hmac, position, nik, nama, "
+                "jenis_kelamin, tanggal_lahir, hubungan, programs) SELECT :sid, nik_hmac, "
+                "kk_hmac, line, nik, nama, jenis_kelamin, tanggal_lahir, hubungan, programs "
+                "FROM temp.import_staging"
+            ),
+            {"sid": sid},
+        )
+        conn.execute(text("DROP TABLE temp.import_staging"))
+        conn.execute(text("DROP TABLE temp.import_kk"))
+        return int(households)
+
+    def publish(self, period: str, rows: int, households: int) -> list[int]:
+        replaced = _publish(self.snapshot, period, rows, households, lambda: None)
+        db.session.commit()  # the publication: all of it becomes visible at once, or none
+        return replaced
+
+    def abandon(self) -> None:
+        db.session.rollback()
+        try:
+            db.session.connection().execute(text("DROP TABLE IF EXISTS temp.import_staging"))
+            db.session.connection().execute(text("DROP TABLE IF EXISTS temp.import_kk"))
+            db.session.commit()
+        except Exception:  # best effort: a TEMP table dies with its connection
+            db.session.rollback()
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------
+
+SCHEMA = retention.SCHEMA  # staging and per-snapshot partitions (tables of their own)
+
+
+def _escape(value: str) -> str:
+    """COPY text format: the reader refused control characters and collapsed whitespace, so
+    only the backslash needs escaping."""
+    return value.replace("\\", "\\\\") if "\\" in value else value
+
+
+class _PostgresLoad(_Load):
+    """COPY into an UNLOGGED staging table, checks, two new tables filled and indexed, then
+    attached as partitions in the publishing transaction."""
+
+    scratch = "UNLOGGED"
+
+    @property
+    def staging_name(self) -> str:
+        return f"{SCHEMA}.staging_{self.snapshot_id}"
+
+    @property
+    def kk_name(self) -> str:
+        return f"{SCHEMA}.staging_kk_{self.snapshot_id}"
+
+    def begin(self, sha: str, source: str) -> None:
+        retention.clean_abandoned()  # what a killed run left (we hold the import lock)
+        snapshot = Snapshot(
+            period="",
+            status=SnapshotStatus.LOADING,
+            sha256=sha,
+            source_name=source[:255],
+            row_count=0,
+            household_count=0,
+        )
+        db.session.add(snapshot)
+        db.session.commit()  # a LOADING row: never served; removed if this run dies
+        self.snapshot_id = snapshot.id
+        conn = self.conn
+        conn.execute(
+            text(
+                f"CREATE UNLOGGED TABLE {self.staging_name} (line integer, nik_hmac text, "
+                "kk_hmac text, nik text, no_kk text, nama text, jenis_kelamin text, "
+                "tanggal_lahir date, hubungan text, kode_desa text, alamat text, "
+                "desil smallint, programs text)"
+            )
+        )
+        self._copy_cm: Any = None
+
+    def _start_copy(self) -> None:
+        # the table and its COPY in one transaction, committed once the file is read; started
+        # at the first batch, after the period check (the connection is busy during COPY)
+        raw = self.conn.connection.driver_connection
+        self._cursor = raw.cursor()
+        self._copy_cm = self._cursor.copy(f"COPY {self.staging_name} FROM STDIN")
+        self._copy = self._copy_cm.__enter__()
+
+    def write_batch(self, batch: list[tuple[Any, ...]]) -> None:
+        if self._copy_cm is None:
+            self._start_copy()
+        out = []
+        for r in batch:
+            out.append(
+                f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{_escape(r[5])}\t{r[6]}\t"
+                f"{r[7].isoformat()}\t{r[8]}\t{r[9]}\t{_escape(r[10])}\t{r[11]}\t{r[12]}\n"
+            )
+        self._copy.write("".join(out).encode())
+
+    def end_staging(self) -> None:
+        if self._copy_cm is not None:
+            self._copy_cm.__exit__(None, None, None)
+            self._copy_cm = None
+        db.session.commit()  # (no ANALYZE: the checks are aggregates, whatever the plan)
+
+    def fill_tables(self) -> int:
+        conn, sid = self.conn, self.snapshot_id
+        persons, households = f"{SCHEMA}.persons_{sid}", f"{SCHEMA}.households_{sid}"
+        conn.execute(
+            text(
+                f"CREATE TABLE {households} (LIKE public.households INCLUDING DEFAULTS "
+                f"INCLUDING CONSTRAINTS, CONSTRAINT snapshot_is_{sid} CHECK (snapshot_id = {sid}))"
+            )
+        )
+        conn.execute(
+            text(
+                f"INSERT INTO {households} (snapshot_id, kk_hmac, no_kk, kode_desa, alamat, desil)"
+                f" SELECT {sid}, kk_hmac, no_kk, kode_desa, alamat, desil FROM {self.kk_name}"
+            )
+        )
+        conn.execute(
+            text(
+                f"CREATE TABLE {persons} (LIKE public.persons INCLUDING DEFAULTS "
+                f"INCLUDING CONSTRAINTS, CONSTRAINT snapshot_is_{sid} CHECK (snapshot_id = {sid}))"
+            )
+        )
+        conn.execute(
+            text(
+                f"INSERT INTO {persons} (snapshot_id, nik_hmac, kk_hmac, position, nik, nama, "
+                "jenis_kelamin, tanggal_lahir, hubungan, programs) "
+                f"SELECT {sid}, nik_hmac, kk_hmac, line, nik, nama, jenis_kelamin, "
+                f"tanggal_lahir, hubungan, programs FROM {self.staging_name}"
+            )
+        )
+        # the parents' indexes, built once on the filled tables; ATTACH adopts them
+        conn.execute(text(f"ALTER TABLE {households} ADD PRIMARY KEY (snapshot_id, kk_hmac)"))
+        conn.execute(text(f"CREATE INDEX ON {households} (snapshot_id, kode_desa)"))
+        conn.execute(text(f"ALTER TABLE {persons} ADD PRIMARY KEY (snapshot_id, nik_hmac)"))
+        conn.execute(text(f"CREATE INDEX ON {persons} (snapshot_id, kk_hmac)"))
+        conn.execute(text(f"DROP TABLE {self.staging_name}"))
+        conn.execute(text(f"DROP TABLE {self.kk_name}"))
+        count = conn.execute(text(f"SELECT COUNT(*) FROM {households}")).scalar_one()
+        db.session.commit()
+        conn = self.conn
+        conn.execute(text(f"ANALYZE {households}"))
+        conn.execute(text(f"ANALYZE {persons}"))
+        db.session.commit()
+        return int(count)
+
+    def publish(self, period: str, rows: int, households: int) -> list[int]:
+        sid = self.snapshot_id
+        snapshot = db.session.get(Snapshot, sid)
+        if snapshot is None:  # removed by a concurrent prune: impossible under the lock
+            raise ImportFailed("the loading snapshot disappeared")
+
+        def attach() -> None:
+            conn = self.conn
+            conn.execute(text("SET LOCAL lock_timeout = '60s'"))
+            conn.execute(
+                text(
+                    f"ALTER TABLE public.households ATTACH PARTITION {SCHEMA}.households_{sid} "
+                    f"FOR VALUES IN ({sid})"
+                )
+            )
+            conn.execute(
+                text(
+                    f"ALTER TABLE public.persons ATTACH PARTITION {SCHEMA}.persons_{sid} "
+                    f"FOR VALUES IN ({sid})"
+                )
+            )
+
+        replaced = _publish(snapshot, period, rows, households, attach)
+        db.session.commit()  # the publication: all of it becomes visible at once, or none
+        return replaced
+
+    def abandon(self) -> None:
+        try:
+            if getattr(self, "_copy_cm", None) is not None:
+                with contextlib.suppress(Exception):  # the COPY is being thrown away
+                    self._copy_cm.__exit__(RuntimeError, RuntimeError("abandoned"), None)
+                self._copy_cm = None
+            db.session.rollback()
+            retention.clean_abandoned()
+        except Exception:  # the next run cleans up what this one could not
+            db.session.rollback()

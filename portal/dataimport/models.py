@@ -25,7 +25,7 @@ from portal.db import Base, UTCDateTime, utcnow
 
 
 class SnapshotStatus(StrEnum):
-    LOADING = "loading"  # only ever seen inside the importing transaction
+    LOADING = "loading"  # being imported (never served); a killed run's is cleaned up
     PUBLISHED = "published"
     REPLACED = "replaced"  # a later file for the same period took its place
 
@@ -64,6 +64,8 @@ class Household(Base):
     __table_args__ = (
         CheckConstraint("desil BETWEEN 1 AND 10", name="desil_range"),
         Index("ix_households_snapshot_id_kode_desa", "snapshot_id", "kode_desa"),
+        # PostgreSQL: one partition per snapshot (retention.py, loader.py)
+        {"postgresql_partition_by": "LIST (snapshot_id)"},
     )
 
 
@@ -82,8 +84,8 @@ class Person(Base):
     programs: Mapped[str] = mapped_column(String(100), default="")  # "PKH;BPNT;PBI-JK"
 
     __table_args__ = (
-        # Deferred: a snapshot is written in one transaction and its households are
-        # inserted after their members have streamed past (see loader.py).
+        # Deferred: within a snapshot's load, members and households are written in
+        # either order (see loader.py).
         ForeignKeyConstraint(
             ["snapshot_id", "kk_hmac"],
             ["households.snapshot_id", "households.kk_hmac"],
@@ -92,6 +94,7 @@ class Person(Base):
             initially="DEFERRED",
         ),
         Index("ix_persons_snapshot_id_kk_hmac", "snapshot_id", "kk_hmac"),
+        {"postgresql_partition_by": "LIST (snapshot_id)"},
     )
 
     @property

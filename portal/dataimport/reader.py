@@ -1,16 +1,20 @@
 """Pure reader for the snapshot CSV contract (DOMAIN.md): validated rows or errors with lines.
 
-No database, no Flask: the caller passes the region code sets. Cross-row rules (one row per
-NIK, one desil and one desa per KK, one period per file) are checked here as rows stream by.
+No database, no Flask: the caller passes the region code sets. It holds nothing per row, so
+memory stays flat whatever the file's size: the rules across rows that need to remember
+earlier rows (one row per NIK; one desil, desa and alamat per KK) are checked set-based in
+SQL by the loader (loader.py), on a staging table that carries each row's line. The one
+period per file is a single remembered value and is checked here.
 """
 
 from __future__ import annotations
 
 import csv
-import unicodedata
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from portal.core import nik as niklib
 from portal.core.periods import Period
@@ -106,11 +110,9 @@ def read_snapshot(
         raise SnapshotFormatError(f"line 1: {exc}") from None
     header = [h.strip().lower().lstrip("\ufeff") for h in header]
     if tuple(header) != COLUMNS:
-        raise SnapshotFormatError("line 1: the header must be exactly: " + ",".join(COLUMNS))
+        raise SnapshotFormatError(_header_problem(header))
 
     period: str | None = None
-    nik_lines: dict[str, int] = {}
-    kk_first: dict[str, tuple[int, int, str]] = {}  # no_kk -> (line, desil, kode_desa)
     while True:
         line = reader.line_num + 1  # where the next row starts (a quoted cell may span lines)
         try:
@@ -135,34 +137,44 @@ def read_snapshot(
         elif parsed.period != period:
             yield RowError(line, f"periode {parsed.period} differs from the file's {period}")
             continue
-        if parsed.nik in nik_lines:
-            yield RowError(line, f"the same NIK already appears on line {nik_lines[parsed.nik]}")
-            continue
-        first = kk_first.get(parsed.no_kk)
-        if first is None:
-            kk_first[parsed.no_kk] = (line, parsed.desil, parsed.kode_desa)
-        elif first[1] != parsed.desil:
-            yield RowError(
-                line,
-                f"desil {parsed.desil} differs from {first[1]} "
-                f"for the same No. KK on line {first[0]}",
-            )
-            continue
-        elif first[2] != parsed.kode_desa:
-            yield RowError(
-                line,
-                f"kode_desa {parsed.kode_desa} differs from {first[2]} "
-                f"for the same No. KK on line {first[0]}",
-            )
-            continue
-        nik_lines[parsed.nik] = line
         yield parsed
+
+
+def _header_problem(header: list[str]) -> str:
+    """Say what is wrong with a header: which columns are missing, which are not ours, or
+    (the same names) that the order differs. A file of another period's format lands here."""
+    missing = [c for c in COLUMNS if c not in header]
+    unknown = [c for c in header if c not in COLUMNS]
+    parts = []
+    if missing:
+        parts.append("missing column(s): " + ", ".join(missing))
+    if unknown:
+        parts.append("unexpected column(s): " + ", ".join(repr(c) for c in unknown))
+    if not parts:
+        parts.append("the columns are in another order")
+    return (
+        f"line 1: {'; '.join(parts)} (another format or version of the snapshot file?); "
+        "the header must be exactly: " + ",".join(COLUMNS)
+    )
+
+
+# Unicode category Cc is exactly these two ranges (one regex search, not a call per character)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def _has_control(text: str) -> bool:
     """A control character (NUL, escape, DEL...) left in a cell once its whitespace is
     collapsed: none belongs in a name or an address, and PostgreSQL refuses NUL in text."""
-    return any(unicodedata.category(c) == "Cc" for c in text)
+    return _CONTROL.search(text) is not None
+
+
+@lru_cache(maxsize=16)
+def _period(raw: str) -> str | None:
+    """The period of a cell, cached: every row of a file carries the same one."""
+    try:
+        return str(Period.parse(raw))
+    except ValueError:
+        return None
 
 
 def _parse_row(
@@ -172,9 +184,8 @@ def _parse_row(
     desa_exists: Callable[[str], bool],
     today: date,
 ) -> SnapshotRow | RowError:
-    try:
-        period = str(Period.parse(row["periode"]))
-    except ValueError:
+    period = _period(row["periode"])
+    if period is None:
         return RowError(line, f"periode {row['periode']!r} is not of the form YYYYQn")
     try:
         no_kk = niklib.parse_kk(row["no_kk"], region_exists=kecamatan_exists)

@@ -28,8 +28,8 @@ PUBLISHED = re.compile(
 )
 
 
-def dtsen_import(runner: FlaskCliRunner, path: Path) -> Result:
-    return runner.invoke(args=["dtsen", "import", str(path)])
+def dtsen_import(runner: FlaskCliRunner, path: Path, *options: str) -> Result:
+    return runner.invoke(args=["dtsen", "import", *options, str(path)])
 
 
 def set_cell(path: Path, line: int, column: str, value: str) -> None:
@@ -140,7 +140,7 @@ def test_bad_last_row_leaves_the_published_period_served_unchanged(
     path = factory.write("2026Q3", [newcomer, changed, factory.household()], name="b.csv")
     set_cell(path, 7, "jenis_kelamin", "L")  # the last row is a daughter
 
-    result = dtsen_import(runner, path)
+    result = dtsen_import(runner, path, "--replace")
 
     assert_clean_failure(result)
     assert "line 7: jenis_kelamin L disagrees with the NIK" in result.output
@@ -173,11 +173,12 @@ def test_a_corrected_file_for_the_same_period_replaces_the_old_one(
     assert dtsen_import(runner, factory.write("2026Q3", [dropped, kept])).exit_code == 0
     added = factory.household(desil=8, programs=())
 
-    result = dtsen_import(runner, factory.write("2026Q3", [kept, added]))
+    result = dtsen_import(runner, factory.write("2026Q3", [kept, added]), "--replace")
 
     assert result.exit_code == 0, result.output
     assert "replaces the earlier file" in result.output
-    assert snapshots(app) == [("2026Q3", "replaced", 4), ("2026Q3", "published", 4)]
+    assert "Pruned 1 old snapshot(s)" in result.output  # the replaced file is not kept
+    assert snapshots(app) == [("2026Q3", "published", 4)]
     missing = not_found(client, factory)
     assert look_up(client, dropped) == missing
     assert look_up(client, kept) != missing
@@ -220,15 +221,37 @@ def test_non_utf8_file_is_refused_clearly(app: Flask, runner: FlaskCliRunner, fa
 
 
 @pytest.mark.parametrize(
-    "header",
+    ("header", "detail"),
     [
-        "periode;no_kk;nik;nama;jenis_kelamin;tanggal_lahir;hubungan;kode_desa;alamat;desil;program",
-        "period,no_kk,nik,nama,jenis_kelamin,tanggal_lahir,hubungan,kode_desa,alamat,desil,program",
-        "periode,no_kk,nik,nama,jenis_kelamin,tanggal_lahir,hubungan,kode_desa,alamat,desil",
+        (
+            "periode;no_kk;nik;nama;jenis_kelamin;tanggal_lahir;hubungan;kode_desa;alamat;desil;"
+            "program",
+            "unexpected column(s): 'periode;no_kk;nik;",
+        ),
+        (
+            "period,no_kk,nik,nama,jenis_kelamin,tanggal_lahir,hubungan,kode_desa,alamat,desil,"
+            "program",
+            "missing column(s): periode; unexpected column(s): 'period'",
+        ),
+        (
+            "periode,no_kk,nik,nama,jenis_kelamin,tanggal_lahir,hubungan,kode_desa,alamat,desil",
+            "missing column(s): program (another format",
+        ),
+        (  # an older format: rt_rw in place of alamat
+            "periode,no_kk,nik,nama,jenis_kelamin,tanggal_lahir,hubungan,kode_desa,rt_rw,desil,"
+            "program",
+            "missing column(s): alamat; unexpected column(s): 'rt_rw'",
+        ),
+        (
+            "no_kk,periode,nik,nama,jenis_kelamin,tanggal_lahir,hubungan,kode_desa,alamat,desil,"
+            "program",
+            "the columns are in another order",
+        ),
     ],
+    ids=["semicolons", "renamed", "missing", "older format", "order"],
 )
-def test_wrong_header_is_refused_clearly(
-    app: Flask, runner: FlaskCliRunner, factory, header: str
+def test_wrong_header_is_refused_clearly_naming_the_columns(
+    app: Flask, runner: FlaskCliRunner, factory, header: str, detail: str
 ) -> None:
     path = factory.write("2026Q3", [factory.household()])
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -237,7 +260,9 @@ def test_wrong_header_is_refused_clearly(
     result = dtsen_import(runner, path)
 
     assert_clean_failure(result)
-    assert "line 1: the header must be exactly: " + ",".join(COLUMNS) in result.output
+    assert "line 1: " in result.output
+    assert detail in result.output
+    assert "the header must be exactly: " + ",".join(COLUMNS) in result.output
     assert snapshots(app) == []
 
 
@@ -276,16 +301,15 @@ def test_periods_lists_snapshots_newest_period_first(runner: FlaskCliRunner, fac
     assert dtsen_import(runner, factory.write("2026Q2", [house], name="q2.csv")).exit_code == 0
     assert dtsen_import(runner, factory.write("2026Q3", [house], name="q3a.csv")).exit_code == 0
     other = factory.household()
-    assert dtsen_import(runner, factory.write("2026Q3", [other], name="q3b.csv")).exit_code == 0
+    q3b = factory.write("2026Q3", [other], name="q3b.csv")
+    assert dtsen_import(runner, q3b, "--replace").exit_code == 0
 
     result = runner.invoke(args=["dtsen", "periods"])
 
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
-    assert len(lines) == 3
-    assert [line.split()[:2] for line in lines] == [
+    assert [line.split()[:2] for line in lines] == [  # the replaced q3a.csv was pruned
         ["2026Q3", "published"],
-        ["2026Q3", "replaced"],
         ["2026Q2", "published"],
     ]
     assert lines[0].endswith("q3b.csv")

@@ -1,5 +1,8 @@
 """read_snapshot: the CSV contract of DOMAIN.md, one rule at a time, on in-memory lines.
 
+The rules across rows that need earlier rows (one row per NIK, one desil/desa/alamat per KK)
+are checked in SQL by the loader: tests/dataimport/test_streaming.py.
+
 Line numbers are spreadsheet lines: the header is line 1, the first data row line 2.
 NIKs are built by hand: ``PPKKCC`` + ``DDMMYY`` (+40 on the day for women) + serial.
 """
@@ -299,35 +302,6 @@ def test_periode_differing_from_the_first_row_is_refused() -> None:
     assert error.line == 3
     assert "2026Q2" in error.reason
     assert "2026Q3" in error.reason
-
-
-def test_duplicate_nik_names_the_line_of_its_first_appearance() -> None:
-    again = {**OTHER, "nik": SITI, "nama": "SITI AMINAH", "jenis_kelamin": "P",
-             "tanggal_lahir": "1988-06-05"}  # fmt: skip
-    error = only_error(HUSBAND, GOOD, OTHER, again)
-    assert error.line == 5
-    assert "the same NIK already appears on line 3" in error.reason
-
-
-def test_duplicate_nik_written_differently_is_still_a_duplicate() -> None:
-    again = {**GOOD, "nik": "3216 0145 0688 0002"}
-    error = only_error(GOOD, again)
-    assert error.line == 3
-    assert "line 2" in error.reason
-
-
-def test_desil_differing_within_one_no_kk_names_the_first_line() -> None:
-    error = only_error(HUSBAND, GOOD, OTHER, {**CHILD, "desil": "4"})
-    assert error.line == 5
-    assert "desil 4 differs from 3" in error.reason
-    assert "line 2" in error.reason
-
-
-def test_kode_desa_differing_within_one_no_kk_names_the_first_line() -> None:
-    error = only_error(HUSBAND, {**GOOD, "kode_desa": "32.16.02.2002"})
-    assert error.line == 3
-    assert "kode_desa" in error.reason
-    assert "line 2" in error.reason
 
 
 def test_every_bad_row_is_reported_not_only_the_first() -> None:
