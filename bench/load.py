@@ -145,12 +145,17 @@ class Browser:
     """One person's browser: its cookies (all sent on every request; the portal's are
     Secure, which plain-HTTP loopback must ignore), no redirect followed."""
 
-    def __init__(self, port: int, on_answer: Any = None) -> None:
+    def __init__(
+        self, port: int, on_answer: Any = None, stop: threading.Event | None = None
+    ) -> None:
         self.port = port
         self.cookies: dict[str, str] = {}
         self.on_answer = on_answer
+        self.stop = stop  # once set, nothing more is sent: the run is over
 
     def send(self, method: str, path: str, form: dict[str, Any] | None = None) -> Answer:
+        if self.stop is not None and self.stop.is_set():
+            raise RunOver
         headers = {}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -179,6 +184,10 @@ class Browser:
         if self.on_answer is not None:
             self.on_answer(answer)
         return answer
+
+
+class RunOver(Exception):
+    """The run ended in the middle of a filing: it is left there, not counted."""
 
 
 class StepFailed(RuntimeError):
@@ -508,16 +517,16 @@ def status_class(status: int) -> str:
 def filing_thread(port: int, filers: Filers, tally: Tally, stop: threading.Event) -> None:
     while not stop.is_set():
         kind, filer, about = filers.next()
-        browser = Browser(port, tally.answer)
+        browser = Browser(port, tally.answer, stop)
         started = time.perf_counter()
         try:
             file_case(browser, kind, answers_for(kind, filer, about))
+        except RunOver:
+            return
         except (StepFailed, OSError, http.client.HTTPException) as exc:
             with tally.lock:
                 tally.failed += 1
-                # a filing cut by the end of the run is not a wrong answer
-                if not stop.is_set() or isinstance(exc, StepFailed):
-                    tally.unexpected.append(f"{kind}: {exc}")
+                tally.unexpected.append(f"{kind}: {exc}")
             continue
         with tally.lock:
             tally.filed += 1
@@ -551,6 +560,36 @@ def read_report(path: Path) -> dict[str, Any]:
     return found
 
 
+def jiffies(pid: int) -> int | None:
+    """utime + stime of a process (fields 14 and 15 of /proc/<pid>/stat), None if gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[11]) + int(fields[12])
+
+
+def backend_cpu(target: Target) -> dict[int, int]:
+    """CPU so far of each PostgreSQL backend connected to the run's database, when the
+    server runs on this machine (its processes are in /proc); {} otherwise. The workers'
+    pools keep their connections, so the same backends serve the whole run."""
+    if target.engine_name != "postgresql":
+        return {}
+    engine = create_engine(target.database_url)
+    try:
+        with engine.connect() as conn:
+            pids = conn.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalars()
+            found = {pid: jiffies(pid) for pid in pids}
+    finally:
+        engine.dispose()
+    return {pid: j for pid, j in found.items() if j is not None}
+
+
 def cpu_busy() -> tuple[int, int]:
     """Busy and total jiffies of the whole machine (/proc/stat), to tell how full it was."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -578,10 +617,12 @@ def measure(
     portal: Server,
     wrk_env: dict[str, str],
     filers: Filers,
+    target: Target,
 ) -> tuple[dict[str, Any], Tally, dict[str, Any]]:
     tally = Tally()
     stop = threading.Event()
     cpu_before, busy_before = portal.cpu_seconds(), cpu_busy()
+    backends_before = backend_cpu(target)
     started = time.monotonic()
     running = {
         kind: start_wrk(
@@ -608,8 +649,14 @@ def measure(
         results[kind] = read_report(report)
     elapsed = time.monotonic() - started
     busy_after = cpu_busy()
+    backends_after = backend_cpu(target)
+    backends = sum(j - backends_before.get(pid, 0) for pid, j in backends_after.items())
     machine = {
         "workers_cpu_s": round(portal.cpu_seconds() - cpu_before, 2),
+        # backends that ended during the run are missed (the pools keep theirs open)
+        "postgres_backends_cpu_s": (
+            round(backends / os.sysconf("SC_CLK_TCK"), 2) if backends_after else None
+        ),
         "elapsed_s": round(elapsed, 1),
         "machine_cpu_busy_share": round(
             (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1]), 3
@@ -723,7 +770,7 @@ def main() -> None:
         check_by_hand(PORT, session, officer, wrk_env)
         mix = ", ".join(f"{k} {v}" for k, v in args.mix.items() if v)
         say(f"load: {args.duration} s, connections: {mix}")
-        results, tally, machine = measure(args, portal, wrk_env, filers)
+        results, tally, machine = measure(args, portal, wrk_env, filers, target)
         memory = portal.memory()
     finally:
         portal.stop()
@@ -812,6 +859,11 @@ def report(
         "unexpected": unexpected,
         "socket_errors": socket_errors,
         "workers_cpu_ms_per_request": round(1000 * machine["workers_cpu_s"] / max(total, 1), 2),
+        "postgres_cpu_ms_per_request": (
+            round(1000 * machine["postgres_backends_cpu_s"] / max(total, 1), 2)
+            if machine["postgres_backends_cpu_s"] is not None
+            else None
+        ),
         "machine_cpu_busy_share": machine["machine_cpu_busy_share"],
         "valid": not (classes["other"] or unexpected or socket_errors),
     }
@@ -886,8 +938,9 @@ def print_table(result: dict[str, Any]) -> None:
             "each, about 16 requests)"
         )
     print(
-        f"look-ups: {total['lookups_per_s']}/s (a look-up is a POST and a GET); workers' CPU "
-        f"{total['workers_cpu_ms_per_request']} ms a request"
+        f"look-ups: {total['lookups_per_s']}/s (a look-up is a POST and a GET); CPU a request: "
+        f"gunicorn workers {total['workers_cpu_ms_per_request']} ms, PostgreSQL backends "
+        f"{stats.show(total['postgres_cpu_ms_per_request'])} ms"
     )
     print(
         f"answers not 2xx/3xx/429: {total['not_2xx_3xx_429']} (must be 0); unexpected: "
