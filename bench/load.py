@@ -590,6 +590,17 @@ def backend_cpu(target: Target) -> dict[int, int]:
     return {pid: j for pid, j in found.items() if j is not None}
 
 
+def head_commit() -> str | None:
+    """The commit, from git itself (a worktree's .git is a file git_commit() cannot read)."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None
+
+
 def cpu_busy() -> tuple[int, int]:
     """Busy and total jiffies of the whole machine (/proc/stat), to tell how full it was."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -869,7 +880,7 @@ def report(
     }
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": git_commit(),
+        "commit": git_commit() or head_commit(),
         "machine": {
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
