@@ -945,8 +945,8 @@ def print_table(result: dict[str, Any]) -> None:
     if filing:
         print(
             f"filings completed: {filing['filings_completed']} "
-            f"({filing['filings_per_minute']}/min, median {filing['filing_seconds_median']} s "
-            "each, about 16 requests)"
+            f"({filing['filings_per_minute']}/min, median "
+            f"{stats.show(filing['filing_seconds_median'])} s each, about 16 requests)"
         )
     print(
         f"look-ups: {total['lookups_per_s']}/s (a look-up is a POST and a GET); CPU a request: "
