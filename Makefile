@@ -12,7 +12,7 @@ REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 .DEFAULT_GOAL := help
 .PHONY: help install lock run serve setup-demo test test-sqlite test-postgres test-both lint fmt \
         e2e i18n-extract i18n-update i18n-compile i18n-check db-upgrade bench bench-staff \
-        bench-export clean
+        bench-export load clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-15s %s\n", $$1, $$2}'
@@ -117,10 +117,18 @@ fmt: install ## ruff fix and format
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: setup-demo ## Look-up throughput against the ../shared/bench floor, staff pages at 1 M cases
-	$(BIN)/python bench/lookup_vs_floor.py
-	$(BIN)/python bench/staff.py
-	$(BIN)/python bench/import.py
+# The benchmarks of bench/, in order (each builds its own data under bench/out/, never
+# instance/); a name without a bench/<name>.py is skipped with a note. BENCH_ARGS=--quick
+# gives --quick to each script that offers it. See bench/README.md.
+BENCHES ?= lookup_vs_floor import staff export load
+BENCH_ARGS ?=
+LOAD_ARGS ?=
+
+bench: i18n-compile ## Run every benchmark in bench/ one after the other; print figures and ratios
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS) $(BENCHES)
+
+load: i18n-compile ## 60 s mixed load (wrk) on PostgreSQL + Redis; fails on any non-2xx/3xx/429
+	$(BIN)/python bench/load.py $(LOAD_ARGS)
 
 bench-staff: install ## Staff queue, case page and dashboard at 1 M cases (PostgreSQL, BENCH_STAFF_URL)
 	$(BIN)/python bench/staff.py
