@@ -138,9 +138,13 @@ def fresh_db(args: argparse.Namespace, tag: str) -> tuple[str, dict[str, str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--persons", type=int, default=240_000)
+    parser.add_argument(
+        "--persons", type=int, default=240_000, help="persons in the generated snapshot"
+    )
     parser.add_argument("--rss-persons", type=int, default=0, help="a second size for RSS")
-    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument(
+        "--postgres", action="store_true", help="PostgreSQL (against COPY) instead of SQLite"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)

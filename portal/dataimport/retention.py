@@ -92,6 +92,20 @@ def prune(keep: int | None = None) -> list[int]:
     return ids
 
 
+def add_empty_partitions(conn, sid: int) -> None:  # type: ignore[no-untyped-def]
+    """Empty partitions for snapshot SID on PostgreSQL (a no-op on SQLite): for code that
+    writes a snapshot's rows itself instead of through the import (tests, seeders)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table in ("households", "persons"):  # persons' foreign key names households
+        conn.execute(
+            text(
+                f"CREATE TABLE IF NOT EXISTS {SCHEMA}.{table}_{sid} "
+                f"PARTITION OF public.{table} FOR VALUES IN ({int(sid)})"
+            )
+        )
+
+
 def _drop_partitions(conn, sid: int) -> None:  # type: ignore[no-untyped-def]
     """Drop one snapshot's partitions: persons first (its foreign key refers to the
     households partition), households detached first (the parent's foreign key names it)."""

@@ -24,6 +24,7 @@ from portal.appeals import tickets
 from portal.appeals.models import Appeal, AppealEvent, OutboxMessage
 from portal.appeals.states import AppealStatus
 from portal.audit.models import AuditEvent
+from portal.dataimport import retention
 from portal.dataimport.models import Household, Snapshot
 from portal.jobs.models import Job
 from portal.lookup.models import AccessEvent
@@ -65,6 +66,7 @@ def snapshots(app: Flask) -> None:
             )
             db.session.add(snap)
             db.session.flush()
+            retention.add_empty_partitions(db.session.connection(), snap.id)
             for kk_hmac, no_kk in homes:
                 db.session.add(
                     Household(
