@@ -7,8 +7,9 @@ Three steps, the same on both engines:
    row is written, with its line number, to a staging table in large batches: PostgreSQL
    ``COPY`` into an UNLOGGED table, SQLite chunked ``executemany`` into a TEMP table. Nothing
    per row is kept in Python, so memory is flat whatever the size of the file.
-2. **Check across rows, set-based in SQL** on the staging table: one row per NIK, one desil,
-   desa and alamat per No. KK. Bad lines from both steps are reported together, in line
+2. **Check across rows, set-based in SQL** on the staging table: one row per NIK, one desil
+   and one desa per No. KK (members' addresses may be written differently: the household
+   keeps its first line's, as before). Bad lines from both steps are reported together, in line
    order (at most MAX_REPORTED_ERRORS of them, plus the count); nothing is published.
 3. **Publish** (``_publish``): in one short transaction the new snapshot's rows become the
    period's, the earlier file of the same period (``--replace``) is marked replaced, and the
@@ -319,7 +320,7 @@ class _Load:
         )
 
     def cross_row_errors(self) -> tuple[list[RowError], int]:
-        """One row per NIK; one desil, kode_desa and alamat per No. KK. Set-based: the
+        """One row per NIK; one desil and kode_desa per No. KK. Set-based: the
         aggregates find the few offending NIKs and KKs, the detail query only visits them."""
         conn, staging, kk = self.conn, self.staging_name, self.kk_name
         # one pass over the staged rows per key: the households' aggregate serves both the
@@ -330,6 +331,13 @@ class _Load:
             "MIN(kode_desa) AS kode_desa, MAX(kode_desa) AS kode_desa_max, "
             f"MIN(alamat) AS alamat, MAX(alamat) AS alamat_max FROM {staging} GROUP BY kk_hmac"
         ))  # fmt: skip
+        # The contract (DOMAIN.md) fixes desil per No. KK, and a household lives in one desa;
+        # members' addresses may be written differently: the household's is its first line's.
+        conn.execute(text(
+            f"UPDATE {kk} SET alamat = s.alamat FROM {staging} s "
+            f"WHERE s.kk_hmac = {kk}.kk_hmac AND s.line = {kk}.first "
+            f"AND {kk}.alamat <> {kk}.alamat_max"
+        ))  # fmt: skip
         conn.execute(text(f"CREATE TEMP TABLE bad_nik AS SELECT nik_hmac, MIN(line) AS first "
                           f"FROM {staging} GROUP BY nik_hmac HAVING COUNT(*) > 1"))  # fmt: skip
         found = conn.execute(text(
@@ -339,9 +347,8 @@ class _Load:
             "SELECT s.line, 'kk', f.line, s.desil, f.desil, s.kode_desa, f.kode_desa "
             f"FROM {kk} b JOIN {staging} f ON f.kk_hmac = b.kk_hmac AND f.line = b.first "
             f"JOIN {staging} s ON s.kk_hmac = b.kk_hmac AND s.line > b.first "
-            "WHERE (b.desil <> b.desil_max OR b.kode_desa <> b.kode_desa_max "
-            "OR b.alamat <> b.alamat_max) "
-            "AND (s.desil <> f.desil OR s.kode_desa <> f.kode_desa OR s.alamat <> f.alamat) "
+            "WHERE (b.desil <> b.desil_max OR b.kode_desa <> b.kode_desa_max) "
+            "AND (s.desil <> f.desil OR s.kode_desa <> f.kode_desa) "
             "ORDER BY 1"
         )).all()  # fmt: skip
         conn.execute(text("DROP TABLE bad_nik"))
@@ -355,13 +362,11 @@ class _Load:
                 reason = (
                     f"desil {desil} differs from {first_desil} for the same No. KK on line {first}"
                 )
-            elif desa != first_desa:
+            else:
                 reason = (
                     f"kode_desa {desa} differs from {first_desa} "
                     f"for the same No. KK on line {first}"
                 )
-            else:
-                reason = f"alamat differs from the one for the same No. KK on line {first}"
             errors[line] = RowError(line, reason)
         ordered = sorted(errors.values(), key=lambda e: e.line)
         return ordered[:MAX_REPORTED_ERRORS], len(ordered)

@@ -1,6 +1,6 @@
 """read_snapshot: the CSV contract of DOMAIN.md, one rule at a time, on in-memory lines.
 
-The rules across rows that need earlier rows (one row per NIK, one desil/desa/alamat per KK)
+The rules across rows that need earlier rows (one row per NIK, one desil and desa per KK)
 are checked in SQL by the loader: tests/dataimport/test_streaming.py.
 
 Line numbers are spreadsheet lines: the header is line 1, the first data row line 2.

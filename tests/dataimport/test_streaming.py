@@ -5,6 +5,7 @@ the refusal of a second file for a published period, progress output and retenti
 
 from __future__ import annotations
 
+import csv
 import os
 import signal
 import subprocess
@@ -98,7 +99,6 @@ def test_a_nik_twice_names_the_line_of_its_first_appearance(
     [
         ("desil", "9", "desil 9 differs from 3 for the same No. KK on line 2"),
         ("kode_desa", "32.16.02.2002", "kode_desa 32.16.02.2002 differs from 32.16.01.2001"),
-        ("alamat", "KP. LAIN RT 001/RW 001", "alamat differs from the one for the same No. KK"),
     ],
 )
 def test_a_household_attribute_differing_within_one_no_kk_names_the_first_line(
@@ -113,6 +113,24 @@ def test_a_household_attribute_differing_within_one_no_kk_names_the_first_line(
     assert f"line 4: {reason}" in result.output
     assert "line 3:" not in result.output
     assert snapshots(app) == []
+
+
+def test_members_may_write_the_address_differently_the_household_keeps_the_first_line(
+    app: Flask, runner: FlaskCliRunner, factory
+) -> None:
+    house = factory.household(size=3)
+    path = factory.write("2026Q3", [house, factory.household()])
+    with path.open(encoding="utf-8", newline="") as fh:
+        first = next(csv.DictReader(fh))["alamat"]
+    set_cell(path, 3, "alamat", "AAA LAIN RT 009/RW 009")  # sorts before the first line's
+    set_cell(path, 4, "alamat", "ZZZ LAIN RT 001/RW 001")
+
+    result = dtsen_import(runner, path)
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        kept = db.session.scalar(select(Household.alamat).where(Household.no_kk == house.no_kk))
+    assert kept == first
 
 
 def test_row_errors_and_rules_across_rows_are_reported_together_in_line_order(
