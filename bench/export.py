@@ -273,6 +273,7 @@ def main() -> int:
 
     from portal import create_app, db
     from portal.auth import service as staff
+    from portal.dataimport import retention
     from portal.dataimport.models import Snapshot
     from portal.migrate import upgrade
     from portal.wilayah.loader import import_dir
@@ -303,6 +304,8 @@ def main() -> int:
                 published_at=db.utcnow(),
             )
             db.session.add(snap)
+            db.session.flush()
+            retention.add_empty_partitions(db.session.connection(), snap.id)
             db.session.commit()
             snapshot_id = snap.id
         app.extensions["db_engine"].dispose()

@@ -111,7 +111,7 @@ def main() -> None:
         conn.execute(text("CREATE SCHEMA public"))
 
     from portal import create_app, db
-    from portal.dataimport import history
+    from portal.dataimport import history, retention
     from portal.migrate import upgrade
 
     app = create_app({"ENV_NAME": "testing", "TESTING": True, "DATABASE_URL": str(url)})
@@ -144,6 +144,8 @@ def main() -> None:
                     ).scalar_one()
                 )
             q2, q3 = ids
+            for sid in ids:  # the rows are written here, not by the import
+                retention.add_empty_partitions(conn, sid)
             started = time.perf_counter()
             conn.execute(text(HOUSEHOLDS_Q2), {**params, "s": q2})
             conn.execute(text(PERSONS_Q2), {**params, "s": q2})
