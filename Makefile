@@ -73,15 +73,22 @@ db-upgrade: install ## Apply the Alembic migrations to DATABASE_URL
 test: i18n-compile ## Install and run everything: unit suite (SQLite; + PostgreSQL/Redis with CI=true), e2e, lint
 	@if [ "$${CI:-}" = "true" ] || [ -n "$${TEST_POSTGRES:-}" ]; then \
 	    $(MAKE) --no-print-directory test-both; \
-	else $(MAKE) --no-print-directory test-sqlite; fi
+	else $(MAKE) --no-print-directory test-sqlite COVERAGE=1; fi
 	$(MAKE) --no-print-directory e2e
 	$(MAKE) --no-print-directory lint
 
 # pytest arguments for test-sqlite / test-postgres, e.g. PYTEST_ARGS=tests/review
 PYTEST_ARGS ?=
 
+# COVERAGE=1: measure the portal's line and branch coverage during the run, print the least
+# covered modules and fail below COVERAGE_FLOOR (percent); make test does it on SQLite.
+COVERAGE ?=
+COVERAGE_FLOOR ?= 85
+
 test-sqlite: i18n-compile ## Run the suite on SQLite with in-memory rate-limit storage
-	env -u DATABASE_URL -u RATELIMIT_STORAGE_URI $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	env -u DATABASE_URL -u RATELIMIT_STORAGE_URI $(BIN)/python -m \
+	    $(if $(COVERAGE),coverage run -m,) pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(if $(COVERAGE),$(BIN)/python -m coverage report --fail-under=$(COVERAGE_FLOOR),)
 
 test-postgres: i18n-compile ## Run the suite on PostgreSQL + Redis (fails if either is unreachable)
 	TEST_DATABASE_URL=$(PG_TEST_URL) TEST_REDIS_URL=$(REDIS_TEST_URL) \
@@ -91,7 +98,7 @@ test-postgres: i18n-compile ## Run the suite on PostgreSQL + Redis (fails if eit
 # then tests/faults alone on each, since it restarts PostgreSQL and times answers.
 test-both: i18n-compile ## The suite on SQLite and on PostgreSQL + Redis in parallel, then the fault tests
 	@set -o pipefail; rc=0; \
-	( $(MAKE) --no-print-directory test-sqlite PYTEST_ARGS=--ignore=tests/faults 2>&1 \
+	( $(MAKE) --no-print-directory test-sqlite PYTEST_ARGS=--ignore=tests/faults COVERAGE=1 2>&1 \
 	    | sed -u 's/^/[sqlite] /' ) & sqlite=$$!; \
 	( $(MAKE) --no-print-directory test-postgres PYTEST_ARGS=--ignore=tests/faults 2>&1 \
 	    | sed -u 's/^/[postgres] /' ) & postgres=$$!; \

@@ -110,20 +110,19 @@ def draft_photos(draft: AppealDraft) -> list[AppealPhoto]:
     return list(db.session.scalars(stmt))
 
 
-def add_photo(draft: AppealDraft, photo: photolib.CleanPhoto) -> AppealPhoto:
-    if len(draft_photos(draft)) >= MAX_PHOTOS:
-        raise PhotoLimitReached
+def save_photo(photo: photolib.CleanPhoto, **owner: Any) -> AppealPhoto:
+    """Store PHOTO's file and its row, owned as OWNER says (a draft's token, or a case and
+    its field check), in one commit; a failed commit removes the file again."""
     key = photolib.store(photo, upload_dir())
     record = AppealPhoto(
-        draft_token=draft.token,
         storage_key=key,
         width=photo.width,
         height=photo.height,
         size_bytes=len(photo.data),
         sha256=photo.sha256,
+        **owner,
     )
     db.session.add(record)
-    draft.updated_at = db.utcnow()
     try:
         db.session.commit()
     except BaseException:
@@ -131,6 +130,13 @@ def add_photo(draft: AppealDraft, photo: photolib.CleanPhoto) -> AppealPhoto:
         unlink_photo(key)
         raise
     return record
+
+
+def add_photo(draft: AppealDraft, photo: photolib.CleanPhoto) -> AppealPhoto:
+    if len(draft_photos(draft)) >= MAX_PHOTOS:
+        raise PhotoLimitReached
+    draft.updated_at = db.utcnow()  # committed with the photo
+    return save_photo(photo, draft_token=draft.token)
 
 
 def remove_photo(draft: AppealDraft, photo_id: int) -> None:

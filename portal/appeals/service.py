@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from portal import db
 from portal.appeals import photos as photolib
 from portal.appeals import tickets
-from portal.appeals.drafts import draft_photos, unlink_photo, upload_dir
+from portal.appeals.drafts import draft_photos, save_photo
 from portal.appeals.errors import (
     ContestNotAllowed,
     DraftIncomplete,
@@ -560,22 +560,6 @@ def contest(appeal: Appeal, note: str, *, locale: str) -> Appeal:
 
 def add_staff_photo(appeal: Appeal, field_check_id: int, photo: photolib.CleanPhoto) -> AppealPhoto:
     """A photo taken by a desa operator during a field check."""
-    key = photolib.store(photo, upload_dir())
-    record = AppealPhoto(
-        appeal_id=appeal.id,
-        field_check_id=field_check_id,
-        storage_key=key,
-        width=photo.width,
-        height=photo.height,
-        size_bytes=len(photo.data),
-        sha256=photo.sha256,
-        uploaded_by="staff",
+    return save_photo(
+        photo, appeal_id=appeal.id, field_check_id=field_check_id, uploaded_by="staff"
     )
-    db.session.add(record)
-    try:
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        unlink_photo(key)
-        raise
-    return record
