@@ -48,6 +48,7 @@ from limits import RateLimitItem, parse_many
 from limits.storage import RedisStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from portal.core.tokens import token_hash
 from portal.security import client_network
 
 log = logging.getLogger("portal")
@@ -273,7 +274,7 @@ def _valid_token(
     now = _now()
     if not not_before <= now <= not_before + TOKEN_GRACE_SECONDS:
         return False
-    used = hashlib.sha256(token.encode()).hexdigest()
+    used = token_hash(token)
     return store.first_use(used, TOKEN_GRACE_SECONDS * 2)
 
 

@@ -33,8 +33,6 @@ new row deletes the expired ones too.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -49,6 +47,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from portal import db
+from portal.core.tokens import new_token, token_hash
 from portal.forms import _no_controls
 from portal.replay.models import FormReplay, LookupReference
 
@@ -67,18 +66,14 @@ _GETTEXT = {
 # --- the browser key --------------------------------------------------------------------------
 
 
-def _hash(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
 def _owner(*, create: bool) -> str | None:
     key = session.get("bk")
     if not isinstance(key, str) or len(key) < 32:
         if not create:
             return None
-        key = secrets.token_urlsafe(32)
+        key = new_token()
         session["bk"] = key
-    return _hash("browser:" + key)
+    return token_hash("browser:" + key)
 
 
 def _token_of(name: str) -> str | None:
@@ -191,12 +186,12 @@ def keep(
     previous = _token_of("replay")
     stale = FormReplay.expires_at < now
     if previous:
-        stale = stale | (FormReplay.token_hash == _hash(previous))
+        stale = stale | (FormReplay.token_hash == token_hash(previous))
     db.session.execute(delete(FormReplay).where(stale))
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     db.session.add(
         FormReplay(
-            token_hash=_hash(token),
+            token_hash=token_hash(token),
             owner=owner,
             page=page,
             answers=_kept_answers(form, extra),
@@ -227,7 +222,7 @@ def _replay_row(page: str) -> FormReplay | None:
     owner = _owner(create=False)
     if token is None or owner is None:
         return None
-    row = db.session.get(FormReplay, _hash(token))
+    row = db.session.get(FormReplay, token_hash(token))
     if row is None or row.owner != owner or row.page != page or row.expires_at < db.utcnow():
         return None
     return row
@@ -264,15 +259,15 @@ def remember_lookup(nik: str, no_kk: str, *, snapshot_id: int, matched: bool) ->
     previous = _token_of("lookup")
     stale = LookupReference.expires_at < now
     if previous:
-        stale = stale | (LookupReference.token_hash == _hash(previous))
+        stale = stale | (LookupReference.token_hash == token_hash(previous))
     # Core statements on the session's connection (the look-up's hot path: no unit of work);
     # the commit is also the look-up's (its access record, portal.lookup.service)
     conn = db.session.connection()
     conn.execute(delete(LookupReference).where(stale))
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     conn.execute(
         insert(LookupReference).values(
-            token_hash=_hash(token),
+            token_hash=token_hash(token),
             owner=owner,
             nik=nik,
             no_kk=no_kk,
@@ -291,7 +286,7 @@ def recall_lookup() -> LookupReference | None:
     owner = _owner(create=False)
     if token is None or owner is None:
         return None
-    row = db.session.get(LookupReference, _hash(token))
+    row = db.session.get(LookupReference, token_hash(token))
     if row is None or row.owner != owner or row.expires_at < db.utcnow():
         return None
     return row
@@ -301,7 +296,7 @@ def forget_lookup() -> None:
     token = session.pop("lookup", None)
     if isinstance(token, str):
         db.session.execute(
-            delete(LookupReference).where(LookupReference.token_hash == _hash(token))
+            delete(LookupReference).where(LookupReference.token_hash == token_hash(token))
         )
         db.session.commit()
 

@@ -84,14 +84,6 @@ def overdue_and_escalated(user: StaffUser, now: datetime | None = None) -> tuple
     return queries.overdue_count(user, now), queries.escalated_count(user)
 
 
-def overdue_count(user: StaffUser, now: datetime | None = None) -> int:
-    return overdue_and_escalated(user, now)[0]
-
-
-def escalated_count(user: StaffUser) -> int:
-    return overdue_and_escalated(user)[1]
-
-
 def median_days_to_decision(user: StaffUser) -> float | None:
     """Median days from filing to decision over decided cases (decided_at is kept through
     diteruskan and selesai), to the hour; None when nothing was decided yet."""

@@ -91,10 +91,6 @@ def can_export(user: StaffUser) -> bool:
     return user.role_enum is Role.ADMIN_DINSOS
 
 
-def can_see_dashboard(user: StaffUser) -> bool:
-    return user.role_enum in (Role.ADMIN_DINSOS, Role.PUSAT)
-
-
 def can_edit_contact(user: StaffUser, kabupaten_code: str) -> bool:
     """The Dinas Sosial contact shown to citizens: the admin_dinsos of that kabupaten only."""
     return (

@@ -10,7 +10,7 @@ from sqlalchemy import Select, false, func, or_, select, tuple_, union_all
 
 from portal import db
 from portal.appeals.models import Appeal, AppealPhoto
-from portal.appeals.states import OPEN, AppealStatus
+from portal.appeals.states import OPEN
 from portal.auth.models import StaffUser
 from portal.dataimport import queries as snapshots
 from portal.dataimport.models import Person
@@ -329,7 +329,3 @@ def staff_names(ids: set[int]) -> dict[int, str]:
     return dict(
         db.session.execute(select(StaffUser.id, StaffUser.name).where(StaffUser.id.in_(ids))).all()
     )
-
-
-def status_values() -> list[str]:
-    return [s.value for s in AppealStatus]
