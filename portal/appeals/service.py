@@ -8,7 +8,6 @@ is only ever shown for a committed case. Errors are domain exceptions; views map
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from portal import db
 from portal.appeals import photos as photolib
 from portal.appeals import tickets
+from portal.appeals.build import Region, new_appeal, region_of_desa, region_of_nik
 from portal.appeals.drafts import draft_photos, save_photo
 from portal.appeals.errors import (
     ContestNotAllowed,
@@ -39,27 +39,9 @@ from portal.appeals.models import (
 )
 from portal.appeals.reasons import REASONS, Kind, Subject
 from portal.appeals.states import ALLOWED, DECIDED, OPEN, AppealStatus
-from portal.core.nik import kecamatan_of
 from portal.dataimport import queries as snapshots
 
 # --- filing -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Region:
-    kabupaten: str
-    kecamatan: str
-    desa: str | None
-
-
-def _region_of_desa(code: str) -> Region:
-    parts = code.split(".")
-    return Region(".".join(parts[:2]), ".".join(parts[:3]), code)
-
-
-def _region_of_nik(nik: str) -> Region:
-    kec = kecamatan_of(nik)
-    return Region(kec.rsplit(".", 1)[0], kec, None)
 
 
 def _limit(key: str) -> tuple[int, timedelta]:
@@ -166,7 +148,7 @@ def submit(draft: AppealDraft, *, locale: str) -> Appeal:
         found = home is not None
         # A No. KK already in DTSEN goes to the staff of the area where DTSEN has it, not of
         # the desa the filer chose (anyone could name any No. KK and their own desa).
-        region = _region_of_desa(home.kode_desa if home is not None else desa)
+        region = region_of_desa(home.kode_desa if home is not None else desa)
         own = household["no_kk"] == filer_kk
         details = {
             "household": {"no_kk": household["no_kk"], "alamat": household["alamat"], "desa": desa},
@@ -190,7 +172,7 @@ def submit(draft: AppealDraft, *, locale: str) -> Appeal:
             # found: in the current data (a household removed in the last update is not)
             subject_nik, subject_kk = filer_nik, filer_kk_hmac
             found = current is not None and membership.snapshot.id == current.id
-            region = _region_of_desa(membership.household.kode_desa)
+            region = region_of_desa(membership.household.kode_desa)
         else:
             subject_nik, subject_kk, found, region, reported = _other_household(
                 subject, current, details
@@ -203,40 +185,31 @@ def submit(draft: AppealDraft, *, locale: str) -> Appeal:
 
     rincian = answers.get("rincian") or {}
     contact = answers.get("kontak") or {}
-    now = db.utcnow()
-    appeal = Appeal(
+    appeal = new_appeal(
         ticket=_new_ticket(),
-        kind=reason.kind.value,
         reason_code=reason.code,
-        status=AppealStatus.DITERIMA.value,
-        filer_nik_hmac=filer_nik_hmac,
+        region=region,
         filer_nik=filer_nik,
+        filer_nik_hmac=filer_nik_hmac,
         filer_kk_hmac=filer_kk_hmac,
         filer_verified=verified,
-        filer_locale=locale,
         subject_is_filer_household=own,
+        subject_found=found,
+        draft_token=draft.token,
+        locale=locale,
         subject_nik_hmac=subject_nik_hmac,
         subject_nik=subject_nik,
         subject_kk_hmac=subject_kk,
-        subject_found=found,
-        kabupaten_code=region.kabupaten,
-        kecamatan_code=region.kecamatan,
-        kode_desa=region.desa,
         note=rincian.get("note", ""),
         evidence=rincian.get("evidence", []),
         details=details,
-        declared=True,
         contact_phone=contact.get("phone") or None,
         contact_email=contact.get("email") or None,
         period=current.period if current else None,
         **reported,
-        created_at=now,
-        updated_at=now,
-        due_at=now + timedelta(days=int(current_app.config["APPEAL_SLA_DAYS"])),
         cluster_of_id=_cluster_root(reason.code, subject_kk, subject_nik_hmac)
         if reason.kind is Kind.SANGGAHAN
         else None,
-        draft_token=draft.token,
     )
     token = draft.token
     try:
@@ -285,13 +258,13 @@ def _other_household(
         else None
     )
     if person is None:
-        region = _region_of_desa(desa) if desa else _region_of_nik(subject_nik or "")
+        region = region_of_desa(desa) if desa else region_of_nik(subject_nik or "")
         return subject_nik, None, False, region, reported
     home = snapshots.household(person.snapshot_id, person.kk_hmac)
     if home is None:  # cannot happen with the FK
-        region = _region_of_desa(desa) if desa else _region_of_nik(person.nik)
+        region = region_of_desa(desa) if desa else region_of_nik(person.nik)
     else:
-        region = _region_of_desa(home.kode_desa)
+        region = region_of_desa(home.kode_desa)
         if desa and home.kode_desa != desa:
             details["desa_mismatch"] = {"chosen": desa, "dtsen": home.kode_desa}
     return subject_nik, person.kk_hmac, True, region, reported
@@ -496,10 +469,10 @@ def can_contest(appeal: Appeal) -> bool:
     )
 
 
-# What a contest takes over from the contested case: who filed, about whom, where, and the
-# evidence. Everything about its handling (state, officers, decision, dates) starts afresh.
+# What a contest takes over from the contested case: who filed, about whom, and the
+# evidence (where it belongs too: its Region). Everything about its handling (state,
+# officers, decision, dates) starts afresh.
 CARRIED_TO_CONTEST = (
-    "kind",
     "reason_code",
     "filer_nik_hmac",
     "filer_nik",
@@ -517,9 +490,6 @@ CARRIED_TO_CONTEST = (
     "subject_kode_desa",
     "subject_linked_by_id",
     "subject_linked_at",
-    "kabupaten_code",
-    "kecamatan_code",
-    "kode_desa",
     "evidence",
     "details",
     "contact_phone",
@@ -532,18 +502,13 @@ def contest(appeal: Appeal, note: str, *, locale: str) -> Appeal:
     """Contest a decision once, within CONTEST_DAYS: a new case linked to the first."""
     if not can_contest(appeal):
         raise ContestNotAllowed
-    now = db.utcnow()
     carried = {column: getattr(appeal, column) for column in CARRIED_TO_CONTEST}
-    new = Appeal(
+    new = new_appeal(
         **carried,
         ticket=_new_ticket(),
-        status=AppealStatus.DITERIMA.value,
-        filer_locale=locale,
+        region=Region(appeal.kabupaten_code, appeal.kecamatan_code, appeal.kode_desa),
+        locale=locale,
         note=note,
-        declared=True,
-        created_at=now,
-        updated_at=now,
-        due_at=now + timedelta(days=int(current_app.config["APPEAL_SLA_DAYS"])),
         contests_id=appeal.id,
         draft_token=f"contest:{appeal.id}",  # one contest per case, enforced by the index
     )

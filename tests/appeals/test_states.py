@@ -4,7 +4,6 @@ the same case cannot both win."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from itertools import product
 
@@ -13,9 +12,10 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from portal import db
-from portal.appeals import errors, service, tickets
+from portal.appeals import errors, service
 from portal.appeals.models import Appeal, AppealEvent
 from portal.appeals.states import ALLOWED, DECIDED, OPEN, AppealStatus
+from tests.fixtures.factories import make_appeal
 
 S = AppealStatus
 
@@ -37,28 +37,16 @@ def make_case(app: Flask, status: AppealStatus) -> int:
     """A case already in STATUS, written directly (how it got there is not the point)."""
     with app.app_context():
         now = db.utcnow()
-        appeal = Appeal(
-            ticket=tickets.new_ticket(),
-            kind="sanggahan",
-            reason_code="INC-MAMPU",
-            status=status.value,
+        appeal = make_appeal(
+            status=status,
+            region="32.16.01.2001",
             filer_nik_hmac="f" * 32,
-            filer_nik="3216014101800001",
             filer_kk_hmac="k" * 32,
-            filer_verified=True,
-            subject_is_filer_household=False,
             subject_nik_hmac="s" * 32,
             subject_nik="3216010101800002",
             subject_kk_hmac="h" * 32,
-            subject_found=True,
-            kabupaten_code="32.16",
-            kecamatan_code="32.16.01",
-            kode_desa="32.16.01.2001",
-            declared=True,
-            created_at=now - timedelta(days=2),
-            updated_at=now - timedelta(days=2),
+            now=now - timedelta(days=2),
             due_at=now + timedelta(days=12),
-            draft_token=secrets.token_urlsafe(16),
         )
         db.session.add(appeal)
         db.session.commit()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import io
 import os
-import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from portal.appeals.states import DECIDED, AppealStatus
 from portal.audit.models import AuditEvent
 from portal.auth.models import StaffUser
 from portal.review.models import FieldCheck
+from tests.fixtures.factories import make_appeal
 from tests.fixtures.staff import Officer, StaffFactory
 from tests.helpers import SIXTEEN_DIGITS, Client, Page
 
@@ -78,26 +78,17 @@ class CaseFactory:
         """One case as a row, with the history a case in that state would have."""
         with self.app.app_context():
             now = db.utcnow()
-            appeal = Appeal(
-                ticket=tickets.new_ticket(),
-                kind="usulan" if reason.startswith(("USUL", "EXC-TIDAK")) else "sanggahan",
+            appeal = make_appeal(
                 reason_code=reason,
-                status=status.value,
-                filer_nik_hmac=secrets.token_hex(16),
+                status=status,
+                region=desa,
                 filer_nik="3216014101900002",
-                filer_kk_hmac=secrets.token_hex(16),
-                filer_verified=True,
                 subject_is_filer_household=subject_kk_hmac is None,
                 subject_kk_hmac=subject_kk_hmac,
-                subject_found=True,
-                kabupaten_code=desa[:5],
-                kecamatan_code=desa.rsplit(".", 1)[0],
-                kode_desa=desa,
                 note="Rumahnya besar dan punya mobil baru.",
-                declared=True,
                 period="2026Q3",
+                now=now,
                 created_at=now - timedelta(days=3),
-                updated_at=now,
                 due_at=due_at or now + due_in,
                 assigned_to_id=assigned_to,
                 assigned_at=now if assigned_to else None,
@@ -105,7 +96,6 @@ class CaseFactory:
                 escalated_at=now if escalated else None,
                 contests_id=contests.id if contests else None,
                 cluster_of_id=cluster_of.id if cluster_of else None,
-                draft_token=secrets.token_urlsafe(16),
             )
             path = [S.DITERIMA]
             if status is not S.DITERIMA:

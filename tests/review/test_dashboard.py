@@ -9,7 +9,6 @@ be worked out by hand. Kabupaten Bekasi (32.16) is the admin_dinsos' area; Kota 
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,12 +18,12 @@ from flask import Flask
 from sqlalchemy import event, func, select
 
 from portal import db
-from portal.appeals import tickets
 from portal.appeals.models import Appeal
 from portal.appeals.states import AppealStatus
 from portal.audit.models import AuditEvent
 from portal.auth.models import StaffUser
 from portal.review import dashboard
+from tests.fixtures.factories import make_appeal
 from tests.fixtures.staff import StaffFactory
 from tests.helpers import Client, Page
 
@@ -51,34 +50,22 @@ def make_cases(app: Flask, specs: list[Spec]) -> None:
         now = db.utcnow()
         for spec in specs:
             created = now - timedelta(days=spec.filed_days_ago)
-            kecamatan = spec.desa.rsplit(".", 1)[0]
             db.session.add(
-                Appeal(
-                    ticket=tickets.new_ticket(),
-                    kind="usulan" if spec.reason.startswith("USUL") else "sanggahan",
+                make_appeal(
                     reason_code=spec.reason,
-                    status=spec.status.value,
+                    status=spec.status,
+                    region=spec.desa,
                     filer_nik_hmac="f" * 32,
-                    filer_nik="3216014101800001",
                     filer_kk_hmac="k" * 32,
-                    filer_verified=True,
-                    subject_is_filer_household=False,
                     subject_nik_hmac="s" * 32,
                     subject_nik="3216010101800002",
                     subject_kk_hmac="h" * 32,
-                    subject_found=True,
-                    kabupaten_code=kecamatan.rsplit(".", 1)[0],
-                    kecamatan_code=kecamatan,
-                    kode_desa=spec.desa,
-                    declared=True,
-                    created_at=created,
-                    updated_at=created,
+                    now=created,
                     due_at=now + timedelta(days=spec.due_in_days),
                     decided_at=None
                     if spec.decided_days_ago is None
                     else now - timedelta(days=spec.decided_days_ago),
                     escalated_at=now - timedelta(hours=1) if spec.escalated else None,
-                    draft_token=secrets.token_urlsafe(16),
                 )
             )
         db.session.commit()

@@ -40,7 +40,7 @@ from tests.appeals.conftest import (
     track,
     walk,
 )
-from tests.fixtures.factories import DESA, Factory
+from tests.fixtures.factories import DESA, Factory, make_appeal
 from tests.fixtures.staff import Officer, StaffFactory
 from tests.helpers import Client, Page
 
@@ -117,29 +117,17 @@ def approved_case(
     """A sanggahan created directly (no pages), moved to STATUS by transition(); its id."""
     with app.app_context():
         now = db.utcnow()
-        appeal = Appeal(
-            ticket=tickets.new_ticket(),
-            kind="sanggahan",
-            reason_code="INC-MAMPU",
-            status=AppealStatus.DITERIMA.value,
-            filer_nik_hmac=secrets.token_hex(16),
+        appeal = make_appeal(
+            region=desa,
             filer_nik="3216010101800001",
-            filer_kk_hmac=secrets.token_hex(16),
             filer_verified=filer_verified,
-            subject_is_filer_household=False,
             subject_nik="3216015505900002",
             subject_kk_hmac=kk_hmac or secrets.token_hex(16),
             subject_found=False,
-            kabupaten_code=desa[:5],
-            kecamatan_code=desa[:8],
-            kode_desa=desa,
             note="Rumahnya besar dan punya mobil baru.",
-            declared=True,
             period="2026Q3",
-            created_at=now,
-            updated_at=now,
+            now=now,
             due_at=now + timedelta(days=14),
-            draft_token=secrets.token_urlsafe(16),
         )
         db.session.add(appeal)
         db.session.flush()

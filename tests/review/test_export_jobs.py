@@ -29,6 +29,7 @@ from portal.dataimport.models import Household, Snapshot
 from portal.jobs.models import Job
 from portal.lookup.models import AccessEvent
 from portal.review.models import Export, ExportChunk
+from tests.fixtures.factories import make_appeal
 from tests.fixtures.staff import Officer, StaffFactory
 from tests.helpers import Client, Page
 
@@ -91,7 +92,6 @@ def make_case(
 ) -> Made:
     """An approved case row with distinct values in every exported column (N varies them)."""
     values: dict[str, Any] = {
-        "kind": "sanggahan",
         "reason_code": "INC-MAMPU",
         "filer_verified": n % 2 == 0,
         "subject_is_filer_household": True,
@@ -105,23 +105,14 @@ def make_case(
     }
     values.update(fields)
     with app.app_context():
-        appeal = Appeal(
-            ticket=tickets.new_ticket(),
-            status=status.value,
-            filer_nik_hmac=secrets.token_hex(16),
+        appeal = make_appeal(
+            status=status,
             filer_nik="3216010101800001",
-            filer_kk_hmac=secrets.token_hex(16),
-            subject_found=True,
-            kabupaten_code=desa[:5],
-            kecamatan_code=desa[:8],
-            kode_desa=desa,
+            region=desa,
             note="Catatan pelapor.",
-            declared=True,
-            created_at=T0 + timedelta(hours=n),
-            updated_at=T0 + timedelta(hours=n),
+            now=T0 + timedelta(hours=n),
             due_at=T0 + timedelta(days=14),
             decided_at=T0 + timedelta(days=1, minutes=n),
-            draft_token=secrets.token_urlsafe(16),
             **values,
         )
         db.session.add(appeal)
@@ -150,7 +141,6 @@ def fixture_cases(app: Flask) -> dict[str, Made]:
         "usulan": make_case(
             app,
             3,
-            kind="usulan",
             reason_code="USUL-PROGRAM",
             subject_kk_hmac=KK_B,  # an usulan's No. KK is the one it proposes, not DTSEN's
             details={"household": {"no_kk": "3216020202200003"}, "programs": ["PKH", "BPNT"]},
@@ -159,7 +149,6 @@ def fixture_cases(app: Flask) -> dict[str, Made]:
         "heir": make_case(
             app,
             4,
-            kind="usulan",
             reason_code="USUL-AHLI-WARIS",
             details={
                 "household": {"no_kk": NO_KK_A},

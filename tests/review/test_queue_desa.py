@@ -3,7 +3,7 @@
 from flask import Flask
 
 from portal import db
-from portal.appeals.models import Appeal
+from tests.fixtures.factories import make_appeal
 from tests.helpers import Client
 
 
@@ -11,23 +11,14 @@ def _case(app: Flask, ticket: str, desa: str) -> None:
     with app.app_context():
         now = db.utcnow()
         db.session.add(
-            Appeal(
+            make_appeal(
                 ticket=ticket,
-                kind="sanggahan",
-                reason_code="INC-MAMPU",
-                status="diterima",
-                filer_nik_hmac="f" * 32,
+                region=desa,
                 filer_nik="3216010101900001",
+                filer_nik_hmac="f" * 32,
                 filer_kk_hmac="k" * 32,
-                filer_verified=True,
-                subject_is_filer_household=False,
                 subject_found=False,
-                kabupaten_code="32.16",
-                kecamatan_code=desa[:8],
-                kode_desa=desa,
-                declared=True,
-                created_at=now,
-                updated_at=now,
+                now=now,
                 due_at=now,
                 draft_token=ticket,
             )

@@ -6,7 +6,6 @@ many periods it has waited. One scenario per reason code, through the real impor
 from __future__ import annotations
 
 import copy
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,12 +18,11 @@ from sqlalchemy import select
 from portal import db
 from portal.appeals import tickets
 from portal.appeals.models import Appeal, AppealEvent
-from portal.appeals.reasons import REASONS
 from portal.appeals.states import AppealStatus
 from portal.audit.models import AuditEvent
 from portal.dataimport.demo import House
 from portal.dataimport.queries import pseudonym
-from tests.fixtures.factories import Factory
+from tests.fixtures.factories import Factory, make_appeal
 from tests.fixtures.staff import Officer, StaffFactory
 from tests.helpers import Client
 from tests.review.conftest import get
@@ -46,33 +44,21 @@ def forwarded(
     with app.app_context():
         now = db.utcnow()
         nik = house.members[person].nik if person is not None else None
-        appeal = Appeal(
-            ticket=tickets.new_ticket(),
-            kind=REASONS[reason].kind.value,
+        appeal = make_appeal(
             reason_code=reason,
-            status=S.DITERUSKAN.value,
-            filer_nik_hmac=secrets.token_hex(16),
+            status=S.DITERUSKAN,
+            region=house.kode_desa,
             filer_nik="3216014101900002",
-            filer_kk_hmac=secrets.token_hex(16),
-            filer_verified=True,
-            filer_locale="en",
-            subject_is_filer_household=False,
+            locale="en",
             subject_nik_hmac=pseudonym(nik, "nik") if nik else None,
             subject_nik=nik,
             subject_kk_hmac=pseudonym(house.no_kk, "kk"),
-            subject_found=True,
-            kabupaten_code="32.16",
-            kecamatan_code="32.16.01",
-            kode_desa=house.kode_desa,
-            note="",
             details=details or {},
-            declared=True,
             period=period,
             created_at=now - timedelta(days=20),
             updated_at=now - timedelta(days=1),
             due_at=now - timedelta(days=6),
             decided_at=now - timedelta(days=5),
-            draft_token=secrets.token_urlsafe(16),
         )
         db.session.add(appeal)
         db.session.flush()
