@@ -1,4 +1,6 @@
-"""One short form per question page (GOV.UK pattern: one topic per page)."""
+"""One short form per question page (GOV.UK pattern: one topic per page). The fields of the
+filing questions are made from their one definition (portal/appeals/questions.py); a form
+here says which questions its page asks, in order, and what only the page can check."""
 
 from __future__ import annotations
 
@@ -6,37 +8,29 @@ import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from portal.appeals import picker
 from portal.appeals.picker import Picker
-from portal.appeals.reasons import CONDITIONS, PROPOSABLE_PROGRAMS, Kind, for_kind
+from portal.appeals.questions import NOTE_MAX, QUESTIONS
+from portal.appeals.questions import form_field as ask
+from portal.appeals.reasons import Kind, for_kind
 from portal.forms import (
     BaseForm,
     HoneypotMixin,
-    KKField,
-    MultiCheckboxField,
     NIKField,
-    PhotoHint,
     RadioField,
     options,
 )
-from portal.lookup.labels import PROGRAM_NAMES
 from portal.wilayah import queries as wilayah
 
-NOTE_MAX = 2000
-ADDRESS_MAX = 200
 PHONE = re.compile(r"(?:\+?62|0)8\d{7,12}")
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}")
 
 
 class ReasonForm(BaseForm):
-    reason = RadioField(
-        _l("What is it about?"),
-        validators=[InputRequired(message=_l("Choose what your case is about."))],
-    )
+    reason = ask("alasan.reason")
 
     def __init__(self, kind: Kind, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -45,8 +39,8 @@ class ReasonForm(BaseForm):
 
 
 class FilerForm(HoneypotMixin, BaseForm):
-    nik = NIKField(_l("Your NIK"), description=_l("16 digits, on your KTP and your family card."))
-    no_kk = KKField(_l("Your No. KK"), description=_l("16 digits, at the top of your family card."))
+    nik = ask("pelapor.nik")
+    no_kk = ask("pelapor.no_kk")
 
 
 def _desa_fields(label: object) -> tuple[StringField, RadioField, BooleanField]:
@@ -117,55 +111,18 @@ class DesaPickerForm(BaseForm):
             )
 
 
-RT_RW = re.compile(r"\d{1,3}", re.ASCII)
-NAME_MAX = 100
-
-
-def _rt_rw_field(label: object) -> StringField:
-    return StringField(
-        label,
-        render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": "3"},
-    )
-
-
 class SubjectForm(DesaPickerForm):
     """Whose data: the filer's own household, or another one, described as a neighbour
     knows it (name, address with RT/RW, desa); its NIK only if the filer happens to know
     it. Staff match a household named this way to DTSEN (portal/review/matching.py)."""
 
-    whose = RadioField(
-        _l("Whose data is it about?"),
-        choices=options([("own", _l("My own household")), ("other", _l("Another household"))]),
-        validators=[InputRequired(message=_l("Choose whose data it is about."))],
-    )
-    subject_name = StringField(
-        _l("Name of the person it is about"),
-        description=_l(
-            "As people know them, for example Pak Rahmat or Bu Eni. Your identity is "
-            "never shown to that household."
-        ),
-        validators=[
-            DataRequired(message=_l("Enter the name of the person it is about.")),
-            Length(min=2, max=NAME_MAX, message=_l("Write between 2 and 100 characters.")),
-        ],
-        render_kw={"autocomplete": "off", "spellcheck": "false"},
-    )
-    subject_alamat = TextAreaField(
-        _l("Their address"),
-        description=_l("Kampung or street, and house number if you know it."),
-        validators=[
-            DataRequired(message=_l("Enter the address of the household.")),
-            Length(max=ADDRESS_MAX, message=_l("Write at most 200 characters.")),
-        ],
-    )
-    subject_rt = _rt_rw_field(_l("RT"))
-    subject_rw = _rt_rw_field(_l("RW"))
-    desa_q, desa, desa_confirm = _desa_fields(_l("Desa or kelurahan where they live"))
-    subject_nik = NIKField(
-        _l("NIK of the person it is about (optional)"),
-        optional=True,
-        description=_l("Only if you know it. You can leave this empty."),
-    )
+    whose = ask("subjek.whose")
+    subject_name = ask("subjek.subject_name")
+    subject_alamat = ask("subjek.subject_alamat")
+    subject_rt = ask("subjek.subject_rt")
+    subject_rw = ask("subjek.subject_rw")
+    desa_q, desa, desa_confirm = _desa_fields(QUESTIONS["subjek.desa"].label)
+    subject_nik = ask("subjek.subject_nik")
 
     # answered only for another household: ignored (and not checked) for one's own
     ABOUT_OTHER = (
@@ -178,20 +135,6 @@ class SubjectForm(DesaPickerForm):
         "desa_confirm",
         "subject_nik",
     )
-
-    def validate_subject_rt(self, field: StringField) -> None:
-        self._rt_rw(field, _l("Enter the RT as a number, for example 3."))
-
-    def validate_subject_rw(self, field: StringField) -> None:
-        self._rt_rw(field, _l("Enter the RW as a number, for example 5."))
-
-    @staticmethod
-    def _rt_rw(field: StringField, message: object) -> None:
-        if not field.data:
-            raise ValidationError(message)
-        if not RT_RW.fullmatch(field.data) or int(field.data) == 0:
-            raise ValidationError(message)
-        field.data = f"{int(field.data):03d}"  # as DTSEN writes it: RT 002/RW 005
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
@@ -208,15 +151,8 @@ class SubjectForm(DesaPickerForm):
 
 
 class DetailsForm(BaseForm):
-    evidence = MultiCheckboxField(_l("What do you know or have? Tick all that apply."))
-    note = TextAreaField(
-        _l("Describe the situation"),
-        description=_l("What is wrong, since when, and how you know. At most 2000 characters."),
-        validators=[
-            DataRequired(message=_l("Describe the situation in a few sentences.")),
-            Length(min=10, max=NOTE_MAX, message=_l("Write between 10 and 2000 characters.")),
-        ],
-    )
+    evidence = ask("rincian.evidence")
+    note = ask("rincian.note")
 
     def __init__(self, evidence: tuple[tuple[str, object], ...], *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
@@ -224,57 +160,32 @@ class DetailsForm(BaseForm):
 
 
 class HouseholdForm(BaseForm):
-    no_kk = KKField(
-        _l("No. KK of the household"),
-        description=_l("16 digits, at the top of the household's family card."),
-    )
-    head_nik = NIKField(_l("NIK of the head of the household"))
-    alamat = TextAreaField(
-        _l("Address"),
-        description=_l("Street or kampung, house number, RT/RW."),
-        validators=[
-            DataRequired(message=_l("Enter the address of the household.")),
-            Length(max=ADDRESS_MAX, message=_l("Write at most 200 characters.")),
-        ],
-    )
+    no_kk = ask("rumah-tangga.no_kk")
+    head_nik = ask("rumah-tangga.head_nik")
+    alamat = ask("rumah-tangga.alamat")
 
 
 class DesaForm(DesaPickerForm):
-    desa_q, desa, desa_confirm = _desa_fields(_l("Desa or kelurahan where the household lives"))
+    desa_q, desa, desa_confirm = _desa_fields(QUESTIONS["desa.desa"].label)
 
 
 class ProgramsForm(BaseForm):
-    programs = MultiCheckboxField(
-        _l("Which programs do you propose? Tick all that apply."),
-        choices=options((code, PROGRAM_NAMES[code]) for code in PROPOSABLE_PROGRAMS),
-        validators=[DataRequired(message=_l("Choose at least one program."))],
-    )
-
-
-def _condition_field(key: str) -> RadioField:
-    label, choices = CONDITIONS[key]
-    return RadioField(
-        label,
-        choices=options(choices),
-        validators=[InputRequired(message=_l("Choose one answer."))],
-    )
+    programs = ask("program.programs")
 
 
 class ConditionsForm(BaseForm):
-    work = _condition_field("work")
-    income = _condition_field("income")
-    floor = _condition_field("floor")
-    walls = _condition_field("walls")
-    water = _condition_field("water")
-    electricity = _condition_field("electricity")
-    sanitation = _condition_field("sanitation")
+    work = ask("kondisi.work")
+    income = ask("kondisi.income")
+    floor = ask("kondisi.floor")
+    walls = ask("kondisi.walls")
+    water = ask("kondisi.water")
+    electricity = ask("kondisi.electricity")
+    sanitation = ask("kondisi.sanitation")
 
 
 class HeirForm(BaseForm):
-    deceased_nik = NIKField(_l("NIK of the recipient who died"))
-    heir_nik = NIKField(
-        _l("NIK of the heir"), description=_l("The heir must be on the same family card.")
-    )
+    deceased_nik = ask("ahli-waris.deceased_nik")
+    heir_nik = ask("ahli-waris.heir_nik")
 
     def validate_heir_nik(self, field: NIKField) -> None:
         if field.number and field.number == self.deceased_nik.number:
@@ -282,23 +193,12 @@ class HeirForm(BaseForm):
 
 
 class PhotosForm(BaseForm):
-    photos = MultipleFileField(
-        _l("Add photos (optional)"),
-        description=PhotoHint(),
-    )
+    photos = ask("foto.photos")
 
 
 class ContactForm(BaseForm):
-    phone = StringField(
-        _l("Mobile number (optional)"),
-        description=_l(
-            "Only if an officer needs to ask you about your case. For example 081234567890."
-        ),
-        render_kw={"inputmode": "tel", "autocomplete": "tel"},
-    )
-    email = StringField(
-        _l("E-mail address (optional)"), render_kw={"inputmode": "email", "autocomplete": "email"}
-    )
+    phone = ask("kontak.phone")
+    email = ask("kontak.email")
 
     def validate_phone(self, field: StringField) -> None:
         if not field.data:

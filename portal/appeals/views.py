@@ -12,6 +12,7 @@ receipt from any of its pages."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -38,6 +39,7 @@ from portal.appeals import (
     journey,
     picker,
     prefill,
+    questions,
     service,
     tickets,
     uploads,
@@ -45,7 +47,7 @@ from portal.appeals import (
 from portal.appeals import forms as f
 from portal.appeals import queries as appeal_queries
 from portal.appeals.models import Appeal, AppealDraft
-from portal.appeals.reasons import CONDITIONS, REASONS, Kind
+from portal.appeals.reasons import REASONS, Kind
 from portal.appeals.states import CSS, OPEN, TITLES, AppealStatus
 from portal.errors import must_wait, too_many_requests
 from portal.extensions import limiter
@@ -208,35 +210,74 @@ def _with_picker(form: Any, formdata: Any) -> Any:
     return form
 
 
+# How each question page makes its form: FORMDATA is the POST (None to show the page), DATA
+# the page's saved answers without its numbers (those are offered masked: prefill.py).
+FormMaker = Callable[[Kind, dict[str, Any], dict[str, Any], dict[str, Any], Any], Any]
+
+
+def _reason_form(
+    kind: Kind, answers: dict[str, Any], saved: dict[str, Any], data: Any, formdata: Any
+) -> Any:
+    if not saved and request.args.get("alasan") in REASONS:
+        data = {"reason": request.args["alasan"]}
+    return f.ReasonForm(kind, formdata=formdata, data=data)
+
+
+def _picker_form(form_class: Any, slug: str) -> FormMaker:
+    def make(
+        kind: Kind, answers: dict[str, Any], saved: dict[str, Any], data: Any, formdata: Any
+    ) -> Any:
+        chooser = _desa_choices(slug, answers, saved, formdata)
+        return _with_picker(form_class(chooser, formdata=formdata, data=data), formdata)
+
+    return make
+
+
+def _details_form(
+    kind: Kind, answers: dict[str, Any], saved: dict[str, Any], data: Any, formdata: Any
+) -> Any:
+    reason = REASONS[answers["alasan"]["reason"]]
+    return f.DetailsForm(reason.evidence, formdata=formdata, data=data)
+
+
+def _plain(form_class: Any, slug: str) -> FormMaker:
+    """A page whose form needs nothing but its answers. A page that asks only numbers is
+    never filled from its answers (they are offered masked instead)."""
+    numbers_only = all(
+        q.type in (questions.Type.NIK, questions.Type.KK) for q in questions.on_page(slug)
+    )
+
+    def make(
+        kind: Kind, answers: dict[str, Any], saved: dict[str, Any], data: Any, formdata: Any
+    ) -> Any:
+        if numbers_only:
+            return form_class(formdata=formdata)
+        return form_class(formdata=formdata, data=data)
+
+    return make
+
+
+FORMS: dict[str, FormMaker] = {
+    "alasan": _reason_form,
+    "pelapor": _plain(f.FilerForm, "pelapor"),
+    "subjek": _picker_form(f.SubjectForm, "subjek"),
+    "rincian": _details_form,
+    "rumah-tangga": _plain(f.HouseholdForm, "rumah-tangga"),
+    "desa": _picker_form(f.DesaForm, "desa"),
+    "program": _plain(f.ProgramsForm, "program"),
+    "kondisi": _plain(f.ConditionsForm, "kondisi"),
+    "ahli-waris": _plain(f.HeirForm, "ahli-waris"),
+    "kontak": _plain(f.ContactForm, "kontak"),
+}
+
+
 def _form(kind: Kind, slug: str, answers: dict[str, Any], formdata: Any) -> Any:
+    make = FORMS.get(slug)
+    if make is None:
+        abort(404)
     saved = answers.get(slug) or {}
     data = {k: v for k, v in saved.items() if k not in ("nik", "no_kk", "verified")}
-    if slug == "alasan":
-        if not saved and request.args.get("alasan") in REASONS:
-            data = {"reason": request.args["alasan"]}
-        return f.ReasonForm(kind, formdata=formdata, data=data)
-    if slug == "pelapor":
-        return f.FilerForm(formdata=formdata)
-    if slug == "subjek":
-        chooser = _desa_choices(slug, answers, saved, formdata)
-        return _with_picker(f.SubjectForm(chooser, formdata=formdata, data=data), formdata)
-    if slug == "rincian":
-        reason = REASONS[answers["alasan"]["reason"]]
-        return f.DetailsForm(reason.evidence, formdata=formdata, data=data)
-    if slug == "rumah-tangga":
-        return f.HouseholdForm(formdata=formdata, data=data)
-    if slug == "desa":
-        chooser = _desa_choices(slug, answers, saved, formdata)
-        return _with_picker(f.DesaForm(chooser, formdata=formdata, data=data), formdata)
-    if slug == "program":
-        return f.ProgramsForm(formdata=formdata, data=data)
-    if slug == "kondisi":
-        return f.ConditionsForm(formdata=formdata, data=data)
-    if slug == "ahli-waris":
-        return f.HeirForm(formdata=formdata)
-    if slug == "kontak":
-        return f.ContactForm(formdata=formdata, data=data)
-    abort(404)
+    return make(kind, answers, saved, data, formdata)
 
 
 def _answers_of(form: Any) -> dict[str, Any]:
@@ -359,7 +400,6 @@ def _step_page(
         answers=answers,
         back=journey.previous_slug(kind, answers, slug),
         position=_position(kind, answers, slug),
-        conditions=CONDITIONS,
         filed=filed,
     )
 
@@ -378,7 +418,7 @@ def _check_step(
             found = filers.verify_filer(kept["nik"], kept["no_kk"], reason)
             kept["verified"], kept["period"] = found.verified, found.period
             if found.verified:
-                flash(appeal_queries.filer_found(found.period), "success")
+                flash(questions.filer_found(found.period), "success")
         except errors.FilerNotVerified:
             policy.missed(admission)
             raise

@@ -30,10 +30,9 @@ from sqlalchemy import String, and_, false, func, insert, literal, null, select,
 from sqlalchemy.orm import aliased
 
 from portal import db
+from portal.appeals import questions, tickets
 from portal.appeals import service as appeals
-from portal.appeals import tickets
 from portal.appeals.models import Appeal
-from portal.appeals.queries import address_line
 from portal.appeals.reasons import Kind
 from portal.appeals.states import AppealStatus
 from portal.audit.service import record
@@ -246,11 +245,28 @@ def _rows_query(export: Export, user: StaffUser) -> Any:
     return permissions.scoped(stmt, user).where(Appeal.export_id == export.id).order_by(Appeal.id)
 
 
+# The columns that are the case's own, not an answer's (the answers' columns, and how each
+# is filled, are defined with their questions: portal/appeals/questions.py).
+CASE_COLUMNS = (
+    "ticket",
+    "kind",
+    "status_decision",
+    "decision_reason",
+    "decision_note",
+    "decided_at",
+    "filed_at",
+    "period",
+    "kabupaten_code",
+    "kecamatan_code",
+    "filer_verified",
+    "contested_ticket",
+    "export_id",
+    "exported_at",
+)
+
+
 def _row(case: Any, export: Export) -> list[str]:
-    details = case.details or {}
     usulan = case.kind == Kind.USULAN.value
-    heir = details.get("heir") or {}
-    reported = not usulan and not case.subject_is_filer_household
     values = {
         "ticket": tickets.display(case.ticket),
         "kind": case.kind,
@@ -265,21 +281,15 @@ def _row(case: Any, export: Export) -> list[str]:
         "kecamatan_code": case.kecamatan_code,
         "kode_desa": case.kode_desa,
         "subject_nik": case.subject_nik,
-        "subject_no_kk": (details.get("household") or {}).get("no_kk")
+        "subject_no_kk": ((case.details or {}).get("household") or {}).get("no_kk")
         if usulan
         else case.snapshot_no_kk,
-        # another household as the filer described it (never anything about the filer)
-        "subject_name": case.subject_name if reported else None,
-        "subject_address": address_line(case.subject_alamat, case.subject_rt, case.subject_rw)
-        if reported
-        else None,
-        "programs_proposed": ";".join(details.get("programs") or []) if usulan else None,
-        "heir_nik": heir.get("heir_nik"),
-        "deceased_nik": heir.get("deceased_nik"),
         "filer_verified": bool(case.filer_verified),
         "contested_ticket": tickets.display(case.contested) if case.contested else None,
         "export_id": export.id,
         "exported_at": export.created_at,
+        # subject_name, subject_address, programs_proposed, heir_nik, deceased_nik
+        **questions.export_values(case),
     }
     return [_cell(values[column]) for column in COLUMNS]
 

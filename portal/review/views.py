@@ -19,11 +19,11 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from portal.appeals import drafts, errors, reflected, tickets, uploads
+from portal.appeals import drafts, errors, questions, reflected, tickets, uploads
 from portal.appeals import photos as photolib
 from portal.appeals import service as appeal_service
-from portal.appeals.queries import address_line
-from portal.appeals.reasons import CONDITIONS, DECISION_REASONS, REASONS
+from portal.appeals.questions import address_line
+from portal.appeals.reasons import DECISION_REASONS, REASONS
 from portal.appeals.states import CSS, TITLES, AppealStatus
 from portal.auth.decorators import role_required, staff_gate
 from portal.auth.forms import EmptyForm
@@ -32,7 +32,7 @@ from portal.core.nik import mask_nik
 from portal.db import utcnow
 from portal.extensions import limiter
 from portal.guard import accepts_photos, csrf_in_form, photo_too_large
-from portal.lookup.labels import HUBUNGAN_LABELS, PROGRAM_NAMES
+from portal.lookup.labels import HUBUNGAN_LABELS
 from portal.review import forms, matching, permissions, queries, service
 from portal.security import client_network
 from portal.wilayah import queries as wilayah
@@ -162,9 +162,8 @@ def case(appeal_id: int) -> str:
         request_form=request_form,
         titles=TITLES,
         css=CSS,
-        conditions=CONDITIONS,
+        answered=questions.case_lines(appeal),
         decision_reasons=DECISION_REASONS,
-        program_names=PROGRAM_NAMES,
         hubungan=HUBUNGAN_LABELS,
         mask_nik=mask_nik,
         outcomes=forms.OUTCOMES,
