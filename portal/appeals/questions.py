@@ -146,8 +146,8 @@ def filer_found(period: str | None) -> str:
     """The filer proven in DTSEN, with the period their household is registered in (for a
     household removed in the last update, the last period it was in)."""
     if not period:
-        return _("Found in DTSEN")
-    return _("Found in DTSEN: registered in %(period)s", period=period_label(period))
+        return str(_("Found in DTSEN"))
+    return str(_("Found in DTSEN: registered in %(period)s", period=period_label(period)))
 
 
 def address_line(alamat: str | None, rt: str | None, rw: str | None) -> str:
@@ -182,11 +182,11 @@ def _other(a: Answers) -> bool:
 
 def _reported(case: Any) -> bool:
     """A sanggahan about another household (its name and address as the filer wrote them)."""
-    return case.kind == "sanggahan" and not case.subject_is_filer_household
+    return bool(case.kind == "sanggahan" and not case.subject_is_filer_household)
 
 
 def _usulan(case: Any) -> bool:
-    return case.kind == "usulan"
+    return bool(case.kind == "usulan")
 
 
 def _details(case: Any, key: str) -> Any:
@@ -196,11 +196,22 @@ def _details(case: Any, key: str) -> Any:
 FILER_PROTECTED = "the filer's identity never leaves the portal (DOMAIN.md)"
 NO_KK_HASHED = "only its keyed hash is kept; the case page says whether it was verified"
 NOT_EXPORTED = "Pusdatin's file has no column for it (docs/export.md)"
-STAFF_ONLY = "staff read it in the portal"
 
 
 def _condition(key: str) -> Question:
+    """One of the usulan's questions about the household's situation (reasons.CONDITIONS)."""
     label, choices = CONDITIONS[key]
+
+    def line(value: str) -> str:
+        return f"{label}: {dict(choices).get(value, value)}"
+
+    def summary(a: Answers, _context: Context) -> list[str]:
+        return [line(a[key])] if key in a else []
+
+    def on_case(case: Any) -> list[str]:
+        value = _details(case, "conditions").get(key)
+        return [line(value)] if value is not None else []
+
     return Question(
         "kondisi",
         key,
@@ -208,19 +219,8 @@ def _condition(key: str) -> Question:
         label,
         choices=choices,
         required=_l("Choose one answer."),
-        summary=Summary(
-            lambda a, _c, key=key: (
-                [f"{label}: {QUESTIONS['kondisi.' + key].label_of(a[key])}"] if key in a else []
-            )
-        ),
-        case=Case(
-            "situation",
-            lambda case, key=key: [
-                f"{label}: {QUESTIONS['kondisi.' + key].label_of(value)}"
-                for value in [_details(case, "conditions").get(key)]
-                if value is not None
-            ],
-        ),
+        summary=Summary(summary),
+        case=Case("situation", on_case),
         export=Hidden(NOT_EXPORTED),
     )
 
@@ -443,7 +443,15 @@ _QUESTIONS: tuple[Question, ...] = (
         summary=Summary(
             lambda a, _c: [_("Head of household: NIK %(nik)s", nik=mask_nik(a.get("head_nik", "")))]
         ),
-        case=Case("about"),
+        # the head's NIK is the case's subject (subject_nik); staff see it with the household
+        case=Case(
+            "household",
+            lambda case: (
+                [_("Head of household: NIK %(nik)s", nik=case.subject_nik)]
+                if _usulan(case) and case.subject_nik
+                else []
+            ),
+        ),
         export=Export("subject_nik"),
     ),
     Question(
