@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal import replay
+from portal.appeals.questions import QUESTIONS
 from portal.core.names import mask_name
 from portal.dataimport import queries as snapshots
 from portal.forms import Candidate, _NumberField, masked_number
@@ -36,11 +37,7 @@ NOT_OWN_CARD = _l(
 )
 HEAD = "KEPALA KELUARGA"
 # The question when it is answered by choosing a person (the box is then for "someone else")
-CHOOSE = {
-    "head_nik": _l("Who is the head of the household?"),
-    "deceased_nik": _l("Who is the recipient who died?"),
-    "heir_nik": _l("Who is the heir?"),
-}
+CHOOSE = {q.name: q.choose for q in QUESTIONS.values() if q.choose is not None}
 
 
 def _changing() -> list[str]:

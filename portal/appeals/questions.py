@@ -27,6 +27,7 @@ from flask_wtf.file import MultipleFileField
 from wtforms import Field, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from portal.appeals.journey import STEPS
 from portal.appeals.reasons import CONDITIONS, PROPOSABLE_PROGRAMS, REASONS, Reason
 from portal.core.names import mask_name
 from portal.core.nik import mask_nik
@@ -121,6 +122,9 @@ class Question:
     choices: Choices | Callable[[Reason], Choices] = ()
     required: object = None  # the message when left unanswered; None: may be left empty
     optional: bool = False  # a NIK that may be left empty (a NIK field refuses an empty box)
+    # the question when a NIK is answered by choosing a person on the filer's family card
+    # (portal/appeals/prefill.py); the box is then for someone else
+    choose: object = None
     length: tuple[int, int, object] | None = None  # (min, max, message) for text
     checks: tuple[Callable[[Any, Any], None], ...] = ()  # more WTForms validators
     render_kw: Mapping[str, str] = field(default_factory=dict)
@@ -440,6 +444,7 @@ _QUESTIONS: tuple[Question, ...] = (
         "head_nik",
         Type.NIK,
         _l("NIK of the head of the household"),
+        choose=_l("Who is the head of the household?"),
         summary=Summary(
             lambda a, _c: [_("Head of household: NIK %(nik)s", nik=mask_nik(a.get("head_nik", "")))]
         ),
@@ -511,6 +516,7 @@ _QUESTIONS: tuple[Question, ...] = (
         "deceased_nik",
         Type.NIK,
         _l("NIK of the recipient who died"),
+        choose=_l("Who is the recipient who died?"),
         summary=Summary(
             lambda a, _c: [
                 _("Recipient who died: NIK %(nik)s", nik=mask_nik(a.get("deceased_nik", "")))
@@ -532,6 +538,7 @@ _QUESTIONS: tuple[Question, ...] = (
         Type.NIK,
         _l("NIK of the heir"),
         hint=_l("The heir must be on the same family card."),
+        choose=_l("Who is the heir?"),
         summary=Summary(
             lambda a, _c: [_("Heir: NIK %(nik)s", nik=mask_nik(a.get("heir_nik", "")))]
         ),
@@ -601,8 +608,6 @@ def pages() -> list[str]:
 
 def asked_by(question: Question) -> set[str]:
     """The reason codes whose journey has QUESTION's page."""
-    from portal.appeals.journey import STEPS
-
     codes = set()
     for code, reason in REASONS.items():
         answers = {"alasan": {"reason": code}}

@@ -104,6 +104,17 @@ def test_the_export_columns_are_the_cases_own_and_the_questions_and_keep_their_o
     assert len(exporting.COLUMNS) == len(set(exporting.COLUMNS)) == 23  # docs/export.md
 
 
+def test_a_person_chosen_from_the_family_card_is_asked_in_the_questions_words() -> None:
+    chosen = [q for q in QUESTIONS.values() if q.choose is not None]
+    assert {q.id for q in chosen} == {
+        "rumah-tangga.head_nik",
+        "ahli-waris.deceased_nik",
+        "ahli-waris.heir_nik",
+    }
+    assert all(q.type is Type.NIK for q in chosen)
+    assert len({q.name for q in chosen}) == len(chosen)  # prefill.py finds them by field name
+
+
 PAGE_FORMS = {
     "alasan": lambda: forms.ReasonForm(Kind.SANGGAHAN, formdata=None),
     "pelapor": lambda: forms.FilerForm(formdata=None),
