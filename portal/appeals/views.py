@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import (
@@ -210,64 +211,47 @@ def _with_picker(form: Any, formdata: Any) -> Any:
     return form
 
 
-# How each question page makes its form: FORMDATA is the POST (None to show the page), DATA
-# the page's saved answers without its numbers (those are offered masked: prefill.py).
-FormMaker = Callable[[Kind, dict[str, Any], dict[str, Any], dict[str, Any], Any], Any]
+@dataclass(frozen=True)
+class _Page:
+    """What a question page's form is made from. FORMDATA is the POST (None to show the
+    page); DATA the page's saved answers without its numbers (a page of numbers is never
+    filled from them: they are offered masked instead, prefill.py)."""
+
+    kind: Kind
+    slug: str
+    answers: dict[str, Any]
+    saved: dict[str, Any]
+    data: dict[str, Any]
+    formdata: Any
+
+    def desa_picker(self) -> picker.Picker:
+        return _desa_choices(self.slug, self.answers, self.saved, self.formdata)
+
+    def preselected(self) -> dict[str, Any]:
+        """A reason chosen on the look-up's link, until one is answered."""
+        if not self.saved and request.args.get("alasan") in REASONS:
+            return {"reason": request.args["alasan"]}
+        return self.data
 
 
-def _reason_form(
-    kind: Kind, answers: dict[str, Any], saved: dict[str, Any], data: Any, formdata: Any
-) -> Any:
-    if not saved and request.args.get("alasan") in REASONS:
-        data = {"reason": request.args["alasan"]}
-    return f.ReasonForm(kind, formdata=formdata, data=data)
-
-
-def _picker_form(form_class: Any, slug: str) -> FormMaker:
-    def make(
-        kind: Kind, answers: dict[str, Any], saved: dict[str, Any], data: Any, formdata: Any
-    ) -> Any:
-        chooser = _desa_choices(slug, answers, saved, formdata)
-        return _with_picker(form_class(chooser, formdata=formdata, data=data), formdata)
-
-    return make
-
-
-def _details_form(
-    kind: Kind, answers: dict[str, Any], saved: dict[str, Any], data: Any, formdata: Any
-) -> Any:
-    reason = REASONS[answers["alasan"]["reason"]]
-    return f.DetailsForm(reason.evidence, formdata=formdata, data=data)
-
-
-def _plain(form_class: Any, slug: str) -> FormMaker:
-    """A page whose form needs nothing but its answers. A page that asks only numbers is
-    never filled from its answers (they are offered masked instead)."""
-    numbers_only = all(
-        q.type in (questions.Type.NIK, questions.Type.KK) for q in questions.on_page(slug)
-    )
-
-    def make(
-        kind: Kind, answers: dict[str, Any], saved: dict[str, Any], data: Any, formdata: Any
-    ) -> Any:
-        if numbers_only:
-            return form_class(formdata=formdata)
-        return form_class(formdata=formdata, data=data)
-
-    return make
-
-
-FORMS: dict[str, FormMaker] = {
-    "alasan": _reason_form,
-    "pelapor": _plain(f.FilerForm, "pelapor"),
-    "subjek": _picker_form(f.SubjectForm, "subjek"),
-    "rincian": _details_form,
-    "rumah-tangga": _plain(f.HouseholdForm, "rumah-tangga"),
-    "desa": _picker_form(f.DesaForm, "desa"),
-    "program": _plain(f.ProgramsForm, "program"),
-    "kondisi": _plain(f.ConditionsForm, "kondisi"),
-    "ahli-waris": _plain(f.HeirForm, "ahli-waris"),
-    "kontak": _plain(f.ContactForm, "kontak"),
+# The form of each question page (its fields: portal/appeals/questions.py)
+FORMS: dict[str, Callable[[_Page], Any]] = {
+    "alasan": lambda p: f.ReasonForm(p.kind, formdata=p.formdata, data=p.preselected()),
+    "pelapor": lambda p: f.FilerForm(formdata=p.formdata),
+    "subjek": lambda p: _with_picker(
+        f.SubjectForm(p.desa_picker(), formdata=p.formdata, data=p.data), p.formdata
+    ),
+    "rincian": lambda p: f.DetailsForm(
+        REASONS[p.answers["alasan"]["reason"]].evidence, formdata=p.formdata, data=p.data
+    ),
+    "rumah-tangga": lambda p: f.HouseholdForm(formdata=p.formdata, data=p.data),
+    "desa": lambda p: _with_picker(
+        f.DesaForm(p.desa_picker(), formdata=p.formdata, data=p.data), p.formdata
+    ),
+    "program": lambda p: f.ProgramsForm(formdata=p.formdata, data=p.data),
+    "kondisi": lambda p: f.ConditionsForm(formdata=p.formdata, data=p.data),
+    "ahli-waris": lambda p: f.HeirForm(formdata=p.formdata),
+    "kontak": lambda p: f.ContactForm(formdata=p.formdata, data=p.data),
 }
 
 
@@ -277,7 +261,7 @@ def _form(kind: Kind, slug: str, answers: dict[str, Any], formdata: Any) -> Any:
         abort(404)
     saved = answers.get(slug) or {}
     data = {k: v for k, v in saved.items() if k not in ("nik", "no_kk", "verified")}
-    return make(kind, answers, saved, data, formdata)
+    return make(_Page(kind, slug, answers, saved, data, formdata))
 
 
 def _answers_of(form: Any) -> dict[str, Any]:
