@@ -109,6 +109,8 @@ class Export:
 
 @dataclass(frozen=True)
 class Question:
+    """One question of the filing pages, the one place it is defined."""
+
     page: str  # the question page (journey slug)
     name: str  # the form field and the key in the page's answers
     type: Type
@@ -120,7 +122,9 @@ class Question:
     # fixed choices; the reason's own for evidence (``choices_for``); the reason question's
     # come from REASONS
     choices: Choices | Callable[[Reason], Choices] = ()
-    required: object = None  # the message when left unanswered; None: may be left empty
+    # the message when left unanswered; None: may be left empty (a NIK or No. KK box
+    # refuses an empty answer by itself, unless ``optional``)
+    required: object = None
     optional: bool = False  # a NIK that may be left empty (a NIK field refuses an empty box)
     # the question when a NIK is answered by choosing a person on the filer's family card
     # (portal/appeals/prefill.py); the box is then for someone else
