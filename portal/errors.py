@@ -108,7 +108,6 @@ def _unexpected(exc: Exception) -> object:
 
 
 def init_app(app: Flask) -> None:
-    app.add_template_filter(duration, "duration")
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(RateLimitExceeded, _rate_limited)
     from redis.exceptions import RedisError

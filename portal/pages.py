@@ -77,9 +77,12 @@ def _ngettext(context: Context, singular: str, plural: str, num: int, **variable
     return value % variables  # type: ignore[no-any-return]
 
 
-def init_app(app: Flask) -> None:
-    """After Flask-Babel's init_app (it installs the callables these replace)."""
-    app.jinja_env.globals["url_for"] = _cached_url_for(app)
-    app.jinja_env.globals["gettext"] = _gettext
-    app.jinja_env.globals["_"] = _gettext
-    app.jinja_env.globals["ngettext"] = _ngettext
+def template_globals(app: Flask) -> dict[str, Any]:
+    """The template globals that replace Flask's ``url_for`` and Flask-Babel's gettext
+    callables (registered by portal.templating, after Flask-Babel's init_app)."""
+    return {
+        "url_for": _cached_url_for(app),
+        "gettext": _gettext,
+        "_": _gettext,
+        "ngettext": _ngettext,
+    }

@@ -39,38 +39,17 @@ from portal.appeals import (
     picker,
     prefill,
     service,
-    tickets,
     uploads,
 )
 from portal.appeals import forms as f
 from portal.appeals import queries as appeal_queries
 from portal.appeals.models import Appeal, AppealDraft
 from portal.appeals.reasons import CONDITIONS, REASONS, Kind
-from portal.appeals.states import CSS, OPEN, TITLES, AppealStatus
 from portal.errors import must_wait, too_many_requests
 from portal.extensions import limiter
 from portal.guard import accepts_photos, csrf_in_form, photo_too_large
 
 bp = Blueprint("appeals", __name__)
-
-
-bp.add_app_template_filter(tickets.display, "ticket")
-
-
-@bp.app_template_global()
-def status_title(status: str) -> str:
-    return str(TITLES[AppealStatus(status)])
-
-
-@bp.app_template_global()
-def status_css(status: str) -> str:
-    return CSS[AppealStatus(status)]
-
-
-@bp.app_template_global()
-def status_open(status: str) -> bool:
-    """Not yet decided (received or in review): may be late, escalated or withdrawn."""
-    return AppealStatus(status) in OPEN
 
 
 KINDS = {k.value: k for k in Kind}

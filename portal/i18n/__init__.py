@@ -54,6 +54,3 @@ def init_app(app: Flask) -> None:
         locale_selector=select_locale,
     )
     app.before_request(_set_locale_global)
-    from portal.i18n import filters
-
-    filters.register(app)

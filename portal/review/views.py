@@ -24,15 +24,13 @@ from portal.appeals import photos as photolib
 from portal.appeals import service as appeal_service
 from portal.appeals.queries import address_line
 from portal.appeals.reasons import CONDITIONS, DECISION_REASONS, REASONS
-from portal.appeals.states import CSS, TITLES, AppealStatus
+from portal.appeals.states import AppealStatus
 from portal.auth.decorators import role_required, staff_gate
 from portal.auth.forms import EmptyForm
-from portal.auth.models import ROLE_TITLES, Role
-from portal.core.nik import mask_nik
+from portal.auth.models import Role
 from portal.db import utcnow
 from portal.extensions import limiter
 from portal.guard import accepts_photos, csrf_in_form, photo_too_large
-from portal.lookup.labels import HUBUNGAN_LABELS, PROGRAM_NAMES
 from portal.review import forms, matching, permissions, queries, service
 from portal.security import client_network
 from portal.wilayah import queries as wilayah
@@ -48,11 +46,6 @@ def _audit_refusals(response: Response) -> Response:
     if staff is not None and response.status_code in (403, 404):
         service.record_refusal(staff, request.method, request.path, response.status_code)
     return response
-
-
-@bp.app_template_global()
-def role_title(role: str) -> str:
-    return str(ROLE_TITLES[Role(role)])
 
 
 def _case_or_404(appeal_id: int) -> Any:
@@ -110,8 +103,6 @@ def queue() -> str:
         if page.next_cursor
         else None,
         statuses=list(AppealStatus),
-        titles=TITLES,
-        css=CSS,
         now=utcnow(),
         take_form=EmptyForm(),
         can_take=g.staff.role_enum in permissions.DECIDERS,
@@ -160,13 +151,8 @@ def case(appeal_id: int) -> str:
         reported=_reported(appeal),
         claim_form=EmptyForm(),
         request_form=request_form,
-        titles=TITLES,
-        css=CSS,
         conditions=CONDITIONS,
         decision_reasons=DECISION_REASONS,
-        program_names=PROGRAM_NAMES,
-        hubungan=HUBUNGAN_LABELS,
-        mask_nik=mask_nik,
         outcomes=forms.OUTCOMES,
         waiting=reflected.waiting_periods([appeal.id]).get(appeal.id, 0),
     )
@@ -235,7 +221,6 @@ def match(appeal_id: int) -> Any:
         reported=_reported(appeal),
         form=form,
         found=found,
-        hubungan=HUBUNGAN_LABELS,
     ), status
 
 
