@@ -65,7 +65,7 @@ def _gettext(context: Context, string: str, **variables: Any) -> str:
     value = _translations().ugettext(string)
     if context.eval_ctx.autoescape:
         value = Markup(value)  # noqa: S704 (our catalogs, as Jinja's own newstyle gettext)
-    return value % variables  # type: ignore[no-any-return]
+    return value % variables
 
 
 @pass_context
@@ -74,7 +74,7 @@ def _ngettext(context: Context, singular: str, plural: str, num: int, **variable
     value = _translations().ungettext(singular, plural, num)
     if context.eval_ctx.autoescape:
         value = Markup(value)  # noqa: S704 (our catalogs, as Jinja's own newstyle gettext)
-    return value % variables  # type: ignore[no-any-return]
+    return value % variables
 
 
 def template_globals(app: Flask) -> dict[str, Any]:

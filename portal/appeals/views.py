@@ -134,7 +134,7 @@ def start_kind(kind_name: str) -> str:
     reason = REASONS.get(code) if code else None
     if reason is not None and reason.kind is not kind:
         reason = None
-    args = {"alasan": reason.code} if reason else {}
+    args: dict[str, Any] = {"alasan": reason.code} if reason else {}
     # the most question pages any reason of this kind asks (the journey decides, not a number
     # typed here)
     pages = max(
@@ -257,11 +257,11 @@ def step(kind_name: str, slug: str) -> Any:
         )
     page = f"{kind.value}/{slug}"
     if request.method != "POST":
-        kept = replay.restore(page)
-        form = _form(kind, slug, answers, kept.formdata if kept else None)
+        restored = replay.restore(page)
+        form = _form(kind, slug, answers, restored.formdata if restored else None)
         prefill.offer_all(slug, form, answers)
-        if kept:
-            kept.apply(form)
+        if restored:
+            restored.apply(form)
         return _step_page(kind, current, form, answers, filed=filed)
 
     form = _form(kind, slug, answers, request.form)

@@ -5,7 +5,7 @@ never 403: existence is not revealed)."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select
 
@@ -13,12 +13,12 @@ from portal.appeals.models import Appeal
 from portal.appeals.states import OPEN, AppealStatus
 from portal.auth.models import Role, StaffUser
 
-T = TypeVar("T", bound=tuple)  # type: ignore[type-arg]
+Ts = TypeVarTuple("Ts")  # the columns of the statement, which scoping leaves as they are
 
 DECIDERS = frozenset({Role.VERIFIKATOR, Role.ADMIN_DINSOS})
 
 
-def scoped(stmt: Select[T], user: StaffUser) -> Select[T]:
+def scoped(stmt: Select[*Ts], user: StaffUser) -> Select[*Ts]:
     """Restrict a query over Appeal to the cases USER may see."""
     role = user.role_enum
     if role is Role.PUSAT:
@@ -37,7 +37,7 @@ def counts_kept_for(user: StaffUser) -> bool:
     return user.role_enum is not Role.OPERATOR_DESA
 
 
-def scoped_counts(stmt: Select[T], user: StaffUser, kabupaten_column: Any) -> Select[T]:
+def scoped_counts(stmt: Select[*Ts], user: StaffUser, kabupaten_column: Any) -> Select[*Ts]:
     """Restrict a query over a maintained summary (its KABUPATEN_COLUMN) like ``scoped``
     restricts one over the cases. Only for scopes that ``counts_kept_for``."""
     role = user.role_enum

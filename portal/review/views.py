@@ -94,7 +94,9 @@ def queue() -> str:
     page = queries.queue(g.staff, filters, request.args.get("setelah"))
     forwarded = [a.id for a in page.cases if a.status == AppealStatus.DITERUSKAN.value]
     # the next page keeps the filters, and only them (nothing else reaches url_for)
-    args = {f.name: request.args[f.name] for f in form if f.name in request.args and not f.errors}
+    args: dict[str, Any] = {
+        f.name: request.args[f.name] for f in form if f.name in request.args and not f.errors
+    }
     return render_template(
         "review/queue.html",
         form=form,
