@@ -32,8 +32,6 @@ from typing import IO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
-
 # Pillow's plugin names for Image.open(formats=...). Listing them keeps every other decoder
 # (EPS via Ghostscript, TIFF, ICO, the dozens of legacy formats) out of reach of upload bytes.
 _PILLOW_FORMATS = ("JPEG", "PNG", "WEBP")

@@ -1,7 +1,12 @@
-"""Who may see and do what, enforced in queries. Every list, count, detail, photo and export
-query passes through ``scoped()`` (the maintained counts through ``scoped_counts()``), so
-the region filter cannot be forgotten; a case outside the scope is simply not found (404,
-never 403: existence is not revealed)."""
+"""Who may see and do what, enforced in queries. Every query over the cases (the queue, its
+counts, a case by id or ticket, the cases an export takes) passes through ``scoped()``, the
+maintained counts through ``scoped_counts()``, so the region filter cannot be forgotten; a
+case outside the scope is simply not found (404, never 403: existence is not revealed), and
+so are its photos, read only through a case found that way. Not through ``scoped()``: the
+export files (review.export filters them by kabupaten/kota) and a desa operator's field
+checks (review.queries, by the operator's own desa).
+``in_scope()`` and ``desa_in_scope()`` answer the same question in Python, for a case or a
+household a service was handed (tests/review/test_scope_agreement.py keeps them equal)."""
 
 from __future__ import annotations
 
@@ -49,6 +54,7 @@ def scoped_counts(stmt: Select[*Ts], user: StaffUser, kabupaten_column: Any) -> 
 
 
 def in_scope(user: StaffUser, appeal: Appeal) -> bool:
+    """Whether ``scoped()`` would find APPEAL for USER."""
     role = user.role_enum
     if role is Role.PUSAT:
         return True
