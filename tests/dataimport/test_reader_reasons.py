@@ -69,6 +69,13 @@ def test_a_name_of_exactly_100_and_an_address_of_exactly_200_characters_are_read
     assert (len(row.nama), len(row.alamat)) == (100, 200)
 
 
+def test_a_birth_date_after_the_day_of_the_import_is_refused_saying_so() -> None:
+    # 020726: 2 July 26, the day after the import (TODAY): 1926 by the NIK's rule
+    baby = {**CHILD, "nik": "3216010207260001", "tanggal_lahir": "2026-07-02"}
+    error = only_error(HUSBAND, baby)
+    assert (error.line, error.reason) == (3, "tanggal_lahir is in the future")
+
+
 def test_a_baby_born_on_the_day_of_the_import_is_read() -> None:
     # 010726: 1 July 26, the day of the import (TODAY)
     baby = {**CHILD, "nik": "3216010107260001", "tanggal_lahir": TODAY.isoformat()}
