@@ -31,7 +31,7 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     # 3. Extensions. Security first (ProxyFix must wrap before the limiter reads addresses),
     #    then the request guard (body limits, same origin, CSRF: its hook must run before the
     #    limiter's, which reads the form), the database, CSRF, i18n and the limiter.
-    from portal import assets, cli, db, errors, guard, i18n, pages, policy, security
+    from portal import assets, cli, db, errors, guard, i18n, policy, security, templating
     from portal.audit import service as audit
     from portal.extensions import csrf, limiter
 
@@ -42,7 +42,7 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     audit.init_app(app)  # seals audit rows into the hash chain before each commit
     csrf.init_app(app)
     i18n.init_app(app)
-    pages.init_app(app)  # cheaper url_for and gettext in templates (after i18n)
+    templating.init_app(app)  # every template global and filter (after i18n)
     limiter.init_app(app)
     policy.init_app(app)  # the limits of every check against DTSEN (portal/policy.py)
 
@@ -56,7 +56,4 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     # 5. Error pages and the CLI.
     errors.init_app(app)
     cli.init_app(app)
-    app.jinja_env.add_extension("jinja2.ext.do")
-    app.jinja_env.trim_blocks = True
-    app.jinja_env.lstrip_blocks = True
     return app

@@ -11,6 +11,7 @@ import math
 from urllib.parse import urlsplit
 
 from flask import Flask, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import ngettext
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
@@ -63,7 +64,7 @@ def render_error(status: int, **context: object) -> tuple[str, int]:
     return render_template(template, status=status, **context), status
 
 
-def _http_error(exc: HTTPException) -> object:
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
     status = exc.code or 500
     body, status = render_error(status)
     headers = {}
@@ -86,21 +87,21 @@ def must_wait(body: str, seconds: int) -> tuple[str, int, dict[str, str]]:
     return body, 429, {"Retry-After": str(seconds)}
 
 
-def _rate_limited(_exc: RateLimitExceeded) -> object:
+def _rate_limited(_exc: RateLimitExceeded) -> ResponseReturnValue:
     return too_many_requests()
 
 
-def _csrf_error(_exc: CSRFError) -> object:
+def _csrf_error(_exc: CSRFError) -> ResponseReturnValue:
     return render_error(400, csrf=True, back=way_back())
 
 
-def _database_down(exc: Exception) -> object:
+def _database_down(exc: Exception) -> ResponseReturnValue:
     log.error("database unavailable on %s %s: %s", request.method, request.path, type(exc).__name__)
     body, status = render_error(503)
     return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
-def _unexpected(exc: Exception) -> object:
+def _unexpected(exc: Exception) -> ResponseReturnValue:
     if isinstance(exc, HTTPException):
         return _http_error(exc)
     log.exception("unhandled error on %s %s", request.method, request.path)
@@ -108,7 +109,6 @@ def _unexpected(exc: Exception) -> object:
 
 
 def init_app(app: Flask) -> None:
-    app.add_template_filter(duration, "duration")
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(RateLimitExceeded, _rate_limited)
     from redis.exceptions import RedisError

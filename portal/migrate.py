@@ -16,7 +16,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 
 
-def _run(fn, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+def _run(fn, *args, **kwargs) -> None:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     engine = get_engine()

@@ -65,7 +65,7 @@ def _gettext(context: Context, string: str, **variables: Any) -> str:
     value = _translations().ugettext(string)
     if context.eval_ctx.autoescape:
         value = Markup(value)  # noqa: S704 (our catalogs, as Jinja's own newstyle gettext)
-    return value % variables  # type: ignore[no-any-return]
+    return value % variables
 
 
 @pass_context
@@ -74,12 +74,15 @@ def _ngettext(context: Context, singular: str, plural: str, num: int, **variable
     value = _translations().ungettext(singular, plural, num)
     if context.eval_ctx.autoescape:
         value = Markup(value)  # noqa: S704 (our catalogs, as Jinja's own newstyle gettext)
-    return value % variables  # type: ignore[no-any-return]
+    return value % variables
 
 
-def init_app(app: Flask) -> None:
-    """After Flask-Babel's init_app (it installs the callables these replace)."""
-    app.jinja_env.globals["url_for"] = _cached_url_for(app)
-    app.jinja_env.globals["gettext"] = _gettext
-    app.jinja_env.globals["_"] = _gettext
-    app.jinja_env.globals["ngettext"] = _ngettext
+def template_globals(app: Flask) -> dict[str, Any]:
+    """The template globals that replace Flask's ``url_for`` and Flask-Babel's gettext
+    callables (registered by portal.templating, after Flask-Babel's init_app)."""
+    return {
+        "url_for": _cached_url_for(app),
+        "gettext": _gettext,
+        "_": _gettext,
+        "ngettext": _ngettext,
+    }

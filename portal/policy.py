@@ -156,7 +156,7 @@ def checks(*kinds: Check) -> Callable[[V], V]:
     """Mark a view that runs these checks (listed in the route snapshot)."""
 
     def mark(view: V) -> V:
-        view.dtsen_checks = tuple(kinds)  # type: ignore[attr-defined]
+        view.dtsen_checks = tuple(kinds)  # type: ignore[attr-defined]  # the route list reads it
         return view
 
     return mark
@@ -340,7 +340,7 @@ return #KEYS
 class _Windows:
     """Moving windows in this process's memory: {key: timestamps, newest last}."""
 
-    base_exceptions: type[Exception] | tuple[type[Exception], ...] = ()
+    base_exceptions: tuple[type[Exception], ...] = ()
 
     def __init__(self) -> None:
         self.lists: dict[str, list[float]] = {}
@@ -408,15 +408,15 @@ class _LimitsWindows:
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
-        self.base_exceptions = storage.base_exceptions
+        raised = storage.base_exceptions
+        self.base_exceptions = raised if isinstance(raised, tuple) else (raised,)
         self.redis = isinstance(storage, RedisStorage)
-        if self.redis:
-            client = storage.get_connection()  # type: ignore[attr-defined]
-            self.admit_script = client.register_script(_ADMIT_LUA)
-            self.miss_script = client.register_script(_MISS_LUA)
-
-    def _key(self, key: str) -> str:
-        return self.storage.prefixed_key(key)  # type: ignore[attr-defined,no-any-return]
+        self._key: Callable[[str], str] = str  # the key in Redis (the scripts' path only)
+        if isinstance(storage, RedisStorage):
+            self._key = storage.prefixed_key
+            client = storage.get_connection()
+            self.admit_script = client.register_script(_ADMIT_LUA.encode())
+            self.miss_script = client.register_script(_MISS_LUA.encode())
 
     def admit(
         self, windows: list[tuple[RateLimitItem, str]], misses: list[str]
@@ -457,11 +457,19 @@ class _LimitsWindows:
         self.storage.reset()
 
 
+def _sync_storage(uri: str) -> Storage:
+    """The ``limits`` storage at URI, which must be a synchronous one (not async+...)."""
+    storage = storage_from_string(uri)
+    if not isinstance(storage, Storage):
+        raise ValueError("the rate-limit storage must be synchronous (not an async+ URI)")
+    return storage
+
+
 class _Store:
     def __init__(self, uri: str, prefix: str) -> None:
         self.prefix = prefix
         self.primary: _Windows | _LimitsWindows = (
-            _Windows() if uri.startswith("memory://") else _LimitsWindows(storage_from_string(uri))
+            _Windows() if uri.startswith("memory://") else _LimitsWindows(_sync_storage(uri))
         )
         self.fallback = _Windows()
         self.down_until = 0.0
@@ -480,7 +488,7 @@ class _Store:
     ) -> list[int] | None:
         """Count a hit in each network window, in order, unless one is full (None); then the
         misses in each identity's window."""
-        return self._run(lambda w: w.admit(windows, misses))  # type: ignore[no-any-return]
+        return self._run(lambda w: w.admit(windows, misses))
 
     def miss(self, keys: list[str]) -> None:
         self._run(lambda w: w.miss(keys))
@@ -491,12 +499,12 @@ class _Store:
 
     def reset(self) -> None:
         for windows in (self.primary, self.fallback):
-            with contextlib.suppress(windows.base_exceptions):
+            with contextlib.suppress(*windows.base_exceptions):
                 windows.reset()
 
 
 def _store() -> _Store:
-    return current_app.extensions["dtsen_policy"]  # type: ignore[no-any-return]
+    return current_app.extensions["dtsen_policy"]
 
 
 def reset(app: Flask) -> None:

@@ -119,6 +119,7 @@ def install_log_scrubber() -> None:
 def init_app(app: Flask) -> None:
     hops = app.config["PROXY_FIX_X_FOR"]
     if hops:
+        # wrapping app.wsgi_app is how Flask documents ProxyFix
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.after_request(_security_headers)
     install_log_scrubber()

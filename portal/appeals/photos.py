@@ -28,11 +28,9 @@ import warnings
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-
-ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
 
 # Pillow's plugin names for Image.open(formats=...). Listing them keeps every other decoder
 # (EPS via Ghostscript, TIFF, ICO, the dozens of legacy formats) out of reach of upload bytes.
@@ -113,7 +111,7 @@ class Limits:
 _DENSITY_FLOOR = 1_000_000
 
 
-def sanitise(stream: BinaryIO, limits: Limits | None = None, **overrides: int) -> CleanPhoto:
+def sanitise(stream: IO[bytes], limits: Limits | None = None, **overrides: int) -> CleanPhoto:
     """Check an uploaded photo and re-encode it as a metadata-free JPEG. Raises PhotoRejected.
 
     The output keeps only pixels: EXIF orientation is applied first so the picture stays
@@ -126,7 +124,7 @@ def sanitise(stream: BinaryIO, limits: Limits | None = None, **overrides: int) -
 
 
 def sanitise_isolated(
-    stream: BinaryIO,
+    stream: IO[bytes],
     limits: Limits | None = None,
     *,
     cpu_seconds: int = 5,
@@ -168,7 +166,7 @@ def _limits(limits: Limits | None, overrides: dict[str, int]) -> Limits:
     return replace(limits, **overrides) if overrides else limits
 
 
-def _read_checked(stream: BinaryIO, limits: Limits) -> bytes:
+def _read_checked(stream: IO[bytes], limits: Limits) -> bytes:
     data = _read_capped(stream, limits.max_bytes + 1)
     if not data:
         raise PhotoRejected(PhotoError.EMPTY)
@@ -231,7 +229,7 @@ def _child_result(data: bytes, limits: Limits) -> bytes:
 
 
 def _read_until(fd: int, *, deadline: float) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -303,7 +301,7 @@ def path_for(directory: Path, key: str) -> Path:
     return directory / key
 
 
-def _read_capped(stream: BinaryIO, limit: int) -> bytes:
+def _read_capped(stream: IO[bytes], limit: int) -> bytes:
     """Read up to limit bytes, looping because a raw stream may return short reads."""
     chunks: list[bytes] = []
     remaining = limit

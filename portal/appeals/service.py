@@ -350,7 +350,7 @@ def transition(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if db.rowcount(result) != 1:
         db.session.rollback()
         raise InvalidTransition(f"{before} -> {target}: changed meanwhile")
     for key, value in values.items():
@@ -389,7 +389,7 @@ def transition_all(
         .values(status=target.value, updated_at=now, **(values or {}))
         .execution_options(synchronize_session=False)
     )
-    count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    count = db.rowcount(result)
     if not count:
         return 0
     mine = (moved, Appeal.status == target.value)

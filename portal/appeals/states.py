@@ -37,7 +37,6 @@ ALLOWED: dict[AppealStatus, frozenset[AppealStatus]] = {
 
 OPEN = frozenset({S.DITERIMA, S.VERIFIKASI})  # not yet decided: the filer may withdraw
 DECIDED = frozenset({S.DISETUJUI, S.DITOLAK, S.DUPLIKAT})  # a decision that can be contested
-CLOSED = frozenset(ALLOWED) - OPEN
 
 # The status a filer and the staff read. In Indonesian, "diterima" is kept for programs a
 # family receives (the look-up result), so no status title uses it.

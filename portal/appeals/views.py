@@ -42,38 +42,17 @@ from portal.appeals import (
     prefill,
     questions,
     service,
-    tickets,
     uploads,
 )
 from portal.appeals import forms as f
 from portal.appeals import queries as appeal_queries
 from portal.appeals.models import Appeal, AppealDraft
 from portal.appeals.reasons import REASONS, Kind
-from portal.appeals.states import CSS, OPEN, TITLES, AppealStatus
 from portal.errors import must_wait, too_many_requests
 from portal.extensions import limiter
 from portal.guard import accepts_photos, csrf_in_form, photo_too_large
 
 bp = Blueprint("appeals", __name__)
-
-
-bp.add_app_template_filter(tickets.display, "ticket")
-
-
-@bp.app_template_global()
-def status_title(status: str) -> str:
-    return str(TITLES[AppealStatus(status)])
-
-
-@bp.app_template_global()
-def status_css(status: str) -> str:
-    return CSS[AppealStatus(status)]
-
-
-@bp.app_template_global()
-def status_open(status: str) -> bool:
-    """Not yet decided (received or in review): may be late, escalated or withdrawn."""
-    return AppealStatus(status) in OPEN
 
 
 KINDS = {k.value: k for k in Kind}
@@ -158,7 +137,7 @@ def start_kind(kind_name: str) -> str:
     reason = REASONS.get(code) if code else None
     if reason is not None and reason.kind is not kind:
         reason = None
-    args = {"alasan": reason.code} if reason else {}
+    args: dict[str, Any] = {"alasan": reason.code} if reason else {}
     # the most question pages any reason of this kind asks (the journey decides, not a number
     # typed here)
     pages = max(
@@ -303,11 +282,11 @@ def step(kind_name: str, slug: str) -> Any:
         )
     page = f"{kind.value}/{slug}"
     if request.method != "POST":
-        kept = replay.restore(page)
-        form = _form(kind, slug, answers, kept.formdata if kept else None)
+        restored = replay.restore(page)
+        form = _form(kind, slug, answers, restored.formdata if restored else None)
         prefill.offer_all(slug, form, answers)
-        if kept:
-            kept.apply(form)
+        if restored:
+            restored.apply(form)
         return _step_page(kind, current, form, answers, filed=filed)
 
     form = _form(kind, slug, answers, request.form)

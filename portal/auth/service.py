@@ -270,7 +270,7 @@ def _accept_code(user: StaffUser, code: str) -> bool:
                 .values(totp_last_step=step)
                 .execution_options(synchronize_session=False)
             )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
+            if db.rowcount(result) == 1:
                 user.totp_last_step = step
                 return True
             return False

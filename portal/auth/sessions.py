@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, cast
 
 from flask import current_app
 from sqlalchemy import delete, select
@@ -96,7 +96,7 @@ class DatabaseStore:
     def revoke_all(self, staff_id: int) -> int:
         result = db.session.execute(delete(StaffSession).where(StaffSession.staff_id == staff_id))
         db.session.commit()
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return db.rowcount(result)
 
     def list(self, staff_id: int) -> list[SessionInfo]:
         now = db.utcnow()
@@ -154,7 +154,8 @@ class RedisStore:
         return token
 
     def _read(self, hashed: str) -> SessionInfo | None:
-        raw = self.redis.get(self._key(hashed))
+        # redis-py types every command for its sync and async clients alike (Awaitable | Any)
+        raw = cast(bytes | None, self.redis.get(self._key(hashed)))
         if raw is None:
             return None
         data = json.loads(raw)
@@ -196,7 +197,8 @@ class RedisStore:
         pipe.execute()
 
     def revoke_all(self, staff_id: int) -> int:
-        hashes = [h.decode() for h in self.redis.smembers(self._user_key(staff_id))]
+        members = cast(set[bytes], self.redis.smembers(self._user_key(staff_id)))
+        hashes = [h.decode() for h in members]
         pipe = self.redis.pipeline()
         for hashed in hashes:
             pipe.delete(self._key(hashed))
@@ -207,7 +209,7 @@ class RedisStore:
     def list(self, staff_id: int) -> list[SessionInfo]:
         now = db.utcnow()
         found = []
-        for raw in self.redis.smembers(self._user_key(staff_id)):
+        for raw in cast(set[bytes], self.redis.smembers(self._user_key(staff_id))):
             info = self._read(raw.decode())
             if info is None:
                 self.redis.srem(self._user_key(staff_id), raw)
@@ -229,4 +231,4 @@ def store() -> Store:
         else:
             existing = DatabaseStore()
         app.extensions["staff_session_store"] = existing
-    return existing  # type: ignore[no-any-return]
+    return existing

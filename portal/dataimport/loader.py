@@ -372,10 +372,13 @@ class _Load:
         return ordered[:MAX_REPORTED_ERRORS], len(ordered)
 
     scratch = ""  # how the scratch tables are created: TEMP (SQLite) or UNLOGGED
-    kk_name = ""
 
     @property
     def staging_name(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def kk_name(self) -> str:
         raise NotImplementedError
 
     def publish(self, period: str, rows: int, households: int) -> list[int]:
@@ -473,7 +476,7 @@ class _SqliteLoad(_Load):
     def begin(self, sha: str, source: str) -> None:
         self.sha, self.source = sha, source
         conn = self.conn
-        raw = conn.connection.driver_connection
+        raw: Any = conn.connection.driver_connection  # sqlite3's connection
         # bulk-load settings for this connection: a large page cache (the temp database's
         # too), temporary B-trees in a file rather than in memory (flat memory)
         raw.execute("PRAGMA cache_size = -65536")  # 64 MiB
@@ -596,7 +599,7 @@ class _PostgresLoad(_Load):
     def _start_copy(self) -> None:
         # the table and its COPY in one transaction, committed once the file is read; started
         # at the first batch, after the period check (the connection is busy during COPY)
-        raw = self.conn.connection.driver_connection
+        raw: Any = self.conn.connection.driver_connection  # psycopg's connection
         self._cursor = raw.cursor()
         self._copy_cm = self._cursor.copy(f"COPY {self.staging_name} FROM STDIN")
         self._copy = self._copy_cm.__enter__()

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import current_app
-from sqlalchemy import delete, select, text
+from sqlalchemy import Connection, delete, select, text
 
 from portal import db
 from portal.dataimport.models import Household, Person, Snapshot, SnapshotStatus
@@ -31,7 +31,7 @@ def import_lock() -> Iterator[None]:
     if not _is_postgres():
         yield
         return
-    with db.session.get_bind().connect() as conn:
+    with db.session.get_bind().engine.connect() as conn:
         conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": IMPORT_LOCK})
         conn.commit()
         try:
@@ -92,7 +92,7 @@ def prune(keep: int | None = None) -> list[int]:
     return ids
 
 
-def add_empty_partitions(conn, sid: int) -> None:  # type: ignore[no-untyped-def]
+def add_empty_partitions(conn: Connection, sid: int) -> None:
     """Empty partitions for snapshot SID on PostgreSQL (a no-op on SQLite): for code that
     writes a snapshot's rows itself instead of through the import (tests, seeders)."""
     if conn.dialect.name != "postgresql":
@@ -106,7 +106,7 @@ def add_empty_partitions(conn, sid: int) -> None:  # type: ignore[no-untyped-def
         )
 
 
-def _drop_partitions(conn, sid: int) -> None:  # type: ignore[no-untyped-def]
+def _drop_partitions(conn: Connection, sid: int) -> None:
     """Drop one snapshot's partitions: persons first (its foreign key refers to the
     households partition), households detached first (the parent's foreign key names it)."""
     conn.execute(text(f"DROP TABLE IF EXISTS {SCHEMA}.persons_{sid}"))

@@ -139,6 +139,7 @@ def _row(line: int, raw: dict[str, str | None], problems: list[str]) -> ContactR
     if found:
         problems.extend(f"line {line}: {reason}" for reason in found)
         return None
+    # the address is known to be there (checked above); the other fields may be None
     return ContactRow(line=line, kabupaten_code=code, **values)  # type: ignore[arg-type]
 
 

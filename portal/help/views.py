@@ -1,44 +1,23 @@
 """HTTP for the help pages: other ways to take part ("Cara lain"), the anti-scam page
-("Waspada"), the privacy notice, the accessibility statement; and the template globals that
-put the Dinsos contact and the portal's address on the result, receipt and case pages.
-Read-only: nothing here writes."""
+("Waspada"), the privacy notice, the accessibility statement (the template globals that put
+the Dinsos contact and the portal's address on the result, receipt and case pages are in
+portal.templating). Read-only: nothing here writes."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request
 from sqlalchemy import select
 
 from portal import db, replay
 from portal.appeals import drafts
 from portal.appeals.tracking import service as tracking
-from portal.help import queries
 from portal.help.models import DinsosContact
 from portal.wilayah.models import Wilayah
 
 bp = Blueprint("help", __name__)
-
-
-@bp.app_template_global()
-def dinsos_contact(source: Any) -> queries.ContactView | None:
-    """The Dinsos contact for a case, a look-up result or a region code (None: unknown)."""
-    return queries.contact_for(source)
-
-
-@bp.app_template_global()
-def site_address(endpoint: str = "lookup.index") -> dict[str, str]:
-    """The portal's address to print (``text``, without the scheme) and link (``href``).
-
-    From PUBLIC_BASE_URL when set; otherwise the address this browser used, which is only
-    ever shown back to the same browser (never used to build a link for anyone else)."""
-    base = (current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/")
-    href = base + url_for(endpoint)
-    parts = urlsplit(href)
-    text = parts.netloc + (parts.path if parts.path != "/" else "")
-    return {"href": href, "text": text}
 
 
 def _seconds(delta: timedelta) -> int:

@@ -23,11 +23,11 @@ LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     requested = request.args.get("lang")
-    if requested in languages:
+    if requested is not None and requested in languages:
         session["lang"] = requested
         return requested
     stored = session.get("lang")
-    if stored in languages:
+    if isinstance(stored, str) and stored in languages:
         return stored
     return str(current_app.config["BABEL_DEFAULT_LOCALE"])
 
@@ -54,6 +54,3 @@ def init_app(app: Flask) -> None:
         locale_selector=select_locale,
     )
     app.before_request(_set_locale_global)
-    from portal.i18n import filters
-
-    filters.register(app)

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po, write_po
 
 from portal.config import ROOT
@@ -72,7 +72,9 @@ def problems(locale: str) -> list[str]:
     """Untranslated, fuzzy or missing entries of a locale against the POT."""
     catalog = load(po_path(locale))
     found = []
-    entries = {(m.id, m.context): m for m in catalog if m.id}
+    entries: dict[tuple[object, str | None], Message] = {
+        (m.id, m.context): m for m in catalog if m.id
+    }
     for key in _keys(load(POT)):
         message = entries.get(key)
         if message is None:

@@ -1,18 +1,16 @@
-"""Template filters and globals that depend on the locale."""
+"""Template filters and globals that depend on the locale (registered by portal.templating)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, request, url_for
+from flask import request, url_for
 from flask_babel import format_date, format_datetime, format_time
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import BuildError
 
-from portal.core.names import mask_name
 from portal.core.periods import Period
-from portal.i18n import LANGUAGE_NAMES
 
 # Query arguments a language link may carry over. Anything else (a NIK pasted into a URL,
 # tracking junk) is dropped, so it is never echoed into the page.
@@ -31,20 +29,20 @@ def lang_url(lang: str) -> str:
         return url_for("lookup.index", lang=lang)
 
 
-def _date(value: date | datetime | None, fmt: str = "long") -> str:
+def date_label(value: date | datetime | None, fmt: str = "long") -> str:
     """A date in the reader's language; datetimes are shown as their Jakarta date."""
     if value is None:
         return ""
     return format_date(value, fmt)
 
 
-def _datetime(value: datetime | None, fmt: str = "medium") -> str:
+def datetime_label(value: datetime | None, fmt: str = "medium") -> str:
     if value is None:
         return ""
     return format_datetime(value, fmt)
 
 
-def _time(value: datetime | None, fmt: str = "medium") -> str:
+def time_label(value: datetime | None, fmt: str = "medium") -> str:
     """A time of day in the reader's language, in Jakarta time (e.g. 14.05.09)."""
     if value is None:
         return ""
@@ -67,14 +65,3 @@ def period_label(period: Period | str | None) -> str:
         return ""
     p = period if isinstance(period, Period) else Period.parse(str(period))
     return str(QUARTERS[p.quarter]) % {"year": p.year}
-
-
-def register(app: Flask) -> None:
-    app.jinja_env.filters["masked"] = mask_name
-    app.jinja_env.filters["date"] = _date
-    app.jinja_env.filters["datetime"] = _datetime
-    app.jinja_env.filters["time"] = _time
-    app.jinja_env.globals["lang_url"] = lang_url
-    app.jinja_env.globals["period_label"] = period_label
-    app.jinja_env.filters["period"] = period_label
-    app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES

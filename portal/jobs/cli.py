@@ -41,6 +41,7 @@ def work_command(once: bool, burst: bool, poll: float | None) -> None:
     dtsen-portal-jobs.service). A job whose worker died is taken over once its lease
     (JOBS_LEASE_SECONDS) has run out; a failed attempt is retried up to JOBS_MAX_ATTEMPTS
     times. Prints one line per job."""
+    # current_app is a LocalProxy, typed as the Flask app it stands for
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     wait = float(app.config["JOBS_POLL_SECONDS"] if poll is None else poll)
     stop = _Stop()

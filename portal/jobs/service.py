@@ -146,7 +146,7 @@ def claim(worker: str | None = None) -> JobContext | None:
             )
             .execution_options(synchronize_session=False)
         )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if db.rowcount(claimed) != 1:
             db.session.rollback()  # another worker was quicker
             continue
         job = db.session.execute(
@@ -191,7 +191,7 @@ def _finish(
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return db.rowcount(result) == 1
 
 
 def describe(exc: BaseException) -> str:

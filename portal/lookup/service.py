@@ -12,9 +12,11 @@ held in the last period it was in.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -327,7 +329,7 @@ def add_history(result: LookupResult, snapshot_id: int, kk_hmac: str, nik_hmac: 
         )
         .where(pc.snapshot_id == snapshot_id, pc.kk_hmac == kk_hmac)
     )
-    rows = db.session.connection().execute(union_all(household, people)).all()
+    rows: Sequence[Any] = db.session.connection().execute(union_all(household, people)).all()
     if not rows:
         return
     history = History(result.period)

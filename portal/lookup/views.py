@@ -7,6 +7,7 @@ switch keep the result, and the access is recorded once, by the POST."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.exceptions import ServiceUnavailable
 
@@ -17,24 +18,10 @@ from portal.extensions import limiter
 from portal.guard import csrf_in_form
 from portal.lookup import service
 from portal.lookup.forms import LookupForm
-from portal.lookup.labels import HUBUNGAN_LABELS, PROGRAM_NAMES, desil_label
 from portal.security import ip_prefix
 from portal.wilayah import queries as wilayah
 
 bp = Blueprint("lookup", __name__)
-
-
-@bp.app_template_global()
-def program_name(code: str) -> str:
-    return str(PROGRAM_NAMES.get(code, code))
-
-
-@bp.app_template_global()
-def hubungan_label(code: str) -> str:
-    return str(HUBUNGAN_LABELS.get(code, code.title()))
-
-
-bp.add_app_template_global(desil_label)
 
 
 PAGE = "lookup"
@@ -44,7 +31,7 @@ PAGE = "lookup"
 @limiter.exempt  # counted by portal.policy (one storage round trip), not by flask-limiter too
 @csrf_in_form
 @policy.checks(policy.Check.LOOKUP)
-def index() -> object:
+def index() -> ResponseReturnValue:
     if request.method != "POST":
         kept = replay.restore(PAGE)
         form = LookupForm(formdata=kept.formdata if kept else None)
@@ -83,7 +70,7 @@ def index() -> object:
 @bp.get("/hasil")
 @limiter.exempt  # shows what an admitted POST found (policy.recheck)
 @policy.checks(policy.Check.LOOKUP)  # shows again what the POST found (policy.recheck)
-def result() -> object:
+def result() -> ResponseReturnValue:
     """This browser's latest look-up, found again from its reference (no new access
     record: the POST wrote it). Expired, unknown, or from older data: back to the form."""
     reference = replay.recall_lookup()

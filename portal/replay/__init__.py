@@ -310,6 +310,6 @@ def purge() -> int:
     count = 0
     for model in (FormReplay, LookupReference):
         result = db.session.execute(delete(model).where(model.expires_at < now))
-        count += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        count += db.rowcount(result)
     db.session.commit()
     return count

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -17,17 +17,14 @@ from portal.help import queries as contacts
 from portal.help import service as contact_service
 from portal.help.forms import ContactForm
 from portal.review import permissions
-from portal.review.views import bp
 from portal.wilayah import queries as wilayah
 
 
-@bp.get("/kontak")
 @role_required(Role.ADMIN_DINSOS)
 def contacts_home() -> Response:
     return redirect(url_for("review.contact", kabupaten_code=g.staff.office_code))
 
 
-@bp.route("/kontak/<kabupaten_code>", methods=["GET", "POST"])
 @role_required(Role.ADMIN_DINSOS)
 @csrf_in_form
 def contact(kabupaten_code: str) -> Any:
@@ -56,3 +53,9 @@ def contact(kabupaten_code: str) -> Any:
         area=region.name if region else kabupaten_code,
         preview=contacts.view_of(current) if current else None,
     ), status
+
+
+def add_routes(bp: Blueprint) -> None:
+    """Add the contact pages to the staff blueprint (portal/review/__init__.py)."""
+    bp.add_url_rule("/kontak", view_func=contacts_home, methods=["GET"])
+    bp.add_url_rule("/kontak/<kabupaten_code>", view_func=contact, methods=["GET", "POST"])

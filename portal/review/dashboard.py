@@ -26,7 +26,6 @@ from portal.review.permissions import scoped_counts
 from portal.wilayah import queries as wilayah
 
 OPEN_VALUES = sorted(s.value for s in OPEN)
-SECONDS_PER_DAY = 86_400
 
 
 @dataclass(frozen=True)
@@ -76,12 +75,6 @@ def counts_by_reason(user: StaffUser) -> dict[str, int]:
     counts = {code: found.pop(code, 0) for code in REASONS}
     counts.update(sorted(found.items()))  # a code no longer offered still counts
     return counts
-
-
-def overdue_and_escalated(user: StaffUser, now: datetime | None = None) -> tuple[int, int]:
-    """Open cases past their due date, and open cases escalated to the admin_dinsos."""
-    now = now or db.utcnow()
-    return queries.overdue_count(user, now), queries.escalated_count(user)
 
 
 def median_days_to_decision(user: StaffUser) -> float | None:

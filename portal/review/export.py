@@ -28,6 +28,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import String, and_, false, func, insert, literal, null, select, true, update
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql import Select
 
 from portal import db
 from portal.appeals import questions, tickets
@@ -44,6 +45,7 @@ from portal.jobs.models import Job, JobStatus
 from portal.lookup.models import AccessEvent, Actor
 from portal.review import permissions
 from portal.review.models import Export, ExportChunk, ExportStatus
+from portal.review.permissions import Ts
 from portal.review.service import NotAllowed, ReviewError
 from portal.security import ip_prefix
 
@@ -123,7 +125,7 @@ def waiting_count(user: StaffUser) -> int:
     return int(db.session.scalar(_waiting(select(func.count()).select_from(Appeal), user)) or 0)
 
 
-def _scoped_exports(stmt: Any, user: StaffUser) -> Any:
+def _scoped_exports(stmt: Select[*Ts], user: StaffUser) -> Select[*Ts]:
     role = user.role_enum
     if role is Role.PUSAT:
         return stmt

@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort, flash, g, redirect, render_template, request, stream_with_context, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
@@ -19,7 +29,6 @@ from portal.jobs.models import Job, JobStatus
 from portal.review import export as exporting
 from portal.review import permissions, queries
 from portal.review.models import Export, ExportStatus
-from portal.review.views import bp
 from portal.wilayah import queries as wilayah
 
 
@@ -55,7 +64,6 @@ def _status(export: Export, jobs: dict[int, Job]) -> ExportRow:
     return ExportRow(state, False, text, shown)
 
 
-@bp.get("/ekspor")
 @role_required(Role.ADMIN_DINSOS, Role.PUSAT)
 def exports() -> str:
     past = exporting.exports_for(g.staff)
@@ -75,7 +83,6 @@ def exports() -> str:
     )
 
 
-@bp.post("/ekspor")
 @role_required(Role.ADMIN_DINSOS)
 def create_export() -> Response:
     if not EmptyForm().validate():
@@ -118,7 +125,6 @@ def create_export() -> Response:
     return redirect(url_for("review.exports"))
 
 
-@bp.get("/ekspor/<int(max=2147483647):export_id>.csv")
 @role_required(Role.ADMIN_DINSOS, Role.PUSAT)
 def download_export(export_id: int) -> Response:
     found = exporting.get_export(g.staff, export_id)
@@ -132,3 +138,14 @@ def download_export(export_id: int) -> Response:
     response.headers["Content-Disposition"] = f'attachment; filename="{exporting.filename(found)}"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def add_routes(bp: Blueprint) -> None:
+    """Add the export pages to the staff blueprint (portal/review/__init__.py)."""
+    bp.add_url_rule("/ekspor", view_func=exports, methods=["GET"])
+    bp.add_url_rule("/ekspor", view_func=create_export, methods=["POST"])
+    bp.add_url_rule(
+        "/ekspor/<int(max=2147483647):export_id>.csv",
+        view_func=download_export,
+        methods=["GET"],
+    )

@@ -261,7 +261,7 @@ def link(user: StaffUser, appeal: Appeal, ref: str) -> Appeal:
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if db.rowcount(result) != 1:
         db.session.rollback()
         raise NotAllowed
     for key, value in values.items():

@@ -1,11 +1,16 @@
-"""Who may see and do what, enforced in queries. Every list, count, detail, photo and export
-query passes through ``scoped()`` (the maintained counts through ``scoped_counts()``), so
-the region filter cannot be forgotten; a case outside the scope is simply not found (404,
-never 403: existence is not revealed)."""
+"""Who may see and do what, enforced in queries. Every query over the cases (the queue, its
+counts, a case by id or ticket, the cases an export takes) passes through ``scoped()``, the
+maintained counts through ``scoped_counts()``, so the region filter cannot be forgotten; a
+case outside the scope is simply not found (404, never 403: existence is not revealed), and
+so are its photos, read only through a case found that way. Not through ``scoped()``: the
+export files (review.export filters them by kabupaten/kota) and a desa operator's field
+checks (review.queries, by the operator's own desa).
+``in_scope()`` and ``desa_in_scope()`` answer the same question in Python, for a case or a
+household a service was handed (tests/review/test_scope_agreement.py keeps them equal)."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select
 
@@ -13,12 +18,12 @@ from portal.appeals.models import Appeal
 from portal.appeals.states import OPEN, AppealStatus
 from portal.auth.models import Role, StaffUser
 
-T = TypeVar("T", bound=tuple)  # type: ignore[type-arg]
+Ts = TypeVarTuple("Ts")  # the columns of the statement, which scoping leaves as they are
 
 DECIDERS = frozenset({Role.VERIFIKATOR, Role.ADMIN_DINSOS})
 
 
-def scoped(stmt: Select[T], user: StaffUser) -> Select[T]:
+def scoped(stmt: Select[*Ts], user: StaffUser) -> Select[*Ts]:
     """Restrict a query over Appeal to the cases USER may see."""
     role = user.role_enum
     if role is Role.PUSAT:
@@ -37,7 +42,7 @@ def counts_kept_for(user: StaffUser) -> bool:
     return user.role_enum is not Role.OPERATOR_DESA
 
 
-def scoped_counts(stmt: Select[T], user: StaffUser, kabupaten_column: Any) -> Select[T]:
+def scoped_counts(stmt: Select[*Ts], user: StaffUser, kabupaten_column: Any) -> Select[*Ts]:
     """Restrict a query over a maintained summary (its KABUPATEN_COLUMN) like ``scoped``
     restricts one over the cases. Only for scopes that ``counts_kept_for``."""
     role = user.role_enum
@@ -49,6 +54,7 @@ def scoped_counts(stmt: Select[T], user: StaffUser, kabupaten_column: Any) -> Se
 
 
 def in_scope(user: StaffUser, appeal: Appeal) -> bool:
+    """Whether ``scoped()`` would find APPEAL for USER."""
     role = user.role_enum
     if role is Role.PUSAT:
         return True

@@ -16,7 +16,7 @@ from portal.dataimport import queries as snapshots
 from portal.dataimport.models import Person
 from portal.review import permissions
 from portal.review.models import AppealCount, AppealOpenDue, FieldCheck
-from portal.review.permissions import scoped, scoped_counts
+from portal.review.permissions import Ts, scoped, scoped_counts
 
 PAGE_SIZE = 25
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
@@ -33,7 +33,7 @@ class QueueFilter:
     escalated: bool = False
     nothing: bool = False  # a filter value was refused: match no case
 
-    def apply(self, stmt: Select[Any], user: StaffUser, now: datetime) -> Select[Any]:
+    def apply(self, stmt: Select[*Ts], user: StaffUser, now: datetime) -> Select[*Ts]:
         if self.nothing:
             return stmt.where(false())
         if self.status:
@@ -118,7 +118,7 @@ def queue(user: StaffUser, filters: QueueFilter, cursor: str | None) -> QueuePag
 
 
 def _page(
-    stmt: Select[Any],
+    stmt: Select[*tuple[Any, ...]],
     user: StaffUser,
     filters: QueueFilter,
     now: datetime,
@@ -181,8 +181,8 @@ def overdue_by_area(user: StaffUser, now: datetime, area: str | None) -> dict[st
     if live_from is not None:
         live = live.where(Appeal.due_at >= live_from)
     if area:
-        live = live.add_columns(columns[area]).group_by(columns[area])
-        for n, code in db.session.execute(live).all():
+        live_by_area = live.add_columns(columns[area]).group_by(columns[area])
+        for n, code in db.session.execute(live_by_area).all():
             out[str(code)] = out.get(str(code), 0) + int(n)
     else:
         out[""] = int(db.session.scalar(live) or 0)
@@ -196,8 +196,8 @@ def overdue_by_area(user: StaffUser, now: datetime, area: str | None) -> dict[st
         select(func.sum(AppealOpenDue.n)), user, AppealOpenDue.kabupaten_code
     ).where(AppealOpenDue.due_on < midnight.date())
     if area:
-        kept = kept.add_columns(kept_columns[area]).group_by(kept_columns[area])
-        for n, code in db.session.execute(kept).all():
+        kept_by_area = kept.add_columns(kept_columns[area]).group_by(kept_columns[area])
+        for n, code in db.session.execute(kept_by_area).all():
             out[str(code)] = out.get(str(code), 0) + int(n or 0)
     else:
         out[""] += int(db.session.scalar(kept) or 0)

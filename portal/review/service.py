@@ -131,7 +131,7 @@ def claim(appeal: Appeal, user: StaffUser) -> Appeal:
         .values(assigned_to_id=user.id, assigned_at=now)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if db.rowcount(result) != 1:
         db.session.rollback()
         raise AlreadyClaimed
     appeal.assigned_to_id, appeal.assigned_at = user.id, now
@@ -219,7 +219,7 @@ def record_field_check(
         .values(done_by_id=user.id, done_at=db.utcnow(), outcome=outcome, finding=finding.strip())
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if db.rowcount(result) != 1:
         db.session.rollback()
         raise NotAllowed
     record(
@@ -307,7 +307,7 @@ def escalate_overdue() -> list[Appeal]:
             .values(escalated_at=now)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
+        if db.rowcount(result) == 1:
             appeal.escalated_at = now
             record(
                 "escalate",

@@ -24,15 +24,13 @@ from portal.appeals import photos as photolib
 from portal.appeals import service as appeal_service
 from portal.appeals.questions import address_line
 from portal.appeals.reasons import DECISION_REASONS, REASONS
-from portal.appeals.states import CSS, TITLES, AppealStatus
+from portal.appeals.states import AppealStatus
 from portal.auth.decorators import role_required, staff_gate
 from portal.auth.forms import EmptyForm
-from portal.auth.models import ROLE_TITLES, Role
-from portal.core.nik import mask_nik
+from portal.auth.models import Role
 from portal.db import utcnow
 from portal.extensions import limiter
 from portal.guard import accepts_photos, csrf_in_form, photo_too_large
-from portal.lookup.labels import HUBUNGAN_LABELS
 from portal.review import forms, matching, permissions, queries, service
 from portal.security import client_network
 from portal.wilayah import queries as wilayah
@@ -48,11 +46,6 @@ def _audit_refusals(response: Response) -> Response:
     if staff is not None and response.status_code in (403, 404):
         service.record_refusal(staff, request.method, request.path, response.status_code)
     return response
-
-
-@bp.app_template_global()
-def role_title(role: str) -> str:
-    return str(ROLE_TITLES[Role(role)])
 
 
 def _case_or_404(appeal_id: int) -> Any:
@@ -101,7 +94,9 @@ def queue() -> str:
     page = queries.queue(g.staff, filters, request.args.get("setelah"))
     forwarded = [a.id for a in page.cases if a.status == AppealStatus.DITERUSKAN.value]
     # the next page keeps the filters, and only them (nothing else reaches url_for)
-    args = {f.name: request.args[f.name] for f in form if f.name in request.args and not f.errors}
+    args: dict[str, Any] = {
+        f.name: request.args[f.name] for f in form if f.name in request.args and not f.errors
+    }
     return render_template(
         "review/queue.html",
         form=form,
@@ -110,8 +105,6 @@ def queue() -> str:
         if page.next_cursor
         else None,
         statuses=list(AppealStatus),
-        titles=TITLES,
-        css=CSS,
         now=utcnow(),
         take_form=EmptyForm(),
         can_take=g.staff.role_enum in permissions.DECIDERS,
@@ -160,12 +153,8 @@ def case(appeal_id: int) -> str:
         reported=_reported(appeal),
         claim_form=EmptyForm(),
         request_form=request_form,
-        titles=TITLES,
-        css=CSS,
         answered=questions.case_lines(appeal),
         decision_reasons=DECISION_REASONS,
-        hubungan=HUBUNGAN_LABELS,
-        mask_nik=mask_nik,
         outcomes=forms.OUTCOMES,
         waiting=reflected.waiting_periods([appeal.id]).get(appeal.id, 0),
     )
@@ -234,7 +223,6 @@ def match(appeal_id: int) -> Any:
         reported=_reported(appeal),
         form=form,
         found=found,
-        hubungan=HUBUNGAN_LABELS,
     ), status
 
 

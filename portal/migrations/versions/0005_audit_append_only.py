@@ -111,7 +111,7 @@ def _seal_existing_rows() -> tuple[int, str]:
     return seq, head
 
 
-def _aware(value):  # type: ignore[no-untyped-def]
+def _aware(value):
     from datetime import UTC, datetime
 
     if isinstance(value, str):
@@ -119,7 +119,7 @@ def _aware(value):  # type: ignore[no-untyped-def]
     return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _json(value):  # type: ignore[no-untyped-def]
+def _json(value):
     import json
 
     return json.loads(value) if isinstance(value, str) else value

@@ -1,0 +1,70 @@
+"""Template globals and filters come from one place (portal.templating), registered when the
+app is created; no blueprint registers any, so no page depends on another blueprint."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from portal import templating
+from portal.appeals.states import AppealStatus
+
+PORTAL = Path(templating.__file__).parent
+# Flask's and Jinja's ways of adding a template global, filter or test
+REGISTERS = re.compile(
+    r"app_template_(global|filter|test)|add_app_template_|add_template_(global|filter|test)"
+    r"|\.template_(global|filter|test)\(|jinja_env\.(globals|filters|tests)"
+)
+
+
+def test_only_portal_templating_registers_template_globals_and_filters() -> None:
+    offenders = [
+        str(path.relative_to(PORTAL))
+        for path in sorted(PORTAL.rglob("*.py"))
+        if path.name != "templating.py" and REGISTERS.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+def test_the_app_has_every_global_and_filter_of_portal_templating(app: Flask) -> None:
+    for name, value in templating.GLOBALS.items():
+        assert app.jinja_env.globals[name] is value, name
+    for name, value in templating.FILTERS.items():
+        assert app.jinja_env.filters[name] is value, name
+
+
+def test_review_templates_use_the_presenters_not_state_names_or_slices() -> None:
+    templates = PORTAL.parent / "templates"
+    states = "|".join(s.value for s in AppealStatus)
+    naming = re.compile(rf"""["']({states})["']""")
+    for path in sorted(templates.rglob("*.html")):
+        text = path.read_text(encoding="utf-8")
+        assert not naming.search(text), path.name
+        # a ticket or a digest cut with [:n]: the ticket and short_hash filters do it
+        assert not re.search(r"(ticket|sha256)\[", text), path.name
+
+
+@pytest.mark.parametrize(
+    ("status", "css", "is_open"),
+    [
+        ("diterima", "status--open", True),
+        ("verifikasi", "status--open", True),
+        ("disetujui", "status--ok", False),
+        ("ditolak", "status--no", False),
+        ("duplikat", "status--no", False),
+        ("dibatalkan", "status--closed", False),
+        ("diteruskan", "status--ok", False),
+        ("selesai", "status--ok", False),
+    ],
+)
+def test_status_presenters(status: str, css: str, is_open: bool) -> None:
+    assert templating.status_css(status) == css
+    assert templating.status_open(status) is is_open
+
+
+def test_short_hash_is_the_digests_first_twelve_characters() -> None:
+    digest = "0123456789abcdef" * 4
+    assert templating.short_hash(digest) == "0123456789ab"
