@@ -15,6 +15,7 @@ from sqlalchemy import update
 from portal import db
 from portal.access import Purpose, Reader, record
 from portal.access import history as access_history
+from portal.auth.models import StaffUser
 from portal.dataimport.demo import House
 from portal.lookup.models import AccessEvent
 from portal.replay.models import LookupReference
@@ -62,7 +63,8 @@ def test_the_record_shows_the_staff_view_made_while_deciding_the_case(
 
     result = look_up(client, ours)
     link = result.soup.select_one(".access-link a")
-    assert link is not None and link["href"] == RECORD
+    assert link is not None
+    assert link["href"] == RECORD
     page = record_page(client, str(link["href"]))
 
     assert page.h1 == "Access record: who looked at your family's data"
@@ -73,7 +75,7 @@ def test_the_record_shows_the_staff_view_made_while_deciding_the_case(
     assert "WIB" in page.texts(".access-line__when")[1]
     # the kind of reader, never the person, an address or the network
     with app.app_context():
-        user = db.session.get(__import__("portal.auth.models").auth.models.StaffUser, officer.id)
+        user = db.session.get(StaffUser, officer.id)
         assert user is not None
         name = user.name
     for secret in (name, officer.email, "dinsos.example", "203.0.113", ours.alamat, "SAGARA RT"):
@@ -97,7 +99,7 @@ def test_the_households_own_look_ups_are_one_line_a_day(
     app: Flask, client: Client, town: tuple[House, House]
 ) -> None:
     ours, _theirs = town
-    for _ in range(3):
+    for _time in range(3):
         look_up(client, ours)
     page = record_page(client)
     assert page.texts(".access-line__who") == [LOOKUP_WHO]
@@ -113,7 +115,6 @@ def test_each_purpose_is_told_by_kind_of_reader(
     verifier, admin = staff.create("verifikator"), staff.create("admin_dinsos")
     operator, pusat = staff.create("operator_desa"), staff.create("pusat")
     with app.app_context():
-        from portal.auth.models import StaffUser
 
         def user(o: Officer) -> StaffUser:
             found = db.session.get(StaffUser, o.id)
