@@ -72,6 +72,7 @@ def test_the_record_shows_the_staff_view_made_while_deciding_the_case(
         (LOOKUP_WHO, "Checked the family's DTSEN status with a NIK and the No. KK of its card"),
         ("Dinsos Kabupaten Bekasi — verifier", CASE_WHY),
     ], "one line for the look-up just made, one for the officer's view, none of the other case"
+    assert page.texts(".access-line__count") == [], "each line is one read"
     assert "WIB" in page.texts(".access-line__when")[1]
     # the kind of reader, never the person, an address or the network
     with app.app_context():
