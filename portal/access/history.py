@@ -85,14 +85,10 @@ def purpose_of(purpose: str | None, actor: str, role: str | None) -> str:
     return "staff"
 
 
-def household_record(
-    kk_hmac: str, *, until: date | None = None, now: datetime | None = None
-) -> RecordPage:
-    """The access record of the household KK_HMAC: the newest page, or the page that starts
-    on the WIB day UNTIL (inclusive) and goes back."""
-    moment = now or db.utcnow()
-    since_at = moment - WINDOW
-    since = wib_day(since_at)
+def page_query(kk_hmac: str, since_at: datetime, until: date | None = None) -> Any:
+    """One page's lines: the newest SCAN_ROWS events of KK_HMAC from SINCE_AT (up to the end
+    of the WIB day UNTIL), grouped by day, purpose and reader, newest first, PAGE_LINES + 1
+    lines at most (one more tells that the page is cut)."""
     e = AccessEvent
     conditions = [e.kk_hmac == kk_hmac, e.at >= since_at]
     if until is not None:
@@ -107,12 +103,23 @@ def household_record(
     day = _day_expression(scanned.c.at).label("day")
     last = func.max(scanned.c.at)
     keys = (scanned.c.purpose, scanned.c.actor, scanned.c.actor_role, scanned.c.actor_office)
-    rows = db.session.execute(
+    return (
         select(day, *keys, func.count().label("n"), func.min(scanned.c.at), last)
         .group_by(day, *keys)
         .order_by(day.desc(), last.desc())
         .limit(PAGE_LINES + 1)
-    ).all()
+    )
+
+
+def household_record(
+    kk_hmac: str, *, until: date | None = None, now: datetime | None = None
+) -> RecordPage:
+    """The access record of the household KK_HMAC: the newest page, or the page that starts
+    on the WIB day UNTIL (inclusive) and goes back."""
+    moment = now or db.utcnow()
+    since_at = moment - WINDOW
+    since = wib_day(since_at)
+    rows = db.session.execute(page_query(kk_hmac, since_at, until)).all()
     lines = [
         Line(
             _as_date(row[0]),
