@@ -142,7 +142,7 @@ def record(
             values["purpose"],
         ).order_by(key)
         result = conn.execute(insert(AccessEvent).from_select(list(COLUMNS), entries))
-        count = result.rowcount  # type: ignore[attr-defined]
+        count = result.rowcount
         return int(count) if count is not None and count >= 0 else None
     keys = [households] if isinstance(households, str) else list(dict.fromkeys(households))
     keys = [k for k in keys if k]

@@ -159,37 +159,37 @@ def who(line: Line, names: dict[str, str]) -> str:
     """The kind of reader, never a person: NAMES are the region names of the offices."""
     purpose = line.purpose
     if purpose == Purpose.LOOKUP:
-        return _("You or your family (this website)")
+        return str(_("You or your family (this website)"))
     if purpose == Purpose.EXPORT:
-        return _("Export to Pusdatin Kemensos")
+        return str(_("Export to Pusdatin Kemensos"))
     area = names.get(line.office or "")
     if line.role == Role.OPERATOR_DESA:
         if purpose == Purpose.FIELD_CHECK and area and len(line.office or "") > 8:
-            return _("Desa operator of %(desa)s — field verval", desa=area)
-        return _("Desa operator — field verval")
+            return str(_("Desa operator of %(desa)s — field verval", desa=area))
+        return str(_("Desa operator — field verval"))
     if line.role == Role.PUSAT or not line.office:
-        return _("Kemensos (central office)")
+        return str(_("Kemensos (central office)"))
     area = area or _("a kabupaten/kota")
     if line.role == Role.ADMIN_DINSOS:
-        return _("Dinsos %(area)s — administrator", area=area)
-    return _("Dinsos %(area)s — verifier", area=area)
+        return str(_("Dinsos %(area)s — administrator", area=area))
+    return str(_("Dinsos %(area)s — verifier", area=area))
 
 
 def why(line: Line) -> str:
     purpose = line.purpose
     if purpose == Purpose.LOOKUP:
-        return _("Checked the family's DTSEN status with a NIK and the No. KK of its card")
+        return str(_("Checked the family's DTSEN status with a NIK and the No. KK of its card"))
     if purpose == Purpose.CASE:
-        return _("Opened a sanggahan or usulan about your family to handle it")
+        return str(_("Opened a sanggahan or usulan about your family to handle it"))
     if purpose == Purpose.FIELD_CHECK:
-        return _("Opened the field check of a case about your family")
+        return str(_("Opened the field check of a case about your family"))
     if purpose == Purpose.SEARCH:
-        return _("Searched a desa by name for a reported household: your family was a result")
+        return str(_("Searched a desa by name for a reported household: your family was a result"))
     if purpose == Purpose.EXPORT:
-        return _("An approved case about your family was sent for the next DTSEN update")
+        return str(_("An approved case about your family was sent for the next DTSEN update"))
     if purpose == Purpose.DOWNLOAD:
-        return _("Downloaded the export to Pusdatin that holds a case about your family")
-    return _("Opened your family's data")
+        return str(_("Downloaded the export to Pusdatin that holds a case about your family"))
+    return str(_("Opened your family's data"))
 
 
 def office_names(lines: list[Line]) -> dict[str, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from portal import policy, replay
@@ -38,7 +39,7 @@ def _until() -> date | None:
 @bp.get("/hasil/riwayat")
 @limiter.exempt  # as the result page: shows what an admitted POST found (policy.recheck)
 @policy.checks(policy.Check.LOOKUP)
-def record() -> object:
+def record() -> ResponseReturnValue:
     reference = replay.recall_lookup()
     if reference is None:
         flash(
