@@ -119,6 +119,10 @@ def household_record(
     moment = now or db.utcnow()
     since_at = moment - WINDOW
     since = wib_day(since_at)
+    if until is not None:
+        if until < since:  # before the 12 months: nothing (and no date arithmetic at year 1)
+            return RecordPage([], since, None)
+        until = min(until, wib_day(moment))  # a day to come: from today
     rows = db.session.execute(page_query(kk_hmac, since_at, until)).all()
     lines = [
         Line(

@@ -207,6 +207,9 @@ def test_a_malformed_page_is_not_found(client: Client, town: tuple[House, House]
     look_up(client, ours)
     for bad in ("kemarin", "2026-13-01", "2026-1-1", "x" * 300, "2026-12-01%00"):
         assert client.get(f"{RECORD}?sampai={bad}").status_code == 404, bad
+    # the first and the last day a date can be: before the 12 months, and to come
+    assert not record_page(client, f"{RECORD}?sampai=0001-01-01").soup.select(".access-line")
+    assert len(record_page(client, f"{RECORD}?sampai=9999-12-31").soup.select(".access-line")) == 1
 
 
 # --- the query: 12 months, pages by whole days, capped ---------------------------------------
