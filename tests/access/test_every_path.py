@@ -232,3 +232,23 @@ def test_each_reading_route_records_one_row_per_household_read(
     assert _rows_after(app, last) == sorted(expected)
     if endpoint in paths.RECORDS:
         assert {row[1] for row in expected} == {paths.RECORDS[endpoint].value}
+
+
+def test_a_refused_read_records_nothing(
+    app: Flask,
+    factory: Factory,
+    cases: CaseFactory,
+    staff: StaffFactory,
+    sign_in: Callable[[Officer], Client],
+) -> None:
+    """Another area's officer, or a desa operator of another desa, is answered 404 and
+    nothing is written to the household's record."""
+    ours = factory.household(desil=2, size=3)
+    factory.publish("2026Q3", [ours])
+    case = cases.make(subject_kk_hmac=kk_of(app, ours))
+    check = cases.field_check(case, staff.create("verifikator").id)
+    kota = sign_in(staff.create("verifikator", ["32.75"]))
+    elsewhere = sign_in(staff.create("operator_desa", ["32.16.01.2002"]))
+    assert get(kota, f"/staf/kasus/{case.id}").status == 404
+    assert get(elsewhere, f"/staf/verval/{check}").status == 404
+    assert _rows_after(app, 0) == []
