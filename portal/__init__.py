@@ -48,10 +48,12 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
 
     # 4. Blueprints, from an explicit list.
     from portal import appeals, auth, help, lookup, review
+    from portal.access import views as access
     from portal.appeals import mine, tracking
 
     for blueprint in (lookup.bp, appeals.bp, tracking.bp, mine.bp, auth.bp, review.bp, help.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(access.bp)
 
     # 5. Error pages and the CLI.
     errors.init_app(app)

@@ -14,7 +14,7 @@ from portal.core.periods import Period
 
 # Query arguments a language link may carry over. Anything else (a NIK pasted into a URL,
 # tracking junk) is dropped, so it is never echoed into the page.
-KEPT_QUERY_ARGS = ("q", "alasan", "return")
+KEPT_QUERY_ARGS = ("q", "alasan", "return", "sampai")
 
 
 def lang_url(lang: str) -> str:

@@ -1,6 +1,8 @@
 """The household's access log: every read of a household's data, by whom (kind, role,
-office) and through which channel. Keyed by the No. KK's HMAC so it spans periods.
-Never the full IP: only a coarse network prefix.
+office), for what (purpose) and through which channel. Keyed by the No. KK's HMAC so it
+spans periods. Never the full IP: only a coarse network prefix. Rows are written only by
+portal.access.record (the purposes are listed there); the household reads them back on
+"Riwayat pengecekan" (portal/access/history.py).
 """
 
 from __future__ import annotations
@@ -29,8 +31,11 @@ class AccessEvent(Base):
     channel: Mapped[str] = mapped_column(String(16))  # web, staff, export
     actor: Mapped[str] = mapped_column(String(16))
     actor_role: Mapped[str | None] = mapped_column(String(32))
-    actor_office: Mapped[str | None] = mapped_column(String(13))  # region code of the office
+    # region code of the office: the kabupaten/kota of Dinsos staff, the desa of a field check
+    actor_office: Mapped[str | None] = mapped_column(String(13))
     period: Mapped[str | None] = mapped_column(String(6))
     ip_prefix: Mapped[str | None] = mapped_column(String(49))
+    # portal.access.Purpose; NULL on rows written before it was kept (read by actor and role)
+    purpose: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (Index("ix_access_events_kk_hmac_at", "kk_hmac", "at"),)

@@ -20,15 +20,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import SmallInteger, String, and_, insert, literal, select, union_all
+from sqlalchemy import SmallInteger, String, and_, literal, select, union_all
 
-from portal import db
+from portal import access, db
 from portal.core.periods import Period
 from portal.core.programs import PROGRAMS, Standing, age_on, in_scope, is_bansos_desil, standing
 from portal.dataimport import queries as snapshot_queries
 from portal.dataimport.models import HouseholdChange, Person, PersonChange
 from portal.lookup import labels
-from portal.lookup.models import AccessEvent, Actor
 
 
 class Outcome(StrEnum):
@@ -210,19 +209,9 @@ def _record(
     *,
     commit: bool,
 ) -> None:
-    conn = db.session.connection()
-    if conn.dialect.name == "postgresql" and current_app.config["ACCESS_LOG_ASYNC_COMMIT"]:
-        # docs/lookup.md, "The access record's commit": no wait for the WAL flush
-        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-    conn.execute(
-        insert(AccessEvent).values(
-            kk_hmac=kk_hmac,
-            at=db.utcnow(),
-            channel=channel,
-            actor=Actor.CITIZEN.value,
-            period=current.period,
-            ip_prefix=ip_prefix,
-        )
+    reader = access.Reader(ip_prefix=ip_prefix)
+    access.record(
+        access.Purpose.LOOKUP, kk_hmac, reader=reader, period=current.period, channel=channel
     )
     if commit:
         db.session.commit()  # the access is recorded before the page is shown

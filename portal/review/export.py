@@ -13,7 +13,8 @@ the exports page shows their progress. Either way it is one transaction: the cas
 the file appears together, or not at all.
 
 Columns and format: docs/export.md. Creating and downloading are audited, and every
-household whose data leaves in an export gets an entry in its access log (actor "export").
+household whose data leaves in an export gets an entry in its access log (purpose
+"export"; each download of the file another, purpose "download": portal.access).
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import String, and_, false, func, insert, literal, null, select, true, update
+from sqlalchemy import and_, false, func, insert, null, select, true, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
-from portal import db
+from portal import access, db
 from portal.appeals import questions, tickets
 from portal.appeals import service as appeals
 from portal.appeals.models import Appeal
@@ -42,7 +43,6 @@ from portal.dataimport import queries as snapshots
 from portal.dataimport.models import Household
 from portal.jobs import service as jobs
 from portal.jobs.models import Job, JobStatus
-from portal.lookup.models import AccessEvent, Actor
 from portal.review import permissions
 from portal.review.models import Export, ExportChunk, ExportStatus
 from portal.review.permissions import Ts
@@ -330,7 +330,9 @@ class _File:
 # --- writes ---------------------------------------------------------------------------------
 
 
-def _log_access(export: Export, user: StaffUser, prefix: str | None) -> None:
+def _log_access(
+    export: Export, user: StaffUser, prefix: str | None, purpose: access.Purpose
+) -> None:
     """One access-log entry per household (No. KK HMAC) whose data is in EXPORT, with the
     period of its first case in the file: one INSERT ... SELECT."""
     first = (
@@ -338,31 +340,9 @@ def _log_access(export: Export, user: StaffUser, prefix: str | None) -> None:
         .where(Appeal.export_id == export.id, Appeal.subject_kk_hmac.is_not(None))
         .group_by(Appeal.subject_kk_hmac)
     )
-    entries = select(
-        Appeal.subject_kk_hmac,
-        literal(db.utcnow(), db.UTCDateTime()),
-        literal("export", String),
-        literal(Actor.EXPORT.value, String),
-        literal(user.role, String),
-        literal(user.office_code, String) if user.office_code else null(),
-        Appeal.period,
-        literal(prefix, String) if prefix else null(),
-    ).where(Appeal.id.in_(first))
-    db.session.execute(
-        insert(AccessEvent).from_select(
-            [
-                "kk_hmac",
-                "at",
-                "channel",
-                "actor",
-                "actor_role",
-                "actor_office",
-                "period",
-                "ip_prefix",
-            ],
-            entries.order_by(Appeal.subject_kk_hmac),
-        )
-    )
+    households = select(Appeal.subject_kk_hmac, Appeal.period).where(Appeal.id.in_(first))
+    reader = access.Reader(user.role, user.office_code or None, prefix)
+    access.record(purpose, households, reader=reader)
 
 
 def _make(
@@ -391,7 +371,7 @@ def _make(
         raise NothingToExport
     if progress:
         progress(0, moved, force=True)
-    _log_access(export, user, prefix)
+    _log_access(export, user, prefix, access.Purpose.EXPORT)
 
     file = _File(export)
     file.write(COLUMNS)
@@ -521,5 +501,5 @@ def record_download(user: StaffUser, export: Export, remote_addr: str | None = N
     if get_export(user, export.id) is None or export.status != ExportStatus.READY.value:
         raise NotAllowed
     record("export_download", staff=user, target_type="export", target_id=export.id)
-    _log_access(export, user, ip_prefix(remote_addr) or None)
+    _log_access(export, user, ip_prefix(remote_addr) or None, access.Purpose.DOWNLOAD)
     db.session.commit()

@@ -18,17 +18,15 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, or_, select, update
 
-from portal import db
+from portal import access, db
 from portal.appeals.models import Appeal
 from portal.appeals.states import OPEN, AppealStatus
 from portal.audit.service import record
 from portal.auth.models import StaffUser
 from portal.dataimport import queries as snapshots
 from portal.dataimport.models import Household, Person
-from portal.lookup.models import AccessEvent, Actor
 from portal.review import permissions
 from portal.review.service import NotAllowed, ReviewError
-from portal.security import ip_prefix
 
 MAX_CANDIDATES = 20
 # How people name a neighbour, not part of the name in DTSEN: "Pak Budi", "Bu Haji Eni".
@@ -138,18 +136,12 @@ def candidates(
         target_id=appeal.id,
         after={"desa": kode_desa, "name": " ".join(terms), "candidates": len(found)},
     )
-    for kk_hmac in dict.fromkeys(c.kk_hmac for c in found):
-        db.session.add(
-            AccessEvent(
-                kk_hmac=kk_hmac,
-                channel="staff",
-                actor=Actor.STAFF,
-                actor_role=user.role,
-                actor_office=user.office_code or None,
-                period=snapshot.period if snapshot else None,
-                ip_prefix=ip_prefix(remote_addr),
-            )
-        )
+    access.record(
+        access.Purpose.SEARCH,
+        [c.kk_hmac for c in found],
+        reader=access.Reader.staff(user, remote_addr),
+        period=snapshot.period if snapshot else None,
+    )
     db.session.commit()
     return found
 

@@ -8,17 +8,15 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from portal import db
+from portal import access, db
 from portal.appeals import service as appeals
 from portal.appeals.models import Appeal
 from portal.appeals.reasons import DECISION_REASONS
 from portal.appeals.states import DECIDED, OPEN, AppealStatus
 from portal.audit.service import record
 from portal.auth.models import Role, StaffUser
-from portal.lookup.models import AccessEvent, Actor
 from portal.review import permissions
 from portal.review.models import FieldCheck
-from portal.security import ip_prefix
 
 NOTE_MIN = 10
 
@@ -60,30 +58,23 @@ def _original_decider(appeal: Appeal) -> int | None:
 def view_case(appeal: Appeal, user: StaffUser, remote_addr: str | None) -> None:
     """Reading a case is an action too: audit it, and log the household's data access."""
     record("view_case", staff=user, target_type="appeal", target_id=appeal.id)
-    _household_read(appeal, user, remote_addr)
+    _household_read(access.Purpose.CASE, appeal, access.Reader.staff(user, remote_addr))
     db.session.commit()
 
 
-def _household_read(appeal: Appeal, user: StaffUser, remote_addr: str | None) -> None:
-    """The reported household's access log: staff of this role and office read its data."""
+def _household_read(purpose: access.Purpose, appeal: Appeal, reader: access.Reader) -> None:
+    """The case's household (when the case names one) reads in its access log that READER
+    saw its data for PURPOSE."""
     if appeal.subject_kk_hmac:
-        db.session.add(
-            AccessEvent(
-                kk_hmac=appeal.subject_kk_hmac,
-                channel="staff",
-                actor=Actor.STAFF,
-                actor_role=user.role,
-                actor_office=user.office_code or None,
-                period=appeal.period,
-                ip_prefix=ip_prefix(remote_addr),
-            )
-        )
+        access.record(purpose, appeal.subject_kk_hmac, reader=reader, period=appeal.period)
 
 
 def view_field_check(check: Any, appeal: Appeal, user: StaffUser, remote_addr: str | None) -> None:
-    """The operator's task page shows the household: audit it, and log the data access."""
+    """The operator's task page shows the household: audit it, and log the data access as
+    the field check of the operator's desa (the desa, not the kabupaten, is the office)."""
     record("view_field_check", staff=user, target_type="field_check", target_id=check.id)
-    _household_read(appeal, user, remote_addr)
+    reader = access.Reader.staff(user, remote_addr, office=check.kode_desa)
+    _household_read(access.Purpose.FIELD_CHECK, appeal, reader)
     db.session.commit()
 
 

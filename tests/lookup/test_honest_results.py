@@ -333,15 +333,22 @@ def test_the_period_is_written_in_words_in_both_languages(
         assert period not in page.text, "a period code shown to a citizen"
 
 
-def test_the_home_page_promises_no_access_records_it_cannot_show(client: Client) -> None:
+def test_the_home_page_promises_the_access_record_the_result_links_to(
+    client: Client, factory: Factory
+) -> None:
     page = client.choose_language("en").page("/")
     text = page.soup.main.get_text(" ", strip=True)
-    assert "see when its data was looked at" not in text
-    assert "Each look-up of your family's data is recorded: when and how, never your numbers." in (
-        text
-    )
-    indonesian = client.choose_language("id").page("/")
-    assert "kapan datanya dilihat" not in indonesian.soup.main.get_text(" ", strip=True)
+    assert (
+        "Every time your family's data is opened, here or by officers, it is recorded: when, "
+        "and by which kind of office, never your numbers. After a check, your result links to "
+        'this record ("Access record").'
+    ) in text
+    house = family(factory, 2, parents())
+    publish(factory, house)
+    result = look_up(client, house, "en")
+    assert result.texts(".access-link a") == ["Access record: who looked at your family's data"]
+    record = client.page(result.soup.select_one(".access-link a")["href"])
+    assert record.texts(".access-line__who") == ["You or your family (this website)"]
 
 
 def test_the_result_links_to_all_my_reports(client: Client, factory: Factory) -> None:

@@ -448,8 +448,8 @@ def test_an_export_and_each_download_are_audited_and_logged_for_each_household(
         assert audit.after["sha256"] == made.sha256
         reads = list(db.session.scalars(select(AccessEvent).order_by(AccessEvent.kk_hmac)))
         assert [r.kk_hmac for r in reads] == ["a" * 32, "b" * 32]
-        assert {(r.channel, r.actor, r.actor_role, r.actor_office) for r in reads} == {
-            ("export", "export", "admin_dinsos", "32.16")
+        assert {(r.channel, r.actor, r.actor_role, r.actor_office, r.purpose) for r in reads} == {
+            ("export", "export", "admin_dinsos", "32.16", "export")
         }
 
     pusat = staff.login(staff.create("pusat"), english(app))
@@ -464,7 +464,9 @@ def test_an_export_and_each_download_are_audited_and_logged_for_each_household(
             db.session.scalars(select(AccessEvent).where(AccessEvent.actor_role == "pusat"))
         )
         assert sorted(r.kk_hmac for r in pusat_reads) == ["a" * 32, "b" * 32]
-        assert {(r.actor, r.actor_office) for r in pusat_reads} == {("export", None)}
+        assert {(r.actor, r.actor_office, r.purpose) for r in pusat_reads} == {
+            ("export", None, "download")
+        }
 
 
 def test_nothing_to_export_writes_no_export_no_audit_and_no_access_event(

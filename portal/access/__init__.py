@@ -1,0 +1,155 @@
+"""The household's access log, written through one function as the audit trail is
+(portal.audit.service.record): :func:`record`.
+
+Every read of a household's data writes one row per household into ``access_events``
+(portal/lookup/models.py), keyed by the No. KK's HMAC, with a :class:`Purpose` from the
+vocabulary below, who read it as a kind (citizen, staff role and office, export) and never
+as a person, and only a coarse network prefix. The household reads its rows back on
+"Riwayat pengecekan" (portal/access/history.py, /hasil/riwayat). Which pages read a
+household's data, and so must call :func:`record`, is declared in portal/access/paths.py;
+tests/access/test_every_path.py walks the app's routes against that list.
+
+Flask-light: the only Flask it touches is the app's config (the look-up's commit setting).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select, String, insert, literal, null, select
+
+from portal import db
+from portal.lookup.models import AccessEvent, Actor
+from portal.security import ip_prefix
+
+
+class Purpose(StrEnum):
+    """Why a household's data was read: what the household is told (portal/access/history)."""
+
+    LOOKUP = "lookup"  # a NIK + No. KK of its card found it on this website
+    CASE = "case"  # Dinsos staff opened a case (sanggahan/usulan) about it
+    FIELD_CHECK = "field_check"  # the desa operator opened the field check (verval) of a case
+    SEARCH = "search"  # a staff name search showed it as a candidate for a reported household
+    EXPORT = "export"  # a decided case about it was written into an export for Pusdatin
+    DOWNLOAD = "download"  # an export file holding it was downloaded by staff
+
+
+# through which channel, and as which kind of reader, each purpose reads
+CHANNEL = {
+    Purpose.LOOKUP: "web",
+    Purpose.CASE: "staff",
+    Purpose.FIELD_CHECK: "staff",
+    Purpose.SEARCH: "staff",
+    Purpose.EXPORT: "export",
+    Purpose.DOWNLOAD: "export",
+}
+ACTOR = {
+    Purpose.LOOKUP: Actor.CITIZEN,
+    Purpose.CASE: Actor.STAFF,
+    Purpose.FIELD_CHECK: Actor.STAFF,
+    Purpose.SEARCH: Actor.STAFF,
+    Purpose.EXPORT: Actor.EXPORT,
+    Purpose.DOWNLOAD: Actor.EXPORT,  # the export's data, in an officer's hands
+}
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads, as the log keeps it: a role and an office, never a person."""
+
+    role: str | None = None
+    office: str | None = None  # region code: kabupaten/kota of Dinsos, desa of a field check
+    ip_prefix: str | None = None
+
+    @classmethod
+    def staff(
+        cls, user: Any, remote_addr: str | None = None, *, office: str | None = None
+    ) -> Reader:
+        """An officer (a StaffUser): role, office (OFFICE overrides it) and network."""
+        return cls(user.role, office or user.office_code or None, ip_prefix(remote_addr) or None)
+
+
+Households = str | Iterable[str] | Select[Any, Any]  # (kk_hmac, period) rows
+COLUMNS = (
+    "kk_hmac",
+    "at",
+    "channel",
+    "actor",
+    "actor_role",
+    "actor_office",
+    "period",
+    "ip_prefix",
+    "purpose",
+)
+
+
+def record(
+    purpose: Purpose,
+    households: Households,
+    *,
+    reader: Reader | None = None,
+    period: str | None = None,
+    channel: str | None = None,
+) -> int | None:
+    """Log that READER read the data of HOUSEHOLDS for PURPOSE, in the session's
+    transaction (the caller commits, with the action's audit row if it has one).
+
+    HOUSEHOLDS is one No. KK HMAC, several (each logged once), or a SELECT of
+    ``(kk_hmac, period)`` rows for set-based callers (one INSERT ... SELECT; PERIOD is then
+    ignored). Returns how many rows were written (None when the database does not say).
+
+    A citizen's look-up may skip waiting for the WAL flush on PostgreSQL
+    (ACCESS_LOG_ASYNC_COMMIT, docs/lookup.md): its transaction holds no audit row."""
+    who = reader or Reader()
+    conn = db.session.connection()
+    if (
+        purpose is Purpose.LOOKUP
+        and conn.dialect.name == "postgresql"
+        and current_app.config["ACCESS_LOG_ASYNC_COMMIT"]
+    ):
+        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+    now = db.utcnow()
+    fixed = {
+        "at": now,
+        "channel": channel or CHANNEL[purpose],
+        "actor": ACTOR[purpose].value,
+        "actor_role": who.role,
+        "actor_office": who.office,
+        "ip_prefix": who.ip_prefix,
+        "purpose": purpose.value,
+    }
+    if isinstance(households, Select):
+        rows = households.subquery()
+        key, of_period = rows.c[0], rows.c[1]
+        values = {
+            name: (literal(value, String) if value is not None else null())
+            for name, value in fixed.items()
+            if name != "at"
+        }
+        entries = select(
+            key,
+            literal(now, db.UTCDateTime()),
+            values["channel"],
+            values["actor"],
+            values["actor_role"],
+            values["actor_office"],
+            of_period,
+            values["ip_prefix"],
+            values["purpose"],
+        ).order_by(key)
+        result = conn.execute(insert(AccessEvent).from_select(list(COLUMNS), entries))
+        count = result.rowcount
+        return int(count) if count is not None and count >= 0 else None
+    keys = [households] if isinstance(households, str) else list(dict.fromkeys(households))
+    keys = [k for k in keys if k]
+    if not keys:
+        return 0
+    if len(keys) == 1:  # the look-up's hot path: one plain INSERT
+        conn.execute(insert(AccessEvent).values(kk_hmac=keys[0], period=period, **fixed))
+    else:
+        conn.execute(insert(AccessEvent), [{"kk_hmac": k, "period": period, **fixed} for k in keys])
+    return len(keys)

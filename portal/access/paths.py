@@ -1,0 +1,79 @@
+"""Every page of the app, declared by what it does with a household's data.
+
+A route reads a household's data when it shows or hands out DTSEN data of a family (members,
+desil, programs, address) or a case about a family. Each such route calls
+portal.access.record, once per household it reads, with its purpose (RECORDS), or shows
+again what another request of the same person already recorded (COVERED). Every other
+route says why it reads no household's data (NO_HOUSEHOLD_DATA). A route in none of the
+lists fails tests/access/test_every_path.py: a new page must be declared here, and a page
+that reads a household's data must record it (the test hits each one).
+"""
+
+from __future__ import annotations
+
+from portal.access import Purpose
+
+# endpoint -> the purpose it records, one row per household read
+RECORDS: dict[str, Purpose] = {
+    "lookup.index": Purpose.LOOKUP,  # the POST that finds the household (not a miss)
+    "review.case": Purpose.CASE,  # the case page with the household in DTSEN
+    "review.field_check": Purpose.FIELD_CHECK,  # the desa operator's task page
+    "review.match": Purpose.SEARCH,  # the POST of a name search: each candidate household
+    "review.create_export": Purpose.EXPORT,  # the cases' households written into the export
+    "review.download_export": Purpose.DOWNLOAD,  # the file, in an officer's hands
+}
+
+# endpoint -> (the endpoint whose request recorded it, why nothing is recorded again)
+COVERED: dict[str, tuple[str, str]] = {
+    "lookup.result": (
+        "lookup.index",
+        "shows again, for 30 minutes, the household its POST found and recorded",
+    ),
+    "review.photo": ("review.case", "a photo of the case, shown inside the case page"),
+}
+
+# endpoint -> why it reads no household's data
+NO_HOUSEHOLD_DATA: dict[str, str] = {
+    "static": "files of the site",
+    "lookup.healthz": "liveness",
+    "lookup.readyz": "readiness",
+    "help.accessibility": "a fixed page",
+    "help.other_ways": "a fixed page",
+    "help.privacy": "a fixed page",
+    "help.beware": "a fixed page",
+    "access.record": "the access record itself: no household data, and no read to record",
+    "appeals.start": "chooses a kind of case",
+    "appeals.start_kind": "chooses a reason",
+    # the filing journey: what the filer types. Its "rumah-tangga" and "ahli-waris" steps
+    # list the masked members of the filer's own card, proven with its NIK + No. KK (its own
+    # look-up, recorded); that listing is not recorded yet (docs/access.md, "Not yet").
+    "appeals.step": "the filer's own answers, and the filer's own proven card",
+    "appeals.photo_step": "the filer's own photos",
+    "appeals.check": "the filer's own answers",
+    "appeals.receipt": "the ticket of the case just sent",
+    "tracking.track": "opens the filer's own case with its ticket and NIK",
+    "tracking.case": "the filer's own case: its state and decision, no DTSEN data",
+    "tracking.withdraw": "the filer's own case",
+    "tracking.contest": "the filer's own case",
+    "tracking.forget": "closes the case on this device",
+    "my_cases.index": "proves NIK + No. KK to list the filer's own cases (no family data)",
+    "my_cases.cases": "tickets, kinds and states of the filer's own cases",
+    "my_cases.open_case": "opens one of them (tracking.case)",
+    "my_cases.forget": "closes the list on this device",
+    "auth.login": "signing in",
+    "auth.enrol": "enrolling",
+    "auth.logout": "signing out",
+    "auth.logout_everywhere": "signing out",
+    "auth.sessions": "the officer's own sessions",
+    "review.queue": "tickets, reasons, desa and states of cases: no family's data",
+    "review.dashboard": "counts only",
+    "review.exports": "the list of exports: counts and states",
+    "review.contacts_home": "the Dinsos contact list",
+    "review.contact": "a Dinsos office's contacts",
+    "review.field_checks": "tickets and desa of the operator's open checks",
+    "review.decide": "the decision form (the case page it comes from recorded the read)",
+    "review.take_next": "claims a case, then shows its case page (which records)",
+    "review.claim": "claims a case, then shows its case page (which records)",
+    "review.request_check": "asks for a field check, then shows the case page (which records)",
+    "review.link": "links a household, then shows the case page (which records)",
+}
