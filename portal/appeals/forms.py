@@ -24,12 +24,11 @@ from portal.forms import (
     options,
 )
 from portal.lookup.labels import PROGRAM_NAMES
+from portal.notify import contacts
 from portal.wilayah import queries as wilayah
 
 NOTE_MAX = 2000
 ADDRESS_MAX = 200
-PHONE = re.compile(r"(?:\+?62|0)8\d{7,12}")
-EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}")
 
 
 class ReasonForm(BaseForm):
@@ -301,16 +300,22 @@ class ContactForm(BaseForm):
     )
 
     def validate_phone(self, field: StringField) -> None:
-        if not field.data:
+        if not field.data or not field.data.strip():
+            field.data = ""
             return
-        number = re.sub(r"[\s\-()]", "", field.data)
-        if not PHONE.fullmatch(number):
-            raise ValidationError(_l("Enter a mobile number starting with 08 or +628."))
-        field.data = "+62" + number.removeprefix("+").removeprefix("62").removeprefix("0")
+        try:
+            field.data = contacts.normalise_phone(field.data)  # E.164: +6281234567890
+        except contacts.InvalidContact:
+            raise ValidationError(_l("Enter a mobile number starting with 08 or +628.")) from None
 
     def validate_email(self, field: StringField) -> None:
-        if field.data and (len(field.data) > 254 or not EMAIL.fullmatch(field.data)):
-            raise ValidationError(_l("Enter an e-mail address like name@example.com."))
+        if not field.data or not field.data.strip():
+            field.data = ""
+            return
+        try:
+            field.data = contacts.normalise_email(field.data)
+        except contacts.InvalidContact:
+            raise ValidationError(_l("Enter an e-mail address like name@example.com.")) from None
 
 
 class CheckForm(HoneypotMixin, BaseForm):
