@@ -92,8 +92,8 @@ class SmtpSender:
         mail["Date"] = formatdate(usegmt=True)
         mail["Message-ID"] = f"<{message.reference}@{self.domain}>"
         mail["Auto-Submitted"] = "auto-generated"
-        mail["Content-Language"] = message.locale
         mail.set_content(message.text)
+        mail["Content-Language"] = message.locale  # after set_content, which resets Content-*
         return mail
 
     def send(self, message: Outgoing) -> None:
