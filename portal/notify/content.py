@@ -95,8 +95,7 @@ def _email(ticket: str, status: AppealStatus) -> Content:
         "-- ",
         _(
             "This message was sent automatically by the DTSEN portal; replies are not read. "
-            "The portal and its officers never ask for money, a password or a code sent to "
-            "your phone."
+            "The portal and its officers never ask for money, a PIN or an OTP code."
         ),
     ]
     return Content(subject, "\n".join(lines) + "\n")
