@@ -15,6 +15,7 @@ from flask.cli import AppGroup
 
 from portal.notify import service
 from portal.notify.contacts import mask
+from portal.notify.senders import Sender
 
 notify_cli = AppGroup("notify", help="Send the notification outbox (e-mail and SMS).")
 
@@ -30,7 +31,7 @@ class _Stop:
         self.requested = True
 
 
-def _ready() -> dict[str, service.Sender]:
+def _ready() -> dict[str, Sender]:
     """The configured senders; refuse to start without PUBLIC_BASE_URL (every message links
     to the tracking page) or without any channel."""
     if not current_app.config.get("PUBLIC_BASE_URL"):

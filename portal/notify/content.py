@@ -53,18 +53,20 @@ def render(template: str, payload: dict[str, object], locale: str, channel: str)
 
 def _sms(ticket: str, status: AppealStatus) -> str:
     if status is AppealStatus.DITERIMA:
-        return _(
+        text: str = _(
             "DTSEN: case received, ticket %(ticket)s. Follow it with the ticket and your NIK "
             "at %(url)s",
             ticket=ticket,
             url=tracking_url(),
         )
-    return _(
+        return text
+    text = _(
         "DTSEN: case %(ticket)s is now: %(status)s. Details: %(url)s",
         ticket=ticket,
         status=str(TITLES[status]),
         url=tracking_url(),
     )
+    return text
 
 
 def _email(ticket: str, status: AppealStatus) -> Content:
@@ -82,10 +84,17 @@ def _email(ticket: str, status: AppealStatus) -> Content:
             ticket=ticket,
             status=str(TITLES[status]),
         )
+    if status is AppealStatus.DITOLAK:  # the page's explanation points "below"
+        explanation = _(
+            "Your case was rejected. The tracking page gives the reason and how to contest "
+            "the decision."
+        )
+    else:
+        explanation = str(EXPLANATIONS[status])
     lines = [
         opening,
         "",
-        str(EXPLANATIONS[status]),
+        explanation,
         "",
         _(
             "Follow your case at %(url)s with the ticket number and the NIK you filed it with.",

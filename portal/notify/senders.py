@@ -31,6 +31,10 @@ def _clean(text: str) -> str:
     return DIGITS.sub("<number>", ADDRESS.sub("<address>", text)).strip()[:ERROR_MAX]
 
 
+def _text(reply: bytes | str) -> str:
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else reply
+
+
 class SendError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(_clean(message))
@@ -114,13 +118,13 @@ class SmtpSender:
                 raise Refused(f"SMTP refused the recipient: {detail}") from None
             raise Retry(f"SMTP deferred the recipient: {detail}") from None
         except smtplib.SMTPDataError as exc:
-            text = f"SMTP {exc.smtp_code} {exc.smtp_error.decode(errors='replace')}"
+            text = f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}"
             if exc.smtp_code >= 500:
                 raise Refused(text) from None
             raise Retry(text) from None
         except smtplib.SMTPResponseException as exc:
             # sender refused, sign-in failed, ...: the portal's settings, not the message
-            raise Retry(f"SMTP {exc.smtp_code} {exc.smtp_error.decode(errors='replace')}") from None
+            raise Retry(f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}") from None
         except (smtplib.SMTPException, OSError) as exc:
             raise Retry(f"SMTP {type(exc).__name__}: {exc}") from None
 

@@ -53,7 +53,7 @@ def backoff(attempt: int, base: float, rand: random.Random | None = None) -> flo
     attempt, at most 6 h, with "equal jitter" (half fixed, half random) so that messages
     that failed together do not all come back together."""
     delay = min(base * 2 ** max(attempt - 1, 0), BACKOFF_MAX_SECONDS)
-    return delay / 2 + (rand or random).uniform(0, delay / 2)
+    return float(delay / 2 + (rand or random).uniform(0, delay / 2))
 
 
 @dataclass(frozen=True)
