@@ -81,13 +81,16 @@ def _lease() -> timedelta:
     return timedelta(seconds=int(current_app.config["NOTIFY_LEASE_SECONDS"]))
 
 
-def _claimable(now: datetime, channels: Collection[str]) -> Any:
+def _claimable(now: datetime, due_by: datetime, channels: Collection[str]) -> Any:
     return and_(
         OutboxMessage.channel.in_(list(channels)),
         or_(
             and_(
                 OutboxMessage.status == QUEUED,
-                or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
+                or_(
+                    OutboxMessage.next_attempt_at.is_(None),
+                    OutboxMessage.next_attempt_at <= due_by,
+                ),
             ),
             # its worker died before sending: nothing left the portal
             and_(OutboxMessage.status == CLAIMED, OutboxMessage.claimed_at < now - _lease()),
@@ -119,22 +122,21 @@ def recover(senders: Mapping[str, Sender]) -> int:
 
 
 def claim(
-    channels: Collection[str], *, skip: Collection[int] = (), worker: str | None = None
+    channels: Collection[str], *, due_by: datetime | None = None, worker: str | None = None
 ) -> Claim | None:
-    """Take the oldest due message of CHANNELS (not in SKIP) and commit the claim."""
+    """Take the oldest message of CHANNELS due by DUE_BY (default: now) and commit the
+    claim. A message put back in this pass is due after its start, so a pass ends."""
     if not channels:
         return None
     while True:
         now = db.utcnow()
         stmt = (
             select(OutboxMessage.id, OutboxMessage.attempts, OutboxMessage.status)
-            .where(_claimable(now, channels))
+            .where(_claimable(now, due_by or now, channels))
             .order_by(OutboxMessage.id)
             .limit(1)
             .with_for_update(skip_locked=True)
         )
-        if skip:
-            stmt = stmt.where(OutboxMessage.id.not_in(list(skip)))
         candidate = db.session.execute(stmt).first()
         if candidate is None:
             db.session.rollback()
@@ -244,16 +246,16 @@ def senders() -> dict[str, Sender]:
 def run_pass(
     found: Mapping[str, Sender] | None = None, *, limit: int | None = None
 ) -> list[Outcome]:
-    """Every message due now, each tried at most once in this pass (at most LIMIT)."""
+    """Every message due when the pass starts, each tried at most once (at most LIMIT): one
+    that fails is due again after its back-off, later than the pass's start."""
     found = senders() if found is None else found
     recover(found)
+    started = db.utcnow()
     outcomes: list[Outcome] = []
-    tried: set[int] = set()
     while limit is None or len(outcomes) < limit:
-        taken = claim(found.keys(), skip=tried)
+        taken = claim(found.keys(), due_by=started)
         if taken is None:
             break
-        tried.add(taken.id)
         outcomes.append(deliver(taken, found[taken.channel]))
     return outcomes
 
