@@ -8,13 +8,19 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,6 +38,7 @@ from portal.notify.senders import JsonHttpGateway, Outgoing, SmtpSender
 from tests.appeals.conftest import World, answers_for, decide, load_case, walk
 from tests.helpers import Client
 
+ROOT = Path(__file__).resolve().parents[2]
 BASE_URL = "https://cekdtsen.kemensos.example.go.id"
 TOKEN = "gateway-token-for-tests"
 
@@ -653,3 +660,61 @@ def test_the_contact_page_stores_normalised_contacts_and_explains_bad_ones(
     appeal = load_case(app, ticket)
     assert (appeal.contact_phone, appeal.contact_email) == ("+6281234567890", "W@example.id")
     assert tickets.normalise(ticket) == appeal.ticket
+
+
+# --- the worker as systemd runs it ------------------------------------------------------------
+
+WORKER = """
+import sys
+from portal import create_app
+
+url, port, base = sys.argv[1:4]
+app = create_app({
+    "ENV_NAME": "testing", "DATABASE_URL": url, "PUBLIC_BASE_URL": base,
+    "SMTP_HOST": "127.0.0.1", "SMTP_PORT": int(port), "SMTP_STARTTLS": False,
+    "NOTIFY_POLL_SECONDS": 0.2,
+})
+result = app.test_cli_runner().invoke(args=["notify", "run"])  # in this main thread: SIGTERM
+print(result.output, end="")
+sys.exit(result.exit_code)
+"""
+
+
+def wait_for(condition: Any, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_the_worker_sends_as_cases_move_and_stops_cleanly_on_sigterm(
+    client: Client, notifying: Flask, world: World, file_case, smtp
+) -> None:
+    mailbox, port = smtp
+    ticket = file_case(client, "sanggahan", with_contact(world, email="warga@example.com"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("PORTAL_ENV", None)
+    url = notifying.config["DATABASE_URL"]
+    worker = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+        [sys.executable, "-c", WORKER, url, str(port), BASE_URL],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: len(mailbox.messages) == 1)
+        decide(notifying, ticket, AppealStatus.DISETUJUI)
+        wait_for(lambda: len(mailbox.messages) == 2)
+        time.sleep(0.5)  # idle now: nothing more is sent
+        assert len(mailbox.messages) == 2
+        started = time.monotonic()
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=30)
+        stopped = time.monotonic() - started
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.communicate(timeout=30)
+    assert worker.returncode == 0, err
+    assert stopped < 5
+    assert out.count(": sent (attempt 1)") == 2, out
+    assert out.strip().endswith("notify: stopped")
+    assert {m.status for m in messages(notifying)} == {"sent"}
