@@ -103,20 +103,26 @@ def recover(senders: Mapping[str, Sender]) -> int:
     channel is idempotent, marked failed (outcome unknown) where it is not. Commits."""
     now = db.utcnow()
     stale = (OutboxMessage.status == SENDING, OutboxMessage.claimed_at < now - _lease())
+    spent = OutboxMessage.attempts >= int(current_app.config["NOTIFY_MAX_ATTEMPTS"])
     moved = 0
     for channel, sender in senders.items():
-        values: dict[str, Any]
+        changes: list[tuple[Any, dict[str, Any]]]
         if sender.idempotent:
-            values = {"status": QUEUED, "next_attempt_at": now, "last_error": RESENT_SMS}
+            changes = [
+                # a message whose sending stops its worker every time must not loop for ever
+                (spent, {"status": FAILED, "last_error": RESENT_SMS + ": no attempt left"}),
+                (~spent, {"status": QUEUED, "next_attempt_at": now, "last_error": RESENT_SMS}),
+            ]
         else:
-            values = {"status": FAILED, "last_error": UNKNOWN_EMAIL}
-        result = db.session.execute(
-            update(OutboxMessage)
-            .where(*stale, OutboxMessage.channel == channel)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        moved += int(result.rowcount or 0)  # type: ignore[attr-defined]
+            changes = [(True, {"status": FAILED, "last_error": UNKNOWN_EMAIL})]
+        for which, values in changes:
+            result = db.session.execute(
+                update(OutboxMessage)
+                .where(*stale, OutboxMessage.channel == channel, which)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            moved += int(result.rowcount or 0)  # type: ignore[attr-defined]
     db.session.commit()
     return moved
 

@@ -387,6 +387,7 @@ class DiesAfterSending:
 def claim_and_die(app: Flask, *, after_send: bool) -> None:
     with app.app_context():
         senders = service.senders()
+        service.recover(senders)  # as a worker's pass starts
         taken = service.claim(senders.keys())
         assert taken is not None
         if after_send:
@@ -444,6 +445,21 @@ def test_an_sms_whose_worker_died_while_sending_goes_again_with_the_same_referen
     assert len(gateway.delivered) == 1
     [message] = messages(notifying)
     assert message.status == "sent"
+
+
+def test_an_sms_that_kills_its_worker_every_time_fails_after_the_last_attempt(
+    client: Client, notifying: Flask, world: World, file_case, runner, gateway
+) -> None:
+    notifying.config["NOTIFY_MAX_ATTEMPTS"] = 2
+    file_case(client, "sanggahan", with_contact(world, phone="081234567890"))
+    for __ in range(2):
+        claim_and_die(notifying, after_send=True)
+        age_claims(notifying)
+    send(runner)
+    [message] = messages(notifying)
+    assert (message.status, message.attempts) == ("failed", 2)
+    assert message.last_error.endswith("no attempt left")
+    assert len(gateway.delivered) == 1
 
 
 # --- concurrent workers (PostgreSQL: SKIP LOCKED) -------------------------------------------
