@@ -33,6 +33,14 @@ def upgrade() -> None:
         )
     # a message already marked sent (none in practice: nothing sent before this release)
     op.execute("UPDATE outbox_messages SET status = 'sent' WHERE sent_at IS NOT NULL")
+    # The backlog written while no worker existed (every move since launch, "in review" too)
+    # is not sent all at once when the worker starts: kept as failed, with the reason, so
+    # `flask notify list --status failed` shows it and `flask notify retry` can send some.
+    op.execute(
+        "UPDATE outbox_messages SET status = 'failed', last_error = 'written before the "
+        "notification worker existed: not sent (flask notify retry sends it)' "
+        "WHERE sent_at IS NULL"
+    )
 
 
 def downgrade() -> None:
