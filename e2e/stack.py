@@ -1,6 +1,7 @@
 """The portal as it is deployed, on this machine: the released wheel in a fresh venv, two
 gunicorn servers with deploy/gunicorn.conf.py, nginx with the documented site
-(deploy/nginx/dtsen-portal.conf.template) over TLS, PostgreSQL and Redis, production settings.
+(deploy/nginx/dtsen-portal.conf.template) over TLS, PostgreSQL and Redis, production settings,
+and a local SMTP server (aiosmtpd, into the Maildir e2e/out/mail) for the notifications.
 
     python e2e/stack.py up      # build, install, migrate, load the demo, serve; prints the URL
     python e2e/stack.py down    # stop nginx and both app servers
@@ -45,6 +46,7 @@ REDIS_URL = os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379/7")
 HTTPS_PORT = int(os.environ.get("E2E_HTTPS_PORT", "8443"))
 HTTP_PORT = int(os.environ.get("E2E_HTTP_PORT", "8080"))
 APP_PORTS = (18001, 18002)
+SMTP_PORT = int(os.environ.get("E2E_SMTP_PORT", "18025"))
 HOST = "localhost"
 STAFF = (
     ("admin@dinsos.example.go.id", "Rina Admin", "admin_dinsos", "32.16"),
@@ -67,6 +69,8 @@ class Stack:
     demo: dict[str, dict[str, str]] = field(default_factory=dict)
     enrol_links: dict[str, str] = field(default_factory=dict)
     screenshots: str = ""
+    smtp_pid: int = 0
+    mail_dir: str = ""
 
     @classmethod
     def load(cls) -> Stack:
@@ -166,8 +170,52 @@ def production_env(database_url: str) -> dict[str, str]:
         "PROXY_FIX_X_FOR": "1",
         "INSTANCE_PATH": str(OUT / "instance"),
         "UPLOAD_DIR": str(OUT / "uploads"),
+        "PUBLIC_BASE_URL": f"https://{HOST}:{HTTPS_PORT}",
+        # the notification worker (`flask notify send`) sends to the stack's SMTP server
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(SMTP_PORT),
+        "SMTP_STARTTLS": "false",
+        "SMTP_FROM": f"DTSEN <no-reply@{HOST}>",
         "PATH": os.environ["PATH"],
     }
+
+
+def start_smtp_server() -> tuple[int, Path]:
+    """aiosmtpd (the checkout's venv: a dev dependency) on 127.0.0.1:SMTP_PORT, storing every
+    message it receives in the Maildir e2e/out/mail; its pid and the Maildir."""
+    import smtplib
+
+    mail = OUT / "mail"
+    shutil.rmtree(mail, ignore_errors=True)
+    logfile = (OUT / "smtp.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            f"127.0.0.1:{SMTP_PORT}",
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+            str(mail),
+        ],  # fmt: skip
+        stdout=logfile,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    logfile.close()
+    _STARTED.append(process)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            with smtplib.SMTP("127.0.0.1", SMTP_PORT, timeout=2) as smtp:
+                smtp.noop()
+            return process.pid, mail
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the SMTP server did not answer on :{SMTP_PORT}") from None
+            time.sleep(0.2)
 
 
 DEMO_LINE = re.compile(r"^\s+(?P<title>.+?)\s+NIK (?P<nik>\d{16})\s+No\. KK (?P<kk>\d{16})$")
@@ -382,6 +430,7 @@ def up() -> Stack:
     demo, links = set_up_data(venv, env)
     pids = start_app_servers(venv, env)
     nginx_pid = start_nginx(venv)
+    smtp_pid, mail_dir = start_smtp_server()
     screenshots = OUT / "screenshots"
     shutil.rmtree(screenshots, ignore_errors=True)
     screenshots.mkdir()
@@ -396,6 +445,8 @@ def up() -> Stack:
         demo=demo,
         enrol_links=links,
         screenshots=str(screenshots),
+        smtp_pid=smtp_pid,
+        mail_dir=str(mail_dir),
     )
     stack.save()
     log(f"serving {stack.url} (wheel {wheel.name}; app servers :{APP_PORTS[0]} :{APP_PORTS[1]})")
@@ -440,6 +491,8 @@ def down(quiet: bool = False) -> None:
             os.kill(int(pid_file.read_text().strip()), signal.SIGQUIT)
     for pid in stack.app_pids.values():
         stop_app_server(pid)
+    if stack.smtp_pid:
+        stop_app_server(stack.smtp_pid)  # SIGTERM, then the group's SIGKILL
     STATE.unlink()
     if not quiet:
         log("stopped")

@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
     from portal.help.cli import contacts_cli
     from portal.jobs.cli import jobs_cli
     from portal.migrate import db_cli
+    from portal.notify.cli import notify_cli
     from portal.review.cli import review_cli
     from portal.wilayah.cli import wilayah_cli
 
@@ -27,5 +28,6 @@ def init_app(app: Flask) -> None:
         appeals_cli,
         audit_cli,
         jobs_cli,
+        notify_cli,
     ):
         app.cli.add_command(command)

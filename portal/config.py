@@ -169,6 +169,23 @@ class Config:
     JOBS_MAX_ATTEMPTS = 3
     JOBS_POLL_SECONDS = 5.0
 
+    # Notifications (portal/notify, docs/notifications.md): e-mail over SMTP, SMS through an
+    # HTTP gateway. A channel without its server stays queued.
+    SMTP_HOST: str | None = None
+    SMTP_PORT = 587
+    SMTP_STARTTLS = True
+    SMTP_USER: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_FROM = "DTSEN <no-reply@localhost>"
+    SMS_GATEWAY = "http-json"
+    SMS_GATEWAY_URL: str | None = None
+    SMS_GATEWAY_TOKEN: str | None = None
+    NOTIFY_TIMEOUT_SECONDS = 20.0
+    NOTIFY_MAX_ATTEMPTS = 8
+    NOTIFY_RETRY_SECONDS = 60.0
+    NOTIFY_LEASE_SECONDS = 300
+    NOTIFY_POLL_SECONDS = 5.0
+
     REQUIRED = ("SECRET_KEY", "NIK_HMAC_KEY")
 
     @classmethod
@@ -192,6 +209,8 @@ class Config:
                 raise ConfigError(str(exc)) from None
         if config["PHOTO_MAX_BYTES"] > config["UPLOAD_MAX_BODY_BYTES"]:
             raise ConfigError("UPLOAD_MAX_BODY_BYTES must be at least PHOTO_MAX_BYTES.")
+        if config["NOTIFY_LEASE_SECONDS"] < 5 * config["NOTIFY_TIMEOUT_SECONDS"]:
+            raise ConfigError("NOTIFY_LEASE_SECONDS must be at least 5 x NOTIFY_TIMEOUT_SECONDS.")
         if config["STAFF_SESSION_BACKEND"] == "redis" and not config.get("REDIS_URL"):
             raise ConfigError("STAFF_SESSION_BACKEND=redis needs REDIS_URL.")
         if config.get("ENV_NAME") != "testing":

@@ -428,6 +428,85 @@ def _table() -> list[Setting]:
             between(0.1, 600),
             kind=SECONDS,
         ),
+        # notifications (docs/notifications.md)
+        s(
+            "SMTP_HOST",
+            text,
+            "SMTP server the notification worker sends e-mail through (unset: e-mail "
+            "messages stay queued).",
+            kind="a host name",
+        ),
+        s("SMTP_PORT", integer, "Port of SMTP_HOST.", between(1, 65535), kind="a whole number"),
+        s(
+            "SMTP_STARTTLS",
+            boolean,
+            "Upgrade the SMTP connection with STARTTLS (verifying the server's certificate) "
+            "before signing in or sending.",
+            kind="true or false",
+        ),
+        s("SMTP_USER", text, "User name at SMTP_HOST (unset: send without signing in)."),
+        s("SMTP_PASSWORD", text, "Password of SMTP_USER.", secret=True),
+        s(
+            "SMTP_FROM",
+            text,
+            "Sender of the portal's e-mail, e.g. `DTSEN <no-reply@cekdtsen.example.go.id>`; "
+            "its domain also names each message's Message-ID.",
+            kind="an e-mail address",
+        ),
+        s(
+            "SMS_GATEWAY",
+            text,
+            "Kind of SMS gateway (`http-json`: the JSON interface of docs/notifications.md).",
+            one_of("http-json"),
+        ),
+        s(
+            "SMS_GATEWAY_URL",
+            text,
+            "Where SMS messages are posted (unset: SMS messages stay queued).",
+            url_with_scheme("https", "http"),
+            kind="a URL",
+        ),
+        s("SMS_GATEWAY_TOKEN", text, "Bearer token sent to SMS_GATEWAY_URL.", secret=True),
+        s(
+            "NOTIFY_TIMEOUT_SECONDS",
+            number,
+            "How long the notification worker waits for the SMTP server or the SMS gateway "
+            "to answer one step.",
+            between(1, 120),
+            kind=SECONDS,
+        ),
+        s(
+            "NOTIFY_MAX_ATTEMPTS",
+            integer,
+            "Attempts to send one message before it is marked failed (shown by `flask notify "
+            "list`).",
+            between(1, 50),
+            kind="a whole number",
+        ),
+        s(
+            "NOTIFY_RETRY_SECONDS",
+            number,
+            "Wait before the second attempt; it doubles with every further one (with jitter, "
+            "at most 6 hours).",
+            between(0, 3600),
+            kind=SECONDS,
+        ),
+        s(
+            "NOTIFY_LEASE_SECONDS",
+            integer,
+            "A message claimed by a notification worker that has not finished with it after "
+            "this long is taken over (at least 5 x NOTIFY_TIMEOUT_SECONDS).",
+            between(10, 3600),
+            kind=SECONDS,
+        ),
+        s(
+            "NOTIFY_POLL_SECONDS",
+            number,
+            "How long an idle notification worker waits before looking again; it doubles while "
+            "nothing is due, up to 60 s.",
+            between(0.1, 60),
+            kind=SECONDS,
+        ),
         s(
             "SNAPSHOT_KEEP_PERIODS",
             integer,

@@ -355,6 +355,20 @@ SAMPLES = {
     "JOBS_LEASE_SECONDS": ("600", 600),
     "JOBS_MAX_ATTEMPTS": ("5", 5),
     "JOBS_POLL_SECONDS": ("2.5", 2.5),
+    "SMTP_HOST": ("mail.dinsos.example.go.id", "mail.dinsos.example.go.id"),
+    "SMTP_PORT": ("2525", 2525),
+    "SMTP_STARTTLS": ("false", False),
+    "SMTP_USER": ("portal", "portal"),
+    "SMTP_PASSWORD": ("p" * 20, "p" * 20),
+    "SMTP_FROM": ("DTSEN <no-reply@dinsos.example.go.id>", "DTSEN <no-reply@dinsos.example.go.id>"),
+    "SMS_GATEWAY": ("http-json", "http-json"),
+    "SMS_GATEWAY_URL": ("https://sms.example.go.id/send", "https://sms.example.go.id/send"),
+    "SMS_GATEWAY_TOKEN": ("t" * 30, "t" * 30),
+    "NOTIFY_TIMEOUT_SECONDS": ("10", 10.0),
+    "NOTIFY_MAX_ATTEMPTS": ("4", 4),
+    "NOTIFY_RETRY_SECONDS": ("30", 30.0),
+    "NOTIFY_LEASE_SECONDS": ("120", 120),
+    "NOTIFY_POLL_SECONDS": ("1", 1.0),
 }
 
 # Class attributes that are not settings: how the config itself works, or fixed by the code.
@@ -411,7 +425,23 @@ BAD = {
     "SESSION_COOKIE_SECURE": "ja",
     "BABEL_DEFAULT_LOCALE": "jv",
     "TRACK_LIMIT": "30 per fortnight",
+    "SMTP_PORT": "smtp",
+    "SMS_GATEWAY": "twilio",
+    "SMS_GATEWAY_URL": "ftp://sms.example.go.id",
+    "NOTIFY_MAX_ATTEMPTS": "0",
 }
+
+
+def test_the_notification_lease_must_outlast_a_slow_server(make_app, db_file: str) -> None:
+    config = production(
+        db_file,
+        SECRET_KEY=SECRET,
+        NIK_HMAC_KEY=HMAC_KEY,
+        NOTIFY_TIMEOUT_SECONDS=60.0,
+        NOTIFY_LEASE_SECONDS=120,
+    )
+    with pytest.raises(ConfigError, match="NOTIFY_LEASE_SECONDS"):
+        make_app(config)
 
 
 @pytest.mark.parametrize(("name", "value"), BAD.items(), ids=BAD.keys())

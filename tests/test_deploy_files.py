@@ -39,3 +39,28 @@ def test_the_job_worker_unit_runs_the_portals_jobs_worker_and_lets_a_job_finish(
     assert result.exit_code == 0
     assert "--burst" in result.output
     assert "dtsen-portal-jobs.service" in (ROOT / "docs" / "deploy.md").read_text()
+
+
+def test_the_notification_unit_runs_the_portals_notify_worker_and_is_usable() -> None:
+    """dtsen-portal-notify.service sends the outbox (docs/deploy.md, step 6): its command
+    exists, it is restarted on failure, stopping lets the message in hand finish, and
+    nothing says it is not usable any more."""
+    from portal import create_app
+
+    unit = (ROOT / "deploy" / "systemd" / "dtsen-portal-notify.service").read_text()
+    settings = dict(
+        line.split("=", 1) for line in unit.splitlines() if "=" in line and line[0] != "#"
+    )
+    assert settings["ExecStart"] == "/opt/dtsen-portal/venv/bin/flask --app portal notify run"
+    assert settings["Restart"] == "on-failure"
+    assert (settings["KillSignal"], settings["KillMode"]) == ("SIGTERM", "mixed")
+    assert settings["User"] == "dtsen"
+    assert "NOT USABLE" not in unit
+    assert "not in this release" not in unit
+    app = create_app({"ENV_NAME": "testing", "DATABASE_URL": "sqlite://"})
+    for command in ("run", "send", "list", "retry"):
+        result = app.test_cli_runner().invoke(args=["notify", command, "--help"])
+        assert result.exit_code == 0, command
+    deploy = (ROOT / "docs" / "deploy.md").read_text()
+    assert "dtsen-portal-notify.service" in deploy
+    assert "No such command 'notify'" not in deploy

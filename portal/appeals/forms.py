@@ -4,7 +4,6 @@ here says which questions its page asks, in order, and what only the page can ch
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -23,10 +22,8 @@ from portal.forms import (
     RadioField,
     options,
 )
+from portal.notify import contacts
 from portal.wilayah import queries as wilayah
-
-PHONE = re.compile(r"(?:\+?62|0)8\d{7,12}")
-EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}")
 
 
 class ReasonForm(BaseForm):
@@ -201,16 +198,22 @@ class ContactForm(BaseForm):
     email = ask("kontak.email")
 
     def validate_phone(self, field: StringField) -> None:
-        if not field.data:
+        if not field.data or not field.data.strip():
+            field.data = ""
             return
-        number = re.sub(r"[\s\-()]", "", field.data)
-        if not PHONE.fullmatch(number):
-            raise ValidationError(_l("Enter a mobile number starting with 08 or +628."))
-        field.data = "+62" + number.removeprefix("+").removeprefix("62").removeprefix("0")
+        try:
+            field.data = contacts.normalise_phone(field.data)  # E.164: +6281234567890
+        except contacts.InvalidContact:
+            raise ValidationError(_l("Enter a mobile number starting with 08 or +628.")) from None
 
     def validate_email(self, field: StringField) -> None:
-        if field.data and (len(field.data) > 254 or not EMAIL.fullmatch(field.data)):
-            raise ValidationError(_l("Enter an e-mail address like name@example.com."))
+        if not field.data or not field.data.strip():
+            field.data = ""
+            return
+        try:
+            field.data = contacts.normalise_email(field.data)
+        except contacts.InvalidContact:
+            raise ValidationError(_l("Enter an e-mail address like name@example.com.")) from None
 
 
 class CheckForm(HoneypotMixin, BaseForm):

@@ -180,7 +180,13 @@ class AppealDraft(Base):
 
 class OutboxMessage(Base):
     """A notification to send (SMS or e-mail). Written in the same transaction as the state
-    change, sent by a worker later, so nothing is lost when sending fails."""
+    change, sent by the notification worker later (portal/notify, docs/notifications.md), so
+    nothing is lost when sending fails.
+
+    status: queued (due at next_attempt_at; NULL: now) -> claimed (a worker took it,
+    claimed_at/claimed_by) -> sending (the worker is talking to the SMTP server or the SMS
+    gateway) -> sent, or back to queued after a failed attempt, or failed (no attempt left,
+    refused for good, or an e-mail whose worker stopped while sending: last_error says)."""
 
     __tablename__ = "outbox_messages"
 
@@ -195,6 +201,13 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # a server default: appeals.service writes rows with INSERT ... SELECT too
+    status: Mapped[str] = mapped_column(String(10), default="queued", server_default="queued")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))  # host:pid
+
+    __table_args__ = (Index("ix_outbox_messages_status_next", "status", "next_attempt_at"),)
 
 
 class TrackingGrant(Base):

@@ -38,7 +38,7 @@ from portal.appeals.models import (
     OutboxMessage,
 )
 from portal.appeals.reasons import REASONS, Kind, Subject
-from portal.appeals.states import ALLOWED, DECIDED, OPEN, AppealStatus
+from portal.appeals.states import ALLOWED, ANNOUNCED, DECIDED, OPEN, AppealStatus
 from portal.dataimport import queries as snapshots
 
 # --- filing -------------------------------------------------------------------------------
@@ -304,6 +304,8 @@ def _record(
 
 
 def _notify(appeal: Appeal, status: AppealStatus) -> None:
+    if status not in ANNOUNCED:
+        return
     payload = {"ticket": appeal.ticket, "status": status.value}
     for channel, recipient in (("sms", appeal.contact_phone), ("email", appeal.contact_email)):
         if recipient:
@@ -413,7 +415,8 @@ def transition_all(
     postgres = db.session.get_bind().dialect.name == "postgresql"
     build = func.json_build_object if postgres else func.json_object
     payload = build("ticket", Appeal.ticket, "status", target.value)
-    for channel, recipient in (("sms", Appeal.contact_phone), ("email", Appeal.contact_email)):
+    announced = (("sms", Appeal.contact_phone), ("email", Appeal.contact_email))
+    for channel, recipient in announced if target in ANNOUNCED else ():
         db.session.execute(
             insert(OutboxMessage).from_select(
                 [

@@ -37,6 +37,11 @@ ALLOWED: dict[AppealStatus, frozenset[AppealStatus]] = {
 
 OPEN = frozenset({S.DITERIMA, S.VERIFIKASI})  # not yet decided: the filer may withdraw
 DECIDED = frozenset({S.DISETUJUI, S.DITOLAK, S.DUPLIKAT})  # a decision that can be contested
+# Moves the filer is told about by SMS/e-mail (the outbox): the receipt and every move after
+# review. Not "in review": an officer taking a case is a step of the queue (claimed, maybe
+# released), and the filer hears of the decision soon after (issue 13: filed, then decided,
+# is two messages).
+ANNOUNCED = frozenset(ALLOWED) - {S.VERIFIKASI}
 
 # The status a filer and the staff read. In Indonesian, "diterima" is kept for programs a
 # family receives (the look-up result), so no status title uses it.

@@ -170,7 +170,7 @@ def test_outbox_gets_one_message_per_channel_on_filing_and_on_each_move(
     assert sorted(moves) == sorted(
         (channel, status)
         for channel in channels
-        for status in ("diterima", "verifikasi", "ditolak")
+        for status in ("diterima", "ditolak")  # "in review" is not announced
     )
 
 
