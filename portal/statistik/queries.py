@@ -137,12 +137,28 @@ def _provinces(snapshot_id: int) -> list[str]:
     ]
 
 
-def _cells(snapshot_id: int, code: str) -> list[StatCell]:
-    stmt = select(StatCell).where(
-        StatCell.snapshot_id == snapshot_id,
-        (StatCell.region_code == code) | (StatCell.parent_code == code),
+_COLUMNS = (StatCell.region_code, StatCell.measure, StatCell.category, StatCell.value, StatCell.mark)
+
+
+def _own(snapshot_id: int, code: str) -> dict[tuple[str, str], Cell]:
+    """The region's cells by (measure, category): its primary key's range."""
+    stmt = select(*_COLUMNS[1:]).where(
+        StatCell.snapshot_id == snapshot_id, StatCell.region_code == code
     )
-    return list(db.session.scalars(stmt))
+    return {(m, c): Cell(v, Mark(k)) for m, c, v, k in db.session.execute(stmt).all()}
+
+
+def _children_totals(snapshot_id: int, code: str) -> dict[str, dict[str, Cell]]:
+    """Households and persons of each child region: (snapshot, parent) index."""
+    stmt = select(StatCell.region_code, StatCell.measure, StatCell.value, StatCell.mark).where(
+        StatCell.snapshot_id == snapshot_id,
+        StatCell.parent_code == code,
+        StatCell.category == refresh.TOTAL,
+    )
+    out: dict[str, dict[str, Cell]] = defaultdict(dict)
+    for region, measure, value, mark in db.session.execute(stmt).all():
+        out[region][measure] = Cell(value, Mark(mark))
+    return out
 
 
 def page(code: str, period: str | None) -> Page | None:
@@ -157,19 +173,14 @@ def page(code: str, period: str | None) -> Page | None:
     sid = periods.get(period)
     if sid is None or len(code) == 2:
         return None
-    rows = _cells(sid, code)
-    own = {(c.measure, c.category): Cell(c.value, Mark(c.mark)) for c in rows if c.region_code == code}
+    own = _own(sid, code)
     if ("households", refresh.TOTAL) not in own:
         return None
     older = [p for p in periods if p < period]
     previous = older[0] if older else None
     before: dict[tuple[str, str], Cell] = {}
     if previous is not None:
-        before = {
-            (c.measure, c.category): Cell(c.value, Mark(c.mark))
-            for c in _cells(periods[previous], code)
-            if c.region_code == code and c.measure == "households"
-        }
+        before = _own(periods[previous], code)
     lineage = [(w.code, w.name) for w in wilayah.lineage(code)[1:]]
     name = lineage[-1][1] if lineage else code
     result = Page(
@@ -189,10 +200,7 @@ def page(code: str, period: str | None) -> Page | None:
     result.bands = [row(b, refresh.BAND_MEASURES, True) for b in refresh.BANDS]
     result.total = row(refresh.TOTAL, refresh.BAND_MEASURES, True)
     result.programs = [row(p, refresh.PROGRAM_MEASURES, False) for p in refresh.PROGRAM_CODES]
-    children: dict[str, dict[str, Cell]] = defaultdict(dict)
-    for c in rows:
-        if c.region_code != code and c.category == refresh.TOTAL:
-            children[c.region_code][c.measure] = Cell(c.value, Mark(c.mark))
+    children = _children_totals(sid, code)
     _add_cases(result, period, children)
     names = wilayah.names(set(children) - {_no_desa(code)})
     result.children = sorted(
