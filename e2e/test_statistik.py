@@ -22,7 +22,8 @@ def test_statistik_for_bekasi_at_phone_size(phone: Phone, stack: Stack) -> None:
         chart = charts.nth(i)
         assert chart.is_visible()
         box = chart.bounding_box()
-        assert box is not None and box["width"] <= 360
+        assert box is not None
+        assert box["width"] <= 360
         table_id = chart.get_attribute("aria-describedby")
         assert page.locator(f"table#{table_id}").is_visible()
     desil = page.locator("#t-desil tbody tr").all_inner_texts()

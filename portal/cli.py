@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
     from portal.jobs.cli import jobs_cli
     from portal.migrate import db_cli
     from portal.review.cli import review_cli
+    from portal.statistik.cli import statistik_cli
     from portal.wilayah.cli import wilayah_cli
 
     wilayah_cli.add_command(contacts_cli)  # flask wilayah contacts import FILE
@@ -27,5 +28,6 @@ def init_app(app: Flask) -> None:
         appeals_cli,
         audit_cli,
         jobs_cli,
+        statistik_cli,
     ):
         app.cli.add_command(command)

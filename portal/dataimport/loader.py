@@ -54,8 +54,8 @@ from portal.appeals import reflected
 from portal.dataimport import history, retention
 from portal.dataimport import queries as snapshot_queries
 from portal.dataimport.models import Snapshot, SnapshotStatus
-from portal.statistik import refresh as statistik
 from portal.dataimport.reader import RowError, SnapshotFormatError, SnapshotRow, read_snapshot
+from portal.statistik import refresh as statistik
 from portal.wilayah import queries as wilayah
 from portal.wilayah.models import Level
 

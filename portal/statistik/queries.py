@@ -137,7 +137,13 @@ def _provinces(snapshot_id: int) -> list[str]:
     ]
 
 
-_COLUMNS = (StatCell.region_code, StatCell.measure, StatCell.category, StatCell.value, StatCell.mark)
+_COLUMNS = (
+    StatCell.region_code,
+    StatCell.measure,
+    StatCell.category,
+    StatCell.value,
+    StatCell.mark,
+)
 
 
 def _own(snapshot_id: int, code: str) -> dict[tuple[str, str], Cell]:
@@ -183,9 +189,7 @@ def page(code: str, period: str | None) -> Page | None:
         before = _own(periods[previous], code)
     lineage = [(w.code, w.name) for w in wilayah.lineage(code)[1:]]
     name = lineage[-1][1] if lineage else code
-    result = Page(
-        code, name, LEVEL_BY_LENGTH[len(code)], lineage, period, list(periods), previous
-    )
+    result = Page(code, name, LEVEL_BY_LENGTH[len(code)], lineage, period, list(periods), previous)
 
     def row(key: str, measures: tuple[str, str], with_change: bool) -> Row:
         households = own.get((measures[0], key), ZERO)
@@ -311,7 +315,7 @@ def _add_cases(result: Page, period: str, children: dict[str, dict[str, Cell]]) 
 
     code = result.code
     result.cases = cell((code, "cases", refresh.TOTAL))
-    shown_reasons = [r for r in REASONS] + sorted(
+    shown_reasons = list(REASONS) + sorted(
         {k[2] for k in stats.values if k[0] == code and k[1] == "reason"} - set(REASONS)
     )
     result.reasons = [(r, cell((code, "reason", r))) for r in shown_reasons]

@@ -21,6 +21,7 @@ migration, or to repair: ``flask --app portal statistik refresh``).
 from __future__ import annotations
 
 from collections import defaultdict
+
 from sqlalchemy import Connection, text
 
 from portal.core.programs import PROGRAMS
@@ -33,9 +34,12 @@ PROGRAM_CODES = tuple(PROGRAMS)
 BAND_MEASURES = ("households", "persons")
 PROGRAM_MEASURES = ("program_households", "program_persons")
 
-_BAND_SQL = "CASE WHEN {d} <= 5 THEN " + "CASE {d} " + " ".join(
-    f"WHEN {i} THEN '{i}'" for i in range(1, 6)
-) + " END ELSE '6-10' END"
+_BAND_SQL = (
+    "CASE WHEN {d} <= 5 THEN "
+    + "CASE {d} "
+    + " ".join(f"WHEN {i} THEN '{i}'" for i in range(1, 6))
+    + " END ELSE '6-10' END"
+)
 
 
 def _has(code: str) -> str:
@@ -48,9 +52,7 @@ def _work_sql(sid: int) -> str:
         f"SUM(CASE WHEN {_has(code)} THEN 1 ELSE 0 END) AS p{i}"
         for i, code in enumerate(PROGRAM_CODES)
     )
-    per_desa = ", ".join(
-        f"SUM(h{i}) AS h{i}, SUM(p{i}) AS p{i}" for i in range(len(PROGRAM_CODES))
-    )
+    per_desa = ", ".join(f"SUM(h{i}) AS h{i}, SUM(p{i}) AS p{i}" for i in range(len(PROGRAM_CODES)))
     band = _BAND_SQL.format(d="h.desil")
     return (
         f"CREATE TEMP TABLE stat_work AS SELECT kode_desa, band, COUNT(*) AS households, "
@@ -201,4 +203,3 @@ def refresh_all(conn: Connection) -> list[int]:
     for sid in ids:
         refresh_snapshot(conn, sid)
     return ids
-

@@ -24,7 +24,7 @@ hidden from the start and are never chosen.
 from __future__ import annotations
 
 import sys
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -32,7 +32,10 @@ THRESHOLD = 5  # counts 1 .. THRESHOLD - 1 are never shown
 TOTAL_PENALTY = 1_000_000  # hiding a total costs more than hiding any inner count
 ZERO_PENALTY = 10_000  # hiding a 0 protects little (a "<5" beside hidden zeros is bounded)
 
-Key = Hashable
+Key = tuple[str, ...]  # a cell's identity, shared between tables
+Coord = tuple[str, str]  # (row, col) of a table
+Test = Callable[[str, str], bool]
+Act = Callable[[str, str], None]
 
 
 class Mark(IntEnum):
@@ -134,12 +137,11 @@ def _protect_table(
         _hide_smallest_large(table, line, values, unknown, hide)  # hides one: the line has one
 
 
-def bridges(table: Table, unknown: object) -> list[tuple[str, str]]:
+def bridges(table: Table, unknown: Test) -> list[Coord]:
     """The unknown cells of TABLE that are bridges of its row/column graph (Tarjan)."""
-    is_unknown = unknown  # (row, col) -> bool
     adjacency: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for (row, col), _key in table.cells.items():
-        if is_unknown(row, col):  # type: ignore[operator]
+        if unknown(row, col):
             adjacency.setdefault(("r", row), []).append(("c", col))
             adjacency.setdefault(("c", col), []).append(("r", row))
     order: dict[tuple[str, str], int] = {}
@@ -171,7 +173,9 @@ def bridges(table: Table, unknown: object) -> list[tuple[str, str]]:
     return sorted(found, key=lambda rc: (table.rows.index(rc[0]), table.cols.index(rc[1])))
 
 
-def _close_rectangle(table, bridge, values, unknown, hide) -> None:  # type: ignore[no-untyped-def]
+def _close_rectangle(
+    table: Table, bridge: Coord, values: Mapping[Key, int], unknown: Test, hide: Act
+) -> None:
     row, col = bridge
     best: tuple[int, int, int, str, str] | None = None
     for i, other_row in enumerate(table.rows):
@@ -201,21 +205,23 @@ def _lines(table: Table) -> list[list[tuple[str, str]]]:
     return lines
 
 
-def _all_small_line(table, values, unknown) -> list[tuple[str, str]] | None:  # type: ignore[no-untyped-def]
+def _all_small_line(table: Table, values: Mapping[Key, int], unknown: Test) -> list[Coord] | None:
     for line in _lines(table):
         hidden = [rc for rc in line if unknown(*rc)]
-        if hidden and all(
+        all_small = hidden and all(
             rc in table.cells and is_small(values.get(table.key(*rc), 0)) for rc in hidden
-        ):
-            if any(not unknown(*rc) and values.get(table.key(*rc), 0) for rc in line):
-                return line
+        )
+        if all_small and any(not unknown(*rc) and values.get(table.key(*rc), 0) for rc in line):
+            return line
     return None
 
 
-def _hide_smallest_large(table, line, values, unknown, hide) -> None:  # type: ignore[no-untyped-def]
+def _hide_smallest_large(
+    table: Table, line: list[Coord], values: Mapping[Key, int], unknown: Test, hide: Act
+) -> None:
     candidates = [rc for rc in line if not unknown(*rc) and values.get(table.key(*rc), 0)]
     if candidates:
-        hide(*min(candidates, key=lambda rc: (_cost(table, *rc, values), line.index(rc))))
+        hide(*min(candidates, key=lambda rc: (_cost(table, rc[0], rc[1], values), line.index(rc))))
 
 
 def change_shown(current: Mark | None, previous: Mark | None) -> bool:

@@ -10,8 +10,8 @@ import io
 from flask import Blueprint, Response, g, render_template, request, session
 from flask_babel import get_locale, gettext
 
-from portal.statistik import queries
 from portal.appeals.reasons import REASONS
+from portal.statistik import queries
 from portal.statistik.labels import OUTCOME_LABELS
 from portal.statistik.refresh import TOTAL
 
@@ -79,7 +79,6 @@ def region_csv(code: str) -> Response | tuple[str, int]:
         return _missing()
     body = "\ufeff" + to_csv(page)  # the BOM: spreadsheet programs then read UTF-8
     response = Response(body.encode("utf-8"), mimetype="text/csv")
-    response.charset = "utf-8"
     name = f"statistik-{page.code}-{page.period}.csv"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -161,7 +161,9 @@ counts = st.one_of(st.integers(0, 6), st.integers(0, 400))
 @settings(max_examples=150, deadline=None)
 @given(
     st.integers(1, 5).flatmap(
-        lambda width: st.lists(st.lists(counts, min_size=width, max_size=width), min_size=1, max_size=5)
+        lambda width: st.lists(
+            st.lists(counts, min_size=width, max_size=width), min_size=1, max_size=5
+        )
     ),
     st.booleans(),
 )
