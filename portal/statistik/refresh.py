@@ -65,6 +65,10 @@ def _work_sql(sid: int) -> str:
     )
 
 
+WORK_MEM = "256MB"
+_SAVE = "SELECT current_setting('work_mem') AS work_mem, current_setting('jit') AS jit"
+_SET = "SELECT set_config('work_mem', :work_mem, true), set_config('jit', :jit, true)"
+
 _INSERT = (
     "INSERT INTO stat_cells (snapshot_id, region_code, measure, category, value, mark, "
     "parent_code) "
@@ -98,7 +102,15 @@ def refresh_snapshot(conn: Connection, snapshot_id: int) -> int:
     sid = int(snapshot_id)
     conn.execute(text(f"DELETE FROM stat_cells WHERE snapshot_id = {sid}"))
     conn.execute(text("DROP TABLE IF EXISTS stat_work"))
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        # for the one pass over the period only (set back below), as history.py does: the
+        # per-household groups hashed in memory, no JIT (compiling costs more than it saves)
+        saved = conn.execute(text(_SAVE)).one()
+        conn.execute(text(_SET), {"work_mem": WORK_MEM, "jit": "off"})
     conn.execute(text(_work_sql(sid)))
+    if postgres:
+        conn.execute(text(_SET), dict(saved._mapping))
     for statement in _desa_sql(sid):
         conn.execute(text(statement))
     conn.execute(text("DROP TABLE stat_work"))
