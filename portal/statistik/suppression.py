@@ -13,9 +13,10 @@ row of the kecamatan's own table), so the tables are protected together until no
    can be computed exactly from these sums if and only if its edge is a bridge (on no
    cycle). So while a bridge exists, the cheapest rectangle through it is hidden too
    (the smallest counts first; totals last), which puts it on a cycle.
-3. **No line of small counts only**: two "<5" with a known sum of 2 are both 1. A line
-   whose hidden cells are all primary gets its smallest count of THRESHOLD or more hidden
-   too (then back to 2).
+3. **No small counts pinned by their sum**: two "<5" with a known sum of 2 are both 1, and
+   with a sum of 8 both 4. A line whose hidden cells are all primary, k of them summing to
+   k or to 4k, gets its smallest count of THRESHOLD or more hidden too (then back to 2);
+   any other sum leaves each of them a range of at least two values within 1-4.
 
 Cells that are never published (a virtual total, e.g. of programs, which overlap) count as
 hidden from the start and are never chosen.
@@ -206,12 +207,15 @@ def _lines(table: Table) -> list[list[tuple[str, str]]]:
 
 
 def _all_small_line(table: Table, values: Mapping[Key, int], unknown: Test) -> list[Coord] | None:
+    """A line whose hidden cells are all primary and pinned by their sum (all 1 or all
+    THRESHOLD - 1), with a count left to hide beside them."""
     for line in _lines(table):
-        hidden = [rc for rc in line if unknown(*rc)]
-        all_small = hidden and all(
-            rc in table.cells and is_small(values.get(table.key(*rc), 0)) for rc in hidden
-        )
-        if all_small and any(not unknown(*rc) and values.get(table.key(*rc), 0) for rc in line):
+        hidden = [values.get(table.key(*rc), 0) for rc in line if unknown(*rc)]
+        virtual = any(unknown(*rc) and not is_small(values.get(table.key(*rc), 0)) for rc in line)
+        if not hidden or virtual or not all(is_small(v) for v in hidden):
+            continue
+        pinned = sum(hidden) in (len(hidden), (THRESHOLD - 1) * len(hidden))
+        if pinned and any(not unknown(*rc) and values.get(table.key(*rc), 0) for rc in line):
             return line
     return None
 

@@ -182,3 +182,22 @@ def test_no_hidden_count_can_be_computed_from_the_shown_cells(
     # no SMALL count may ever be determined, and no hidden count at all when avoidable
     assert not {k for k in exposed if marks[k] is Mark.SMALL}
     assert not exposed
+
+
+def test_small_counts_whose_sum_leaves_a_range_need_no_larger_partner() -> None:
+    # 2 and 3 with a known sum of 5: each is 1 to 4 as far as anyone can tell
+    table, values, _ = grid([[2, 30], [3, 40], [60, 70]])
+    marks = protect([table], values)
+    hidden = {k for k, m in marks.items() if m is not Mark.SHOWN}
+    assert {k for k in hidden if k[1] == "c0"} == {("r0", "c0"), ("r1", "c0")}
+    assert not determined(table, hidden)
+
+
+def test_a_parent_total_stays_shown_when_all_its_children_are_small() -> None:
+    # the demo's kabupaten: every kecamatan has a few households per desil
+    table, values, _ = grid([[3, 2, 40], [4, 1, 35], [2, 3, 50]])
+    marks = protect([table], values)
+    assert marks[("T", "c0")] is Mark.SHOWN  # 9 households in desil 1 across the three
+    assert marks[("T", "c1")] is Mark.SHOWN
+    hidden = {k for k, m in marks.items() if m is not Mark.SHOWN}
+    assert not determined(table, hidden)
