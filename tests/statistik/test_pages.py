@@ -21,6 +21,7 @@ from tests.fixtures.staff import StaffFactory
 from tests.helpers import Client, Page
 from tests.review.conftest import DECISION, CaseFactory, cases, post, sign_in  # noqa: F401
 from tests.statistik.test_suppression import determined
+from tests.test_security_headers import assert_security_headers
 
 S = AppealStatus
 KAB = "32.16"
@@ -239,7 +240,10 @@ def test_the_demo_bekasi_page_is_small_public_and_cacheable(
     assert len(response.get_data()) < 30 * 1024, len(response.get_data())
     assert response.headers["Cache-Control"] == "public, max-age=300"
     assert "Set-Cookie" not in response.headers
+    assert_security_headers(response)
     page = Page(response).check()
+    assert not page.soup.find_all(style=True)
+    assert not page.soup.find_all(["script", "style"])
     assert page.h1 == "Kabupaten Bekasi"
     assert len(children_table(page)) > 10  # kecamatan of Bekasi
     # nothing personal: no name of the demo's households
