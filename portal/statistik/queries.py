@@ -177,7 +177,7 @@ def page(code: str, period: str | None) -> Page | None:
         return None
     period = period or next(iter(periods))
     sid = periods.get(period)
-    if sid is None or len(code) == 2:
+    if sid is None:
         return None
     own = _own(sid, code)
     if ("households", refresh.TOTAL) not in own:
