@@ -47,13 +47,14 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     policy.init_app(app)  # the limits of every check against DTSEN (portal/policy.py)
 
     # 4. Blueprints, from an explicit list.
-    from portal import appeals, auth, help, lookup, review
+    from portal import appeals, auth, help, lookup, review, statistik
     from portal.access import views as access
     from portal.appeals import mine, tracking
 
     for blueprint in (lookup.bp, appeals.bp, tracking.bp, mine.bp, auth.bp, review.bp, help.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(access.bp)
+    app.register_blueprint(statistik.bp)
 
     # 5. Error pages and the CLI.
     errors.init_app(app)

@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
     from portal.migrate import db_cli
     from portal.notify.cli import notify_cli
     from portal.review.cli import review_cli
+    from portal.statistik.cli import statistik_cli
     from portal.wilayah.cli import wilayah_cli
 
     wilayah_cli.add_command(contacts_cli)  # flask wilayah contacts import FILE
@@ -29,5 +30,6 @@ def init_app(app: Flask) -> None:
         audit_cli,
         jobs_cli,
         notify_cli,
+        statistik_cli,
     ):
         app.cli.add_command(command)

@@ -71,6 +71,7 @@ def import_models() -> None:
     from portal.lookup import models as _lookup  # noqa: F401
     from portal.replay import models as _replay  # noqa: F401
     from portal.review import models as _review  # noqa: F401
+    from portal.statistik import models as _statistik  # noqa: F401
     from portal.wilayah import models as _wilayah  # noqa: F401
 
 

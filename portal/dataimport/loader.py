@@ -55,6 +55,7 @@ from portal.dataimport import history, retention
 from portal.dataimport import queries as snapshot_queries
 from portal.dataimport.models import Snapshot, SnapshotStatus
 from portal.dataimport.reader import RowError, SnapshotFormatError, SnapshotRow, read_snapshot
+from portal.statistik import refresh as statistik
 from portal.wilayah import queries as wilayah
 from portal.wilayah.models import Level
 
@@ -456,6 +457,7 @@ def _publish(
     snapshot.published_at = db.utcnow()
     db.session.flush()
     history.record_period_changes(db.session, snapshot.id)  # before the commit
+    statistik.refresh_snapshot(db.session.connection(), snapshot.id)  # /statistik's counts
     return replaced
 
 
