@@ -40,6 +40,7 @@ import csv
 import hashlib
 import hmac
 import io
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ from sqlalchemy import Connection, select, text, update
 
 from portal import db
 from portal.appeals import reflected
-from portal.core.programs import PROGRAMS
+from portal.core.programs import DESIL_RANGE, PROGRAMS
 from portal.dataimport import history, retention
 from portal.dataimport import queries as snapshot_queries
 from portal.dataimport.models import Snapshot, SnapshotStatus
@@ -80,6 +81,8 @@ FAST_COPY = True  # PostgreSQL: the COPY path (tests turn it off to compare with
 READ_BLOCK = 1 << 22  # bytes read at a time on the COPY path
 MAX_LINE = 65_536  # a longer line goes through the reader (its csv field limit is 131,072)
 SUSPECT_PAGE = 5_000  # rows SQL could not vouch for, judged by the reader a page at a time
+WORK_MEM = "64MB"  # for the rules per row and the checks across rows (PostgreSQL)
+MAINTENANCE_WORK_MEM = "256MB"  # for the index builds of a new snapshot's tables
 
 # Staging columns, in COPY / executemany order.
 STAGING_COLUMNS = (
@@ -589,10 +592,11 @@ def _check_copy_header(first: bytes) -> None:
         raise _NotForCopy("header")
 
 
-_UPPER = "translate({}, 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ')"
-_CODES = "|".join(PROGRAMS)  # PKH|BPNT|PBI-JK|... (letters and dashes only)
-# printable ASCII words separated by single spaces: the reader leaves such a cell unchanged
-_WORDS = "'^[!-~]+( [!-~]+)*$'"
+# Programs in the order of PROGRAMS, each at most once: ";PKH;PBI-JK" matches. Another order
+# (or an alias, lower case, spaces) is left to the reader, which gives the same row or reason.
+_KECAMATAN = re.compile(r"\d\d\.\d\d\.\d\d")
+_PERIOD = re.compile(rb"20\d\dQ[1-4]|2100Q[1-4]")  # as str(Period) writes it
+_PROGRAMS_IN_ORDER = "^" + "".join(f"(;{code})?" for code in PROGRAMS) + "$"
 
 
 def _days_in_month(year: str, month: str) -> str:
@@ -603,65 +607,79 @@ def _days_in_month(year: str, month: str) -> str:
     )
 
 
-def _rules_sql(staging: str, raw: str, sid: int, today: date) -> str:
+def _digits(cell: str, length: int) -> str:
+    return f"(octet_length({cell}) = {length} AND {cell} !~ '[^0-9]')"
+
+
+def _rules_sql(staging: str, raw: str, sid: int, today: date, period: str) -> str:
     """CREATE TABLE AS: every row of RAW with ``ok`` when it passes the reader's rules per
-    row in the reader's normal form (no stray spaces, upper case or ASCII letters, canonical
-    program codes...), its values typed; otherwise ``cells``, the raw cells, for the reader.
-    ``ok`` may only be true where reader_rules would return the same row: when in doubt the
-    row goes to the reader. Casts run under a CASE that checked their digits first."""
+    row and is already in the reader's normal form (upper case, single spaces, printable
+    ASCII, canonical program codes, the file's PERIOD as written...), its values typed;
+    otherwise ``cells``, its raw cells, for the reader. ``ok`` is true only where
+    reader_rules returns the same values: when in doubt a row goes to the reader. Every cast
+    runs under a CASE that checked its digits first. PERIOD and the codes are checked
+    constants (no value of the file is put into the SQL)."""
     kec, desa = f"{SCHEMA}.kecamatan_{sid}", f"{SCHEMA}.desa_{sid}"
     hubungan = ", ".join(f"'{h}'" for h in sorted(HUBUNGAN))
+    desils = ", ".join(f"'{n}'" for n in DESIL_RANGE)
     y, m, d = today.year, today.month, today.day
-    prefix = "substr({0}, 1, 2) || '.' || substr({0}, 3, 2) || '.' || substr({0}, 5, 2)"
     ok = f"""
-        r.periode ~ '^(20[0-9][0-9]|2100)Q[1-4]$'
-        AND n.nik_ok AND n.kk_ok AND t.t_ok
-        AND {prefix.format("r.no_kk")} IN (SELECT code FROM {kec})
-        AND {prefix.format("r.nik")} IN (SELECT code FROM {kec})
-        AND substr(r.nik, 13, 4) <> '0000'
-        AND n.nm BETWEEN 1 AND 12 AND b.day BETWEEN 1 AND {_days_in_month("b.year", "n.nm")}
-        AND (b.year, n.nm, b.day) <= ({y}, {m}, {d})
-        AND r.nama ~ {_WORDS} AND length(r.nama) <= {MAX_NAME}
-        AND r.jenis_kelamin IN ('L', 'P', 'l', 'p')
-        AND (r.jenis_kelamin IN ('P', 'p')) = (n.nd > 40)
-        AND t.ty >= 1 AND t.tm = n.nm AND t.td = b.day AND t.ty % 100 = n.ny
-        AND t.td <= {_days_in_month("t.ty", "t.tm")}
-        AND (t.ty, t.tm, t.td) <= ({y}, {m}, {d})
-        AND {_UPPER.format("r.hubungan")} IN ({hubungan})
-        AND r.kode_desa IN (SELECT code FROM {desa})
-        AND r.alamat ~ {_WORDS} AND length(r.alamat) <= {MAX_ADDRESS}
-        AND r.desil ~ '^([1-9]|10)$'
-        AND (r.program IS NULL OR (
-            {_UPPER.format("r.program")} ~ '^({_CODES})(;({_CODES}))*$'
-            AND {_UPPER.format("r.program")} !~ '(^|;)([-A-Z]+);(.*;)?\\2(;|$)'))"""
+        periode = '{period}'
+        AND nik_ok AND kk_ok AND t_ok AND kk_kec AND nik_kec AND desa_ok
+        AND substr(nik, 13, 4) <> '0000'
+        AND nm BETWEEN 1 AND 12 AND day BETWEEN 1 AND {_days_in_month("year", "nm")}
+        AND (year, nm, day) <= ({y}, {m}, {d})
+        AND nama !~ '[^ !-`{{-~]|  |^ | $' AND octet_length(nama) <= {MAX_NAME}
+        AND jenis_kelamin IN ('L', 'P') AND (jenis_kelamin = 'P') = (nd > 40)
+        AND ty >= 1 AND tm = nm AND td = day AND ty % 100 = ny
+        AND td <= {_days_in_month("ty", "tm")}
+        AND (ty, tm, td) <= ({y}, {m}, {d})
+        AND hubungan IN ({hubungan})
+        AND alamat !~ '[^ !-~]|  |^ | $' AND octet_length(alamat) <= {MAX_ADDRESS}
+        AND desil IN ({desils})
+        AND (program IS NULL OR ';' || program ~ '{_PROGRAMS_IN_ORDER}')"""
+    # one level per step, each computed once a row (OFFSET 0 keeps the planner from pasting
+    # an expression into every place that uses it)
+    cells = ", ".join(COLUMNS)
     return f"""
 CREATE UNLOGGED TABLE {staging} AS
-SELECT line, ok, nik_hmac, kk_hmac, periode AS period, nik, no_kk,
-       {_UPPER.format("nama")} AS nama, {_UPPER.format("jenis_kelamin")} AS jenis_kelamin,
+SELECT line, ok, nik_hmac, kk_hmac, periode AS period, nik, no_kk, nama, jenis_kelamin,
        CASE WHEN ok THEN make_date(ty, tm, td) END AS tanggal_lahir,
-       {_UPPER.format("hubungan")} AS hubungan, kode_desa, alamat,
+       hubungan, kode_desa, alamat,
        CASE WHEN ok THEN desil::smallint END AS desil,
-       coalesce({_UPPER.format("program")}, '') AS programs,
-       CASE WHEN NOT ok THEN ARRAY[{", ".join(COLUMNS)}] END AS cells
-FROM (
-    SELECT r.*, t.ty, t.tm, t.td, coalesce({ok}, false) AS ok
+       coalesce(program, '') AS programs,
+       CASE WHEN NOT ok THEN ARRAY[{cells}] END AS cells
+FROM (SELECT line, nik_hmac, kk_hmac, {cells}, ty, tm, td, coalesce({ok}, false) AS ok
+FROM (SELECT *, nd - CASE WHEN nd > 40 THEN 40 ELSE 0 END AS day,
+             2000 + ny - CASE WHEN 2000 + ny > {y} THEN 100 ELSE 0 END AS year
+FROM (SELECT *,
+        CASE WHEN nik_ok THEN substr(nik, 7, 2)::int END AS nd,
+        CASE WHEN nik_ok THEN substr(nik, 9, 2)::int END AS nm,
+        CASE WHEN nik_ok THEN substr(nik, 11, 2)::int END AS ny,
+        CASE WHEN t_ok THEN substr(tanggal_lahir, 1, 4)::int END AS ty,
+        CASE WHEN t_ok THEN substr(tanggal_lahir, 6, 2)::int END AS tm,
+        CASE WHEN t_ok THEN substr(tanggal_lahir, 9, 2)::int END AS td
+FROM (SELECT r.*, {_digits("r.nik", 16)} AS nik_ok, {_digits("r.no_kk", 16)} AS kk_ok,
+        octet_length(r.tanggal_lahir) = 10 AND substr(r.tanggal_lahir, 5, 1) = '-'
+        AND substr(r.tanggal_lahir, 8, 1) = '-'
+        AND translate(r.tanggal_lahir, '-', '') !~ '[^0-9]' AS t_ok,
+        kk_kec.code IS NOT NULL AS kk_kec, nik_kec.code IS NOT NULL AS nik_kec,
+        desa.code IS NOT NULL AS desa_ok
     FROM {raw} r
-    CROSS JOIN LATERAL (SELECT r.nik ~ '^[0-9]{{16}}$' AS nik_ok,
-                               r.no_kk ~ '^[0-9]{{16}}$' AS kk_ok) n0
-    CROSS JOIN LATERAL (SELECT n0.nik_ok, n0.kk_ok,
-        CASE WHEN n0.nik_ok THEN substr(r.nik, 7, 2)::int END AS nd,
-        CASE WHEN n0.nik_ok THEN substr(r.nik, 9, 2)::int END AS nm,
-        CASE WHEN n0.nik_ok THEN substr(r.nik, 11, 2)::int END AS ny) n
-    CROSS JOIN LATERAL (SELECT
-        n.nd - CASE WHEN n.nd > 40 THEN 40 ELSE 0 END AS day,
-        2000 + n.ny - CASE WHEN 2000 + n.ny > {y} THEN 100 ELSE 0 END AS year) b
-    CROSS JOIN LATERAL (SELECT r.tanggal_lahir ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$' AS t_ok) t0
-    CROSS JOIN LATERAL (SELECT t0.t_ok,
-        CASE WHEN t0.t_ok THEN substr(r.tanggal_lahir, 1, 4)::int END AS ty,
-        CASE WHEN t0.t_ok THEN substr(r.tanggal_lahir, 6, 2)::int END AS tm,
-        CASE WHEN t0.t_ok THEN substr(r.tanggal_lahir, 9, 2)::int END AS td) t
-) s
+    LEFT JOIN {kec} kk_kec ON kk_kec.code = left(r.no_kk, 6)
+    LEFT JOIN {kec} nik_kec ON nik_kec.code = left(r.nik, 6)
+    LEFT JOIN {desa} desa ON desa.code = r.kode_desa
+    OFFSET 0) a OFFSET 0) b OFFSET 0) c OFFSET 0) s
 """
+
+
+def _tune(conn: Connection) -> None:
+    """For the transaction: hashes and sorts in memory, parallel workers for the scans,
+    aggregates and index builds (on a 2-core machine: both cores)."""
+    conn.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+    conn.execute(text(f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'"))
+    conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 2"))
+    conn.execute(text("SET LOCAL max_parallel_maintenance_workers = 2"))
 
 
 class _NotForCopy(Exception):
@@ -755,6 +773,7 @@ class _PostgresLoad(_Load):
         self._new_snapshot(sha, source)
         self._errors: list[RowError] = []
         self._error_total = 0
+        self._period_hint: str | None = None  # the first row's period, when well written
         self._copy_sql = (
             f"COPY {self.raw_name} (line, nik_hmac, kk_hmac, {', '.join(COLUMNS)}) "
             "FROM STDIN WITH (FORMAT csv)"
@@ -801,7 +820,12 @@ class _PostgresLoad(_Load):
         raw = self.conn.connection.driver_connection
         sid = self.snapshot_id
         for name, level in (("kecamatan", Level.KECAMATAN), ("desa", Level.DESA)):
-            codes = "".join(f"{_escape(c)}\n" for c in wilayah.codes(level))
+            # kecamatan codes as the NIK writes them (32.16.01 -> 321601); desa codes as they are
+            codes = "".join(
+                f"{_escape(c.replace('.', '') if level == Level.KECAMATAN else c)}\n"
+                for c in wilayah.codes(level)
+                if level != Level.KECAMATAN or _KECAMATAN.fullmatch(c)
+            )
             with raw.cursor() as cur:
                 cur.execute(f"CREATE UNLOGGED TABLE {SCHEMA}.{name}_{sid} (code text)")
                 with cur.copy(f"COPY {SCHEMA}.{name}_{sid} FROM STDIN") as copy:
@@ -847,7 +871,9 @@ class _PostgresLoad(_Load):
                     self._wrong_columns(line, line_no, line.count(b",") + 1)
                     continue
                 else:
-                    _, kk, nik, _ = line.split(b",", 3)
+                    cell, kk, nik, _ = line.split(b",", 3)
+                    if self._period_hint is None and _PERIOD.fullmatch(cell):
+                        self._period_hint = cell.decode()
                 mac = nik_base.copy()
                 mac.update(nik)
                 if kk != last_kk:
@@ -903,6 +929,8 @@ class _PostgresLoad(_Load):
         if len(fields) != len(COLUMNS):
             self._error(line_no, f"expected {len(COLUMNS)} columns, found {len(fields)}")
             return None
+        if self._period_hint is None and _PERIOD.fullmatch(fields[0].encode()):
+            self._period_hint = fields[0]
         out = io.StringIO()
         csv.writer(out, lineterminator="").writerow(fields)
         return out.getvalue().encode(), fields[1].encode(), fields[2].encode()
@@ -948,8 +976,10 @@ class _PostgresLoad(_Load):
         its raw cells otherwise. Those few go through the reader's own rules here: a good one
         is written back normalised, a bad one reported with the reader's reason."""
         conn, staging = self.conn, self.staging_name
-        conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 2"))
-        conn.execute(text(_rules_sql(staging, self.raw_name, self.snapshot_id, today)))
+        conn.execute(text(f"ANALYZE {self.raw_name}"))  # its size: the plan uses two workers
+        _tune(conn)
+        period = self._period_hint or "none"  # none: no row is vouched for, the reader judges
+        conn.execute(text(_rules_sql(staging, self.raw_name, self.snapshot_id, today, period)))
         sid = self.snapshot_id
         conn.execute(
             text(f"DROP TABLE {self.raw_name}, {SCHEMA}.kecamatan_{sid}, {SCHEMA}.desa_{sid}")
@@ -1011,8 +1041,13 @@ class _PostgresLoad(_Load):
             db.session.commit()
         return str(period), int(rows)
 
+    def cross_row_errors(self) -> tuple[list[RowError], int]:
+        _tune(self.conn)
+        return super().cross_row_errors()
+
     def fill_tables(self) -> int:
         conn, sid = self.conn, self.snapshot_id
+        _tune(conn)
         persons, households = f"{SCHEMA}.persons_{sid}", f"{SCHEMA}.households_{sid}"
         conn.execute(
             text(
