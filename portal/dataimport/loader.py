@@ -2,15 +2,29 @@
 
 Three steps, the same on both engines:
 
-1. **Stream.** The reader (reader.py) validates each row on its own; the keyed HMACs of the
-   NIK and the No. KK are computed here (the key never goes to the database) and every good
-   row is written, with its line number, to a staging table in large batches: PostgreSQL
-   ``COPY`` into an UNLOGGED table, SQLite chunked ``executemany`` into a TEMP table. Nothing
-   per row is kept in Python, so memory is flat whatever the size of the file.
+1. **Stream.** Every row is validated and written, with its line number and the keyed HMACs
+   of its NIK and No. KK (computed here: the key never goes to the database), to a staging
+   table in large batches. Nothing per row is kept in Python, so memory is flat whatever the
+   size of the file.
+
+   - PostgreSQL (the COPY path, ``_PostgresLoad``): Python touches each line once (a split
+     and one HMAC; the No. KK's once per household) and sends ``line,nik_hmac,kk_hmac,<the
+     line as written>`` to ``COPY ... (FORMAT csv)`` into an UNLOGGED table, while the
+     server parses it on the other core. The rules per row of reader.py then run in SQL, in
+     one parallel ``CREATE TABLE AS`` (``_rules_sql``): a row SQL vouches for is already in
+     the reader's normal form; the few others (lower case, aliases, stray spaces, other
+     scripts, bad values...) go through the reader's own rules (``reader_rules``) in Python,
+     which accepts them normalised or reports them with the reader's reason. A file that COPY
+     cannot take as it is (a quoted cell across lines, a bare carriage return, NUL, bytes
+     that are not UTF-8, a header to report) goes through the reader row by row
+     (``_Load.run``), with the same messages.
+   - SQLite: the reader (reader.py) validates each row in Python and good rows go to a TEMP
+     table by chunked ``executemany``.
 2. **Check across rows, set-based in SQL** on the staging table: one row per NIK, one desil
    and one desa per No. KK (members' addresses may be written differently: the household
-   keeps its first line's, as before). Bad lines from both steps are reported together, in line
-   order (at most MAX_REPORTED_ERRORS of them, plus the count); nothing is published.
+   keeps its first line's, as before), one period per file. Bad lines from both steps are
+   reported together, in line order (at most MAX_REPORTED_ERRORS of them, plus the count);
+   nothing is published.
 3. **Publish** (``_publish``): in one short transaction the new snapshot's rows become the
    period's, the earlier file of the same period (``--replace``) is marked replaced, and the
    per-household change history is recorded. Readers keep seeing the previous snapshot until
