@@ -5,9 +5,10 @@ households) against the floor: plain ``csv`` + the two HMACs + ``executemany`` i
 tables of a fresh copy of the same database. PostgreSQL (``--postgres``, databases
 ``<--db-prefix>_<persons>``, dropped after): the import against a plain ``COPY`` of the same
 file into an unlogged table, with the CPU seconds of the database's backends (and parallel
-workers) sampled from /proc while the import runs (PostgreSQL on the same machine). Peak RSS (ru_maxrss of the importing child) at --persons and at --rss-persons shows whether
-memory grows with the file. Prints a table, writes bench/out/import.json. Report the CPU
-seconds and the load average too: wall time is noisy on a shared machine.
+workers) sampled from /proc while the import runs (PostgreSQL on the same machine). Peak RSS
+(ru_maxrss of the importing child) at --persons and at --rss-persons shows whether memory
+grows with the file. Prints a table, writes bench/out/import.json. Report the CPU seconds and
+the load average too: wall time is noisy on a shared machine.
 
     .venv/bin/python bench/import.py                       # SQLite, 240 k rows
     .venv/bin/python bench/import.py --postgres --persons 3600000 --rss-persons 1000000
