@@ -80,7 +80,8 @@ class BackendCpu:
     def __init__(self, db: str) -> None:
         import threading
 
-        self.db, self.seen, self.stop = db, {}, threading.Event()
+        self.db, self.stop = db, threading.Event()
+        self.seen: dict[int, int] = {}
         self.thread = threading.Thread(target=self._poll, daemon=True)
 
     def __enter__(self) -> BackendCpu:
@@ -93,7 +94,7 @@ class BackendCpu:
 
     @property
     def seconds(self) -> float:
-        return round(sum(self.seen.values()) / os.sysconf("SC_CLK_TCK"), 2)
+        return round(float(sum(self.seen.values())) / os.sysconf("SC_CLK_TCK"), 2)
 
     def _poll(self) -> None:
         import psycopg
