@@ -2,11 +2,13 @@
 
 SQLite (default): the portal's import of --persons rows (default 240,000, about 60 k
 households) against the floor: plain ``csv`` + the two HMACs + ``executemany`` into the same
-tables of a fresh copy of the same database. PostgreSQL (``--postgres``, databases ``h1_*``,
-dropped after): the import against a plain ``COPY`` of the same file into an unlogged table.
-Peak RSS (ru_maxrss of the importing child) at --persons and at --rss-persons shows whether
-memory grows with the file. Prints a table, writes bench/out/import.json. Report the CPU
-seconds and the load average too: wall time is noisy on a shared machine.
+tables of a fresh copy of the same database. PostgreSQL (``--postgres``, databases
+``<--db-prefix>_<persons>``, dropped after): the import against a plain ``COPY`` of the same
+file into an unlogged table, with the CPU seconds of the database's backends (and parallel
+workers) sampled from /proc while the import runs (PostgreSQL on the same machine). Peak RSS
+(ru_maxrss of the importing child) at --persons and at --rss-persons shows whether memory
+grows with the file. Prints a table, writes bench/out/import.json. Report the CPU seconds and
+the load average too: wall time is noisy on a shared machine.
 
     .venv/bin/python bench/import.py                       # SQLite, 240 k rows
     .venv/bin/python bench/import.py --postgres --persons 3600000 --rss-persons 1000000
@@ -69,6 +71,46 @@ def flask(env: dict[str, str], *args: str) -> dict[str, float | str]:
     return child([sys.executable, "-m", "flask", "--app", "portal", *args], env)
 
 
+class BackendCpu:
+    """CPU seconds of the PostgreSQL processes serving database DB (backends and parallel
+    workers), sampled from /proc every 0.1 s while running: a process's last sample counts,
+    so a parallel worker that lives less than 0.1 s may be missed. Needs PostgreSQL on this
+    machine; 0 otherwise."""
+
+    def __init__(self, db: str) -> None:
+        import threading
+
+        self.db, self.stop = db, threading.Event()
+        self.seen: dict[int, int] = {}
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+
+    def __enter__(self) -> BackendCpu:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    @property
+    def seconds(self) -> float:
+        return round(float(sum(self.seen.values())) / os.sysconf("SC_CLK_TCK"), 2)
+
+    def _poll(self) -> None:
+        import psycopg
+
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
+            while not self.stop.wait(0.1):
+                pids = [r[0] for r in c.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.db,))]  # fmt: skip
+                for pid in pids:
+                    try:
+                        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    except OSError:
+                        continue
+                    self.seen[pid] = int(fields[11]) + int(fields[12])  # utime + stime
+
+
 def sqlite_floor(db_path: Path, csv_path: Path) -> dict[str, float]:
     """csv + HMACs + executemany into persons/households: the least any import must do."""
     started, cpu0 = time.perf_counter(), time.process_time()
@@ -120,7 +162,7 @@ def postgres_copy(db: str, csv_path: Path) -> dict[str, float]:
 
 def fresh_db(args: argparse.Namespace, tag: str) -> tuple[str, dict[str, str]]:
     if args.postgres:
-        name = f"h1_bench_{tag}"
+        name = f"{args.db_prefix}_{tag}"
         subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", name],
                        check=True)  # fmt: skip
         subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
@@ -146,6 +188,11 @@ def main() -> None:
         "--postgres", action="store_true", help="PostgreSQL (against COPY) instead of SQLite"
     )
     parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument(
+        "--db-prefix",
+        default="bench_import",
+        help="PostgreSQL databases <prefix>_<persons> (one per helper on a shared server)",
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     today = date.today()
@@ -163,9 +210,14 @@ def main() -> None:
             print(f"generated {csv_path.name}: {rows:,} persons, {households:,} households")
         url, env = fresh_db(args, str(n))
         run = {"persons": n, "mib": round(csv_path.stat().st_size / 2**20, 1)}
-        run["import"] = flask(env, "dtsen", "import", str(csv_path))
         if args.postgres:
-            run["floor_copy"] = postgres_copy(f"h1_bench_{n}", csv_path)
+            with BackendCpu(f"{args.db_prefix}_{n}") as backends:
+                run["import"] = flask(env, "dtsen", "import", str(csv_path))
+            run["import"]["pg_cpu_s"] = backends.seconds
+        else:
+            run["import"] = flask(env, "dtsen", "import", str(csv_path))
+        if args.postgres:
+            run["floor_copy"] = postgres_copy(f"{args.db_prefix}_{n}", csv_path)
             floor = run["floor_copy"]
         else:
             floor_db = OUT / f"import-{n}-floor.sqlite"
@@ -183,7 +235,7 @@ def main() -> None:
             run["ratio_to_floor_cpu"] = round(float(floor["cpu_s"]) / float(imp["cpu_s"]), 3)  # type: ignore[arg-type]
         result["runs"].append(run)  # type: ignore[attr-defined]
         if args.postgres and not args.keep:
-            subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", f"h1_bench_{n}"],
+            subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", f"{args.db_prefix}_{n}"],
                            check=True)  # fmt: skip
     result["loadavg_after"] = Path("/proc/loadavg").read_text().split()[:3]
     (OUT / "import.json").write_text(json.dumps(result, indent=2))
@@ -191,14 +243,14 @@ def main() -> None:
           f"{' '.join(result['loadavg_before'])} -> {' '.join(result['loadavg_after'])}")  # type: ignore[arg-type]  # fmt: skip
     print(f"{'persons':>10} {'MiB':>6} {'import s':>9} {'cpu s':>7} {'rows/s':>9} "
           f"{'peak RSS':>9} {'floor s':>8} {'floor cpu':>9} {'ratio':>6} "
-          f"{'cpu ratio':>9}")  # fmt: skip
+          f"{'cpu ratio':>9} {'pg cpu s':>8}")  # fmt: skip
     for run in result["runs"]:  # type: ignore[attr-defined]
         imp = run["import"]
         floor = run.get("floor_copy") or run.get("floor_executemany")
         print(f"{run['persons']:>10,} {run['mib']:>6} {imp['wall_s']:>9} {imp['cpu_s']:>7} "
               f"{run['rows_per_s']:>9,} {imp['peak_rss_mib']:>7} M {floor['wall_s']:>8} "
               f"{floor.get('cpu_s', '-'):>9} {run['ratio_to_floor_wall']:>6} "
-              f"{run.get('ratio_to_floor_cpu', '-'):>9}")  # fmt: skip
+              f"{run.get('ratio_to_floor_cpu', '-'):>9} {imp.get('pg_cpu_s', '-'):>8}")  # fmt: skip
     print(
         "ratio = floor wall time / import wall time (goal: SQLite >= 0.5; PostgreSQL: "
         "import under 60 s at 3.6 M); peak RSS goal < 300 MiB"

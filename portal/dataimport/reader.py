@@ -108,7 +108,7 @@ def read_snapshot(
         raise SnapshotFormatError("the file is empty (a header line is required)") from None
     except csv.Error as exc:
         raise SnapshotFormatError(f"line 1: {exc}") from None
-    header = [h.strip().lower().lstrip("\ufeff") for h in header]
+    header = _normal_header(header)
     if tuple(header) != COLUMNS:
         raise SnapshotFormatError(_header_problem(header))
 
@@ -138,6 +138,21 @@ def read_snapshot(
             yield RowError(line, f"periode {parsed.period} differs from the file's {period}")
             continue
         yield parsed
+
+
+def _normal_header(cells: list[str]) -> list[str]:
+    return [h.strip().lower().lstrip("\ufeff") for h in cells]
+
+
+def header_fields(line: str) -> list[str] | None:
+    """The column names of a header LINE (no line break) as read_snapshot compares them,
+    or None if it is not one line of CSV."""
+    reader = csv.reader(iter((line + "\n", "-\n")))
+    try:
+        cells = next(reader)
+    except (csv.Error, StopIteration):
+        return None
+    return _normal_header(cells) if reader.line_num == 1 else None
 
 
 def _header_problem(header: list[str]) -> str:
@@ -175,6 +190,18 @@ def _period(raw: str) -> str | None:
         return str(Period.parse(raw))
     except ValueError:
         return None
+
+
+def reader_rules(
+    line: int,
+    row: dict[str, str],
+    kecamatan_exists: Callable[[str], bool],
+    desa_exists: Callable[[str], bool],
+    today: date,
+) -> SnapshotRow | RowError:
+    """The rules of one row (its cells stripped, by column name), as read_snapshot applies
+    them: for the loader's rows that SQL could not vouch for."""
+    return _parse_row(line, row, kecamatan_exists, desa_exists, today)
 
 
 def _parse_row(
