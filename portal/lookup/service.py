@@ -26,7 +26,7 @@ from portal.core.names import mask_name
 from portal.core.periods import Period
 from portal.core.programs import PROGRAMS, Standing, age_on, in_scope, is_bansos_desil, standing
 from portal.dataimport import queries as snapshot_queries
-from portal.dataimport.models import HouseholdChange, Person, PersonChange
+from portal.dataimport.models import Household, HouseholdChange, Person, PersonChange
 from portal.lookup import labels
 from portal.lookup.models import AccessEvent, Actor
 
@@ -215,10 +215,23 @@ def _record(
 def _summary(
     snapshot: snapshot_queries.SnapshotRef, kk_hmac: str
 ) -> tuple[snapshot_queries.HouseholdRow, list[snapshot_queries.MemberRow]]:
-    found = snapshot_queries.household_summary(snapshot.id, kk_hmac)
-    if found is None:  # the FK makes this impossible; never trust a join blindly
+    """Desil, desa and members of one household: one query (the household joined to its
+    members, in file order), where snapshot_queries.household_summary runs two."""
+    rows = db.session.connection().execute(_SUMMARY, {"sid": snapshot.id, "kk": kk_hmac}).all()
+    if not rows:  # the FK makes this impossible; never trust a join blindly
         raise LookupError("member without household")
-    return found
+    members = [
+        snapshot_queries.MemberRow(
+            p.nama,
+            p.hubungan,
+            tuple(x for x in p.programs.split(";") if x),
+            p.tanggal_lahir,
+            p.nik_hmac,
+        )
+        for p in rows
+        if p.nik_hmac is not None
+    ]
+    return snapshot_queries.HouseholdRow(rows[0].desil, rows[0].kode_desa), members
 
 
 def _received(rows: list[snapshot_queries.MemberRow]) -> list[str]:
@@ -339,6 +352,23 @@ def _history_statement() -> Any:
 
 
 _HISTORY = _history_statement()
+_SUMMARY = (
+    select(
+        Household.desil,
+        Household.kode_desa,
+        Person.nama,
+        Person.hubungan,
+        Person.programs,
+        Person.tanggal_lahir,
+        Person.nik_hmac,
+    )
+    .outerjoin(
+        Person,
+        and_(Person.snapshot_id == Household.snapshot_id, Person.kk_hmac == Household.kk_hmac),
+    )
+    .where(Household.snapshot_id == bindparam("sid"), Household.kk_hmac == bindparam("kk"))
+    .order_by(Person.position)
+)
 # the access record (_record): one row, values bound at execution
 _ACCESS = insert(AccessEvent).values(
     kk_hmac=bindparam("kk"),
