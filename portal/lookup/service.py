@@ -29,6 +29,7 @@ from portal.dataimport import queries as snapshot_queries
 from portal.dataimport.models import Household, HouseholdChange, Person, PersonChange
 from portal.lookup import labels
 from portal.lookup.models import AccessEvent, Actor
+from portal.pages import translated
 
 
 class Outcome(StrEnum):
@@ -103,7 +104,7 @@ class ProgramLine:
 
     @property
     def tag(self) -> str:
-        return str(labels.STANDING_TAGS[self.standing])
+        return translated(labels.STANDING_TAGS[self.standing])
 
     @property
     def note(self) -> str | None:

@@ -18,6 +18,7 @@ from portal.guard import csrf_in_form
 from portal.lookup import service
 from portal.lookup.forms import LookupForm
 from portal.lookup.labels import HUBUNGAN_LABELS, PROGRAM_NAMES, desil_label
+from portal.pages import translated
 from portal.security import ip_prefix
 from portal.wilayah import queries as wilayah
 
@@ -26,12 +27,12 @@ bp = Blueprint("lookup", __name__)
 
 @bp.app_template_global()
 def program_name(code: str) -> str:
-    return str(PROGRAM_NAMES.get(code, code))
+    return translated(PROGRAM_NAMES.get(code, code))
 
 
 @bp.app_template_global()
 def hubungan_label(code: str) -> str:
-    return str(HUBUNGAN_LABELS.get(code, code.title()))
+    return translated(HUBUNGAN_LABELS.get(code, code.title()))
 
 
 bp.add_app_template_global(desil_label)
