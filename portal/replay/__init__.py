@@ -266,8 +266,8 @@ class Recalled:
 # The look-up's statements, built once a process (the look-up's hot path: building and
 # keying a statement cost more than running it on SQLite); values bound at execution.
 _REF = LookupReference.__table__
-_DELETE_STALE = delete(LookupReference).where(LookupReference.expires_at < bindparam("now"))
-_DELETE_STALE_OR_PREVIOUS = delete(LookupReference).where(
+# the expired rows and this browser's previous reference (None: no previous one)
+_DELETE_STALE = delete(LookupReference).where(
     (LookupReference.expires_at < bindparam("now"))
     | (LookupReference.token_hash == bindparam("previous"))
 )
@@ -281,6 +281,9 @@ _INSERT = insert(LookupReference).values(
     found=bindparam("found", type_=LookupReference.found.type),
     expires_at=bindparam("expires_at", type_=LookupReference.expires_at.type),
 )
+# PostgreSQL: both in one statement (one round trip), the DELETE as a data-modifying WITH,
+# which always runs to completion; the new row's random token is never one it deletes
+_DELETE_AND_INSERT = _INSERT.add_cte(_DELETE_STALE.cte("stale"))
 _RECALL = select(
     _REF.c.owner,
     _REF.c.nik,
@@ -308,24 +311,24 @@ def remember_lookup(
     # Core statements on the session's connection (the look-up's hot path: no unit of work);
     # the commit is also the look-up's (its access record, portal.lookup.service)
     conn = db.session.connection()
-    if previous:
-        conn.execute(_DELETE_STALE_OR_PREVIOUS, {"now": now, "previous": token_hash(previous)})
-    else:
-        conn.execute(_DELETE_STALE, {"now": now})
     token = new_token()
-    conn.execute(
-        _INSERT,
-        {
-            "token_hash": token_hash(token),
-            "owner": owner,
-            "nik": nik,
-            "no_kk": no_kk,
-            "snapshot_id": snapshot_id,
-            "matched": matched,
-            "found": found,
-            "expires_at": now + LOOKUP_LIFETIME,
-        },
-    )
+    values = {
+        "now": now,
+        "previous": token_hash(previous) if previous else None,
+        "token_hash": token_hash(token),
+        "owner": owner,
+        "nik": nik,
+        "no_kk": no_kk,
+        "snapshot_id": snapshot_id,
+        "matched": matched,
+        "found": found,
+        "expires_at": now + LOOKUP_LIFETIME,
+    }
+    if conn.dialect.name == "postgresql":
+        conn.execute(_DELETE_AND_INSERT, values)
+    else:
+        conn.execute(_DELETE_STALE, values)
+        conn.execute(_INSERT, values)
     db.session.commit()
     session["lookup"] = token
 
