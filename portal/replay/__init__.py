@@ -12,8 +12,10 @@ with ``?lang=``) keeps the page.
   form from them with :func:`restore`, with status 200 (it is a GET: the error summary, not
   the status, tells the person). Kept for ``REPLAY_LIFETIME`` or until the form succeeds
   (:func:`done`).
-- **A look-up** is kept with :func:`remember_lookup` (``LOOKUP_LIFETIME``): the result page
-  is a GET that shows it again, and the filing journey can offer its numbers to the filer.
+- **A look-up** is kept with :func:`remember_lookup` (``LOOKUP_LIFETIME``), with what its
+  result page shows (names masked, no HMAC: portal.lookup.service.stored): the result page
+  is a GET that shows it again without asking the snapshot, and the filing journey can
+  offer its numbers to the filer.
 
 Both are rows on the server (the session is a signed, *not encrypted* cookie: no number or
 name ever goes in it). The session holds only random tokens:
