@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="look-ups (POST + GET) timed")
     parser.add_argument("--profile", choices=("none", "cprofile"), default="none")
     parser.add_argument("--top", type=int, default=35, help="functions listed by --profile")
+    parser.add_argument("--dump", type=Path, help="with --profile cprofile: also write the stats")
     parser.add_argument(
         "--env", type=Path, help="another env file than bench/out/env-<engine>.json (the last run)"
     )
@@ -85,6 +86,8 @@ def main() -> None:
         f"GET /hasil {1000 * gets / n:.2f} ms CPU, both {1000 * (posts + gets) / n:.2f} ms"
         + ("  (under cProfile: inflated)" if profiler else "")
     )
+    if profiler and args.dump:
+        profiler.dump_stats(str(args.dump))
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(args.top)

@@ -10,7 +10,11 @@ changing any page:
   else (values, ``_external``, a relative ``.endpoint``) is built as before.
 - ``_()``/``gettext``/``ngettext`` in templates call Flask-Babel's translations directly,
   with Jinja's "newstyle" rules unchanged (autoescaped, always %-formatted), instead of
-  through ``Context.call`` on every string.
+  through ``Context.call`` on every string. They take the evaluation context only (all
+  they need is whether it autoescapes): a callable that takes the whole context makes Jinja
+  derive a new context on each call inside a loop or a block with variables.
+- :func:`translated` does the same for a label made with ``lazy_gettext`` (a program's,
+  a relation's name), which would otherwise look up the app, the domain and the locale.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from typing import Any
 from babel.support import NullTranslations
 from flask import Flask, g, request
 from flask_babel import get_translations
-from jinja2 import pass_context
-from jinja2.runtime import Context
+from flask_babel.speaklater import LazyString
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
 
@@ -60,19 +65,42 @@ def _translations() -> NullTranslations:
     return cached[1]
 
 
-@pass_context
-def _gettext(context: Context, string: str, **variables: Any) -> str:
-    value = _translations().ugettext(string)
-    if context.eval_ctx.autoescape:
+def translated(label: Any) -> str:
+    """LABEL in the request's language: a ``lazy_gettext`` string without variables through
+    the request's translations (as :func:`_gettext`), anything else as ``str()`` does."""
+    if (
+        isinstance(label, LazyString)
+        and not label._kwargs
+        and len(label._args) == 1
+        and getattr(label._func, "__name__", "") == "gettext"
+    ):
+        return _translations().ugettext(label._args[0])
+    return str(label)
+
+
+def _render_translations(eval_ctx: EvalContext) -> NullTranslations:
+    """The request's translations, kept on the template's evaluation context (one a render)
+    after the first string: a render happens in one locale."""
+    found: NullTranslations | None = getattr(eval_ctx, "portal_translations", None)
+    if found is None:
+        found = _translations()
+        eval_ctx.portal_translations = found  # type: ignore[attr-defined]
+    return found
+
+
+@pass_eval_context
+def _gettext(eval_ctx: EvalContext, string: str, **variables: Any) -> str:
+    value = _render_translations(eval_ctx).ugettext(string)
+    if eval_ctx.autoescape:
         value = Markup(value)  # noqa: S704 (our catalogs, as Jinja's own newstyle gettext)
     return value % variables
 
 
-@pass_context
-def _ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
+@pass_eval_context
+def _ngettext(eval_ctx: EvalContext, singular: str, plural: str, num: int, **variables: Any) -> str:
     variables.setdefault("num", num)
-    value = _translations().ungettext(singular, plural, num)
-    if context.eval_ctx.autoescape:
+    value = _render_translations(eval_ctx).ungettext(singular, plural, num)
+    if eval_ctx.autoescape:
         value = Markup(value)  # noqa: S704 (our catalogs, as Jinja's own newstyle gettext)
     return value % variables
 

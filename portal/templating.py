@@ -29,12 +29,12 @@ from portal.lookup.labels import HUBUNGAN_LABELS, PROGRAM_NAMES, desil_label
 
 def program_name(code: str) -> str:
     """The translated name of a program code (the code itself if unknown)."""
-    return str(PROGRAM_NAMES.get(code, code))
+    return pages.translated(PROGRAM_NAMES.get(code, code))
 
 
 def hubungan_label(code: str) -> str:
     """The translated family relation of a snapshot's ``hubungan`` code."""
-    return str(HUBUNGAN_LABELS.get(code, code.title()))
+    return pages.translated(HUBUNGAN_LABELS.get(code, code.title()))
 
 
 def status_title(status: str) -> str:

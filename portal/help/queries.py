@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from portal import db
 from portal.help.models import DinsosContact
@@ -78,8 +78,18 @@ def view_of(contact: DinsosContact) -> ContactView:
     )
 
 
+# contact_for's read, built once a process: every look-up result, receipt and case page
+# shows a contact (a Core row: no ORM object to load for a page that only reads it)
+_CONTACT = select(*DinsosContact.__table__.c).where(
+    DinsosContact.kabupaten_code == bindparam("code")
+)
+
+
 def contact_for(source: Any) -> ContactView | None:
     """The contact of the Dinsos that serves SOURCE (a case, a look-up result, a code)."""
     code = kabupaten_of(source)
-    contact = get(code) if code else None
-    return view_of(contact) if contact else None
+    if not code:
+        return None
+    row = db.session.connection().execute(_CONTACT, {"code": code}).first()
+    # a row has the model's attributes, which is all view_of reads
+    return view_of(cast(DinsosContact, row)) if row else None

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.core.programs import PROGRAMS, Standing
+from portal.pages import translated
 
 DESIL_LABELS = {
     1: _l("very poor"),
@@ -19,7 +20,7 @@ DESIL_WELL_OFF = _l("upper middle / well-off")
 
 
 def desil_label(desil: int) -> str:
-    return str(DESIL_LABELS.get(desil, DESIL_WELL_OFF))
+    return translated(DESIL_LABELS.get(desil, DESIL_WELL_OFF))
 
 
 PROGRAM_NAMES = {

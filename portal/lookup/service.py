@@ -12,7 +12,6 @@ held in the last period it was in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -20,14 +19,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import SmallInteger, String, and_, literal, select, union_all
+from sqlalchemy import SmallInteger, String, and_, bindparam, literal, select, union_all
 
 from portal import access, db
+from portal.core.names import mask_name
 from portal.core.periods import Period
 from portal.core.programs import PROGRAMS, Standing, age_on, in_scope, is_bansos_desil, standing
 from portal.dataimport import queries as snapshot_queries
-from portal.dataimport.models import HouseholdChange, Person, PersonChange
+from portal.dataimport.models import Household, HouseholdChange, Person, PersonChange
 from portal.lookup import labels
+from portal.pages import translated
 
 
 class Outcome(StrEnum):
@@ -102,7 +103,7 @@ class ProgramLine:
 
     @property
     def tag(self) -> str:
-        return str(labels.STANDING_TAGS[self.standing])
+        return translated(labels.STANDING_TAGS[self.standing])
 
     @property
     def note(self) -> str | None:
@@ -126,6 +127,7 @@ class LookupResult:
     # REMOVED: whether this NIK is in no household of the current period (False: on another
     # family card now); None when the change rows do not say
     person_gone: bool | None = None
+    snapshot_id: int = 0  # the current snapshot when it was found (a newer one outdates it)
 
     @property
     def to_propose(self) -> list[str]:
@@ -159,9 +161,10 @@ def lookup(
 ) -> LookupResult:
     """Find the household of NIK if it holds No. KK. Both numbers must be validated already.
 
-    ``record=False`` shows again a result this browser was given (portal/replay): its
-    access was recorded when it was first found (``record_lookup``). ``commit=False`` leaves
-    the access record to the caller's commit in this request, before anything is shown."""
+    ``record=False`` finds again a result whose access was recorded when it was first
+    found. ``commit=False`` leaves the access record to the caller's commit in this request,
+    before anything is shown (the look-up's POST: portal.replay.remember_lookup commits it
+    with the result's reference, which keeps the result: ``stored``/``from_stored``)."""
     snapshots = snapshot_queries.published_snapshots()
     if not snapshots:
         raise NoDataPublished
@@ -175,30 +178,12 @@ def lookup(
     elif matched:
         result = _removed(current, snapshots[1], kk_hmac, period)
     else:
-        return LookupResult(Outcome.NOT_FOUND, period, current.published_at)
+        return LookupResult(Outcome.NOT_FOUND, period, current.published_at, snapshot_id=current.id)
+    result.snapshot_id = current.id
     add_history(result, current.id, kk_hmac, nik_hmac)
     if record:
         _record(kk_hmac, current, channel, ip_prefix, commit=commit)
     return result
-
-
-def record_lookup(
-    nik: str, no_kk: str, *, channel: str = "web", ip_prefix: str | None = None
-) -> bool:
-    """The look-up's POST: whether NIK holds No. KK in a published snapshot, and a match
-    recorded in the household's access log, without loading the household (the result
-    page, a GET, does: ``lookup(record=False)``). The caller commits before anything is
-    shown (portal.replay.remember_lookup: one commit with the result's reference)."""
-    snapshots = snapshot_queries.published_snapshots()
-    if not snapshots:
-        raise NoDataPublished
-    kk_hmac = snapshot_queries.pseudonym(no_kk, "kk")
-    matched = snapshot_queries.matching_snapshots(
-        snapshot_queries.pseudonym(nik, "nik"), kk_hmac, [s.id for s in snapshots]
-    )
-    if matched:
-        _record(kk_hmac, snapshots[0], channel, ip_prefix, commit=False)
-    return bool(matched)
 
 
 def _record(
@@ -220,10 +205,23 @@ def _record(
 def _summary(
     snapshot: snapshot_queries.SnapshotRef, kk_hmac: str
 ) -> tuple[snapshot_queries.HouseholdRow, list[snapshot_queries.MemberRow]]:
-    found = snapshot_queries.household_summary(snapshot.id, kk_hmac)
-    if found is None:  # the FK makes this impossible; never trust a join blindly
+    """Desil, desa and members of one household: one query (the household joined to its
+    members, in file order), where snapshot_queries.household_summary runs two."""
+    rows = db.session.connection().execute(_SUMMARY, {"sid": snapshot.id, "kk": kk_hmac}).all()
+    if not rows:  # the FK makes this impossible; never trust a join blindly
         raise LookupError("member without household")
-    return found
+    members = [
+        snapshot_queries.MemberRow(
+            p.nama,
+            p.hubungan,
+            tuple(x for x in p.programs.split(";") if x),
+            p.tanggal_lahir,
+            p.nik_hmac,
+        )
+        for p in rows
+        if p.nik_hmac is not None
+    ]
+    return snapshot_queries.HouseholdRow(rows[0].desil, rows[0].kode_desa), members
 
 
 def _received(rows: list[snapshot_queries.MemberRow]) -> list[str]:
@@ -286,6 +284,28 @@ def add_history(result: LookupResult, snapshot_id: int, kk_hmac: str, nik_hmac: 
     query (household_changes and person_changes by snapshot + No. KK, with the names of
     members who left from the previous period). Nothing when the period has no history
     (the first one published)."""
+    rows = db.session.connection().execute(_HISTORY, {"sid": snapshot_id, "kk": kk_hmac}).all()
+    if not rows:
+        return
+    history = History(result.period)
+    shown = {m.key for m in result.members}
+    for row in rows:
+        change = Change(row.kind, row.program or "", row.desil_from, row.desil_to)
+        if row.level == "h":
+            history.household.append(change)
+            continue
+        if row.nik_hmac == nik_hmac and row.kind in ("left", "removed"):
+            result.person_gone = row.kind == "removed"
+        if row.nik_hmac in shown:
+            history.members.setdefault(row.nik_hmac, []).append(change)
+        elif row.kind in ("left", "removed") and row.nama is not None:
+            history.departed.append(Departed(row.nama, row.hubungan, row.kind))
+    result.history = history
+
+
+def _history_statement() -> Any:
+    """add_history's query, built once a process (building and keying it cost more than
+    running it on SQLite); the snapshot and the No. KK are bound at execution."""
     hc, pc, person = HouseholdChange, PersonChange, Person
     household = select(
         literal("h").label("level"),
@@ -296,7 +316,7 @@ def add_history(result: LookupResult, snapshot_id: int, kk_hmac: str, nik_hmac: 
         literal(None, String).label("nik_hmac"),
         literal(None, String).label("nama"),
         literal(None, String).label("hubungan"),
-    ).where(hc.snapshot_id == snapshot_id, hc.kk_hmac == kk_hmac)
+    ).where(hc.snapshot_id == bindparam("sid"), hc.kk_hmac == bindparam("kk"))
     people = (
         select(
             literal("p").label("level"),
@@ -316,22 +336,108 @@ def add_history(result: LookupResult, snapshot_id: int, kk_hmac: str, nik_hmac: 
                 pc.kind.in_(("left", "removed")),
             ),
         )
-        .where(pc.snapshot_id == snapshot_id, pc.kk_hmac == kk_hmac)
+        .where(pc.snapshot_id == bindparam("sid"), pc.kk_hmac == bindparam("kk"))
     )
-    rows: Sequence[Any] = db.session.connection().execute(union_all(household, people)).all()
-    if not rows:
-        return
-    history = History(result.period)
-    shown = {m.key for m in result.members}
-    for row in rows:
-        change = Change(row.kind, row.program or "", row.desil_from, row.desil_to)
-        if row.level == "h":
-            history.household.append(change)
-            continue
-        if row.nik_hmac == nik_hmac and row.kind in ("left", "removed"):
-            result.person_gone = row.kind == "removed"
-        if row.nik_hmac in shown:
-            history.members.setdefault(row.nik_hmac, []).append(change)
-        elif row.kind in ("left", "removed") and row.nama is not None:
-            history.departed.append(Departed(row.nama, row.hubungan, row.kind))
-    result.history = history
+    return union_all(household, people)
+
+
+_HISTORY = _history_statement()
+_SUMMARY = (
+    select(
+        Household.desil,
+        Household.kode_desa,
+        Person.nama,
+        Person.hubungan,
+        Person.programs,
+        Person.tanggal_lahir,
+        Person.nik_hmac,
+    )
+    .outerjoin(
+        Person,
+        and_(Person.snapshot_id == Household.snapshot_id, Person.kk_hmac == Household.kk_hmac),
+    )
+    .where(Household.snapshot_id == bindparam("sid"), Household.kk_hmac == bindparam("kk"))
+    .order_by(Person.position)
+)
+
+
+# --- the result kept with its reference (portal/replay) -----------------------------------------
+
+STORED_VERSION = 1
+
+
+def stored(result: LookupResult) -> dict[str, Any]:
+    """RESULT as the JSON its reference keeps, so the result page (a GET) shows it without
+    asking the snapshot again. Only what the page shows: names already masked (the page masks
+    them, and masking is idempotent), members by position instead of their NIK's HMAC."""
+    position = {m.key: str(i) for i, m in enumerate(result.members)}
+    history = result.history
+    return {
+        "v": STORED_VERSION,
+        "outcome": result.outcome.value,
+        "period": str(result.period),
+        "published_at": result.published_at.isoformat() if result.published_at else None,
+        "snapshot_id": result.snapshot_id,
+        "desil": result.desil,
+        "kode_desa": result.kode_desa,
+        "members": [[mask_name(m.nama), m.hubungan, m.programs] for m in result.members],
+        "received": result.received,
+        "in_scope": result.in_scope,
+        "programs": [[line.code, line.standing.value] for line in result.programs],
+        "removed_from": str(result.removed_from) if result.removed_from else None,
+        "person_gone": result.person_gone,
+        "history": None
+        if history is None
+        else {
+            "period": str(history.period),
+            "household": [_change_json(c) for c in history.household],
+            "members": {
+                position[key]: [_change_json(c) for c in changes]
+                for key, changes in history.members.items()
+                if key in position
+            },
+            "departed": [[mask_name(d.nama), d.hubungan, d.kind] for d in history.departed],
+        },
+    }
+
+
+def from_stored(data: Any) -> LookupResult | None:
+    """The result ``stored`` kept; None if DATA is not one (an older row: find it again)."""
+    if not isinstance(data, dict) or data.get("v") != STORED_VERSION:
+        return None
+    members = [
+        MemberView(nama, hubungan, list(programs), str(i))
+        for i, (nama, hubungan, programs) in enumerate(data["members"])
+    ]
+    result = LookupResult(
+        Outcome(data["outcome"]),
+        Period.parse(data["period"]),
+        datetime.fromisoformat(data["published_at"]) if data["published_at"] else None,
+        desil=data["desil"],
+        kode_desa=data["kode_desa"],
+        members=members,
+        received=list(data["received"]),
+        in_scope=list(data["in_scope"]),
+        programs=[ProgramLine(code, Standing(value)) for code, value in data["programs"]],
+        removed_from=Period.parse(data["removed_from"]) if data["removed_from"] else None,
+        person_gone=data["person_gone"],
+        snapshot_id=int(data["snapshot_id"]),
+    )
+    kept = data["history"]
+    if kept is not None:
+        result.history = History(
+            Period.parse(kept["period"]),
+            household=[_change_of(c) for c in kept["household"]],
+            members={key: [_change_of(c) for c in cs] for key, cs in kept["members"].items()},
+            departed=[Departed(nama, hubungan, kind) for nama, hubungan, kind in kept["departed"]],
+        )
+    return result
+
+
+def _change_json(change: Change) -> list[Any]:
+    return [change.kind, change.program, change.desil_from, change.desil_to]
+
+
+def _change_of(value: list[Any]) -> Change:
+    kind, program, desil_from, desil_to = value
+    return Change(kind, program, desil_from, desil_to)

@@ -53,17 +53,22 @@ def index() -> ResponseReturnValue:
     except policy.MustWait as wait:
         page = render_template("lookup/index.html", form=LookupForm(formdata=None), wait=wait)
         return must_wait(page, wait.seconds)
-    snapshot = snapshot_queries.current_snapshot()
     try:
-        # a match is recorded; committed by remember_lookup with the result's reference,
-        # before the 303 (the result page, a GET, loads the household)
-        matched = service.record_lookup(nik, no_kk, ip_prefix=ip_prefix(request.remote_addr))
+        # the whole result, found once: a match is recorded (committed by remember_lookup
+        # with the result's reference, which keeps the result for the page, before the 303)
+        found = service.lookup(nik, no_kk, ip_prefix=ip_prefix(request.remote_addr), commit=False)
     except service.NoDataPublished:
         raise ServiceUnavailable() from None
-    if not matched:
+    if not found.matched:
         policy.missed(admission)
     replay.done(PAGE)
-    replay.remember_lookup(nik, no_kk, snapshot_id=snapshot.id if snapshot else 0, matched=matched)
+    replay.remember_lookup(
+        nik,
+        no_kk,
+        snapshot_id=found.snapshot_id,
+        matched=found.matched,
+        found=service.stored(found),
+    )
     return redirect(url_for("lookup.result"), code=303)
 
 
@@ -71,8 +76,9 @@ def index() -> ResponseReturnValue:
 @limiter.exempt  # shows what an admitted POST found (policy.recheck)
 @policy.checks(policy.Check.LOOKUP)  # shows again what the POST found (policy.recheck)
 def result() -> ResponseReturnValue:
-    """This browser's latest look-up, found again from its reference (no new access
-    record: the POST wrote it). Expired, unknown, or from older data: back to the form."""
+    """This browser's latest look-up, as its reference keeps it (no new access record, no
+    question to the snapshot: the POST found and recorded it). Expired, unknown, or from
+    older data: back to the form."""
     reference = replay.recall_lookup()
     if reference is None:
         flash(
@@ -88,11 +94,13 @@ def result() -> ResponseReturnValue:
         replay.forget_lookup()
         flash(_("The data was updated since your check. Check again to see the new data."), "info")
         return redirect(url_for("lookup.index"))
-    policy.recheck()  # the numbers were admitted by the POST that found this result
-    try:
-        found = service.lookup(reference.nik, reference.no_kk, record=False)
-    except service.NoDataPublished:
-        raise ServiceUnavailable() from None
+    found = service.from_stored(reference.found)
+    if found is None:  # kept without its result (before it was kept): find it again
+        policy.recheck()  # the numbers were admitted by the POST that found this result
+        try:
+            found = service.lookup(reference.nik, reference.no_kk, record=False)
+        except service.NoDataPublished:
+            raise ServiceUnavailable() from None
     # desa, kecamatan, kabupaten/kota: the province adds nothing for the family
     region = wilayah.place(found.kode_desa) if found.kode_desa else None
     return render_template("lookup/result.html", result=found, region=region)

@@ -12,8 +12,10 @@ with ``?lang=``) keeps the page.
   form from them with :func:`restore`, with status 200 (it is a GET: the error summary, not
   the status, tells the person). Kept for ``REPLAY_LIFETIME`` or until the form succeeds
   (:func:`done`).
-- **A look-up** is kept with :func:`remember_lookup` (``LOOKUP_LIFETIME``): the result page
-  is a GET that shows it again, and the filing journey can offer its numbers to the filer.
+- **A look-up** is kept with :func:`remember_lookup` (``LOOKUP_LIFETIME``), with what its
+  result page shows (names masked, no HMAC: portal.lookup.service.stored): the result page
+  is a GET that shows it again without asking the snapshot, and the filing journey can
+  offer its numbers to the filer.
 
 Both are rows on the server (the session is a signed, *not encrypted* cookie: no number or
 name ever goes in it). The session holds only random tokens:
@@ -42,7 +44,7 @@ import flask_babel
 from flask import redirect, request, session
 from flask_babel.speaklater import LazyString
 from markupsafe import escape
-from sqlalchemy import delete, insert
+from sqlalchemy import bindparam, delete, insert, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -252,44 +254,97 @@ def done(page: str) -> None:
 # --- the look-up ------------------------------------------------------------------------------
 
 
-def remember_lookup(nik: str, no_kk: str, *, snapshot_id: int, matched: bool) -> None:
-    """Keep this browser's look-up (the POST already recorded the access)."""
+@dataclass(frozen=True)
+class Recalled:
+    """This browser's latest look-up, as its reference keeps it."""
+
+    nik: str
+    no_kk: str
+    snapshot_id: int
+    matched: bool
+    found: dict[str, Any] | None  # the result page's data (portal.lookup.service.stored)
+
+
+# The look-up's statements, built once a process (the look-up's hot path: building and
+# keying a statement cost more than running it on SQLite); values bound at execution.
+_REF = LookupReference.__table__
+# the expired rows and this browser's previous reference (None: no previous one)
+_DELETE_STALE = delete(LookupReference).where(
+    (LookupReference.expires_at < bindparam("now"))
+    | (LookupReference.token_hash == bindparam("previous"))
+)
+_INSERT = insert(LookupReference).values(
+    token_hash=bindparam("token_hash"),
+    owner=bindparam("owner"),
+    nik=bindparam("nik"),
+    no_kk=bindparam("no_kk"),
+    snapshot_id=bindparam("snapshot_id"),
+    matched=bindparam("matched"),
+    found=bindparam("found", type_=LookupReference.found.type),
+    expires_at=bindparam("expires_at", type_=LookupReference.expires_at.type),
+)
+# PostgreSQL: both in one statement (one round trip), the DELETE as a data-modifying WITH,
+# which always runs to completion; the new row's random token is never one it deletes
+_DELETE_AND_INSERT = _INSERT.add_cte(_DELETE_STALE.cte("stale"))
+_RECALL = select(
+    _REF.c.owner,
+    _REF.c.nik,
+    _REF.c.no_kk,
+    _REF.c.snapshot_id,
+    _REF.c.matched,
+    _REF.c.found,
+    _REF.c.expires_at,
+).where(_REF.c.token_hash == bindparam("token_hash"))
+
+
+def remember_lookup(
+    nik: str,
+    no_kk: str,
+    *,
+    snapshot_id: int,
+    matched: bool,
+    found: dict[str, Any] | None = None,
+) -> None:
+    """Keep this browser's look-up (the POST already recorded the access), with FOUND, what
+    its result page shows. Commits: the access record commits with it, before the 303."""
     owner = _owner(create=True)
     now = db.utcnow()
     previous = _token_of("lookup")
-    stale = LookupReference.expires_at < now
-    if previous:
-        stale = stale | (LookupReference.token_hash == token_hash(previous))
     # Core statements on the session's connection (the look-up's hot path: no unit of work);
     # the commit is also the look-up's (its access record, portal.lookup.service)
     conn = db.session.connection()
-    conn.execute(delete(LookupReference).where(stale))
     token = new_token()
-    conn.execute(
-        insert(LookupReference).values(
-            token_hash=token_hash(token),
-            owner=owner,
-            nik=nik,
-            no_kk=no_kk,
-            snapshot_id=snapshot_id,
-            matched=matched,
-            expires_at=now + LOOKUP_LIFETIME,
-        )
-    )
+    values = {
+        "now": now,
+        "previous": token_hash(previous) if previous else None,
+        "token_hash": token_hash(token),
+        "owner": owner,
+        "nik": nik,
+        "no_kk": no_kk,
+        "snapshot_id": snapshot_id,
+        "matched": matched,
+        "found": found,
+        "expires_at": now + LOOKUP_LIFETIME,
+    }
+    if conn.dialect.name == "postgresql":
+        conn.execute(_DELETE_AND_INSERT, values)
+    else:
+        conn.execute(_DELETE_STALE, values)
+        conn.execute(_INSERT, values)
     db.session.commit()
     session["lookup"] = token
 
 
-def recall_lookup() -> LookupReference | None:
+def recall_lookup() -> Recalled | None:
     """This browser's latest look-up, while it is kept; None otherwise."""
     token = _token_of("lookup")
     owner = _owner(create=False)
     if token is None or owner is None:
         return None
-    row = db.session.get(LookupReference, token_hash(token))
+    row = db.session.connection().execute(_RECALL, {"token_hash": token_hash(token)}).first()
     if row is None or row.owner != owner or row.expires_at < db.utcnow():
         return None
-    return row
+    return Recalled(row.nik, row.no_kk, row.snapshot_id, row.matched, row.found)
 
 
 def forget_lookup() -> None:

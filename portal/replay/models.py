@@ -40,4 +40,7 @@ class LookupReference(Base):
     no_kk: Mapped[str] = mapped_column(String(16))
     snapshot_id: Mapped[int] = mapped_column(Integer)  # the data the result was found in
     matched: Mapped[bool] = mapped_column(Boolean)  # NIK + No. KK found together
+    # what the result page shows (portal.lookup.service.stored: names masked, no HMAC), so
+    # that the GET does not ask the snapshot again; None: find it again from the numbers
+    found: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -125,7 +125,7 @@ def test_the_history_costs_one_query_per_look_up(
     engine = app.extensions["db_engine"]
     event.listen(engine, "before_cursor_execute", seen)
     try:
-        # the POST only matches and records; the result page (the GET) reads the household
+        # the POST finds the household and its history once; the result page shows what it kept
         look_up(client, h2.members[0].nik, h2.no_kk)
     finally:
         event.remove(engine, "before_cursor_execute", seen)

@@ -314,3 +314,22 @@ def test_layout_urls_are_kept_per_process_and_pages_stay_translated(
             assert _translations().ugettext("Privacy") == "Privacy"
         with force_locale("id"):
             assert _translations().ugettext("Privacy") != "Privacy"
+
+
+def test_a_lazy_label_is_translated_in_the_request_s_language(app: Flask) -> None:
+    from flask_babel import force_locale, gettext
+    from flask_babel import lazy_gettext as _l
+
+    from portal.lookup.labels import HUBUNGAN_LABELS, desil_label
+    from portal.pages import translated
+
+    with app.test_request_context("/"):
+        for lang in ("id", "en"):
+            with force_locale(lang):
+                assert translated(HUBUNGAN_LABELS["ISTRI"]) == gettext("Wife")
+                assert desil_label(2) == gettext("poor")
+        with force_locale("id"):
+            assert translated(HUBUNGAN_LABELS["ISTRI"]) != "Wife"
+            # with variables, or not a lazy string: as str() gives it
+            assert translated(_l("Q1 %(year)s (January-March)", year=2026)).endswith("2026")
+            assert translated("plain") == "plain"

@@ -1,7 +1,7 @@
 """public statistics: pre-aggregated counts per snapshot and region, case aggregates by trigger
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-02 18:00:00
 
 ``stat_cells`` holds each published snapshot's counts per region with their suppression
@@ -18,7 +18,7 @@ from alembic import op
 from portal.statistik import cases, refresh
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
