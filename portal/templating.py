@@ -25,6 +25,7 @@ from portal.help import queries as help_queries
 from portal.i18n import LANGUAGE_NAMES
 from portal.i18n import filters as i18n_filters
 from portal.lookup.labels import HUBUNGAN_LABELS, PROGRAM_NAMES, desil_label
+from portal.statistik import labels as stat_labels
 
 
 def program_name(code: str) -> str:
@@ -103,6 +104,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "datetime": i18n_filters.datetime_label,
     "time": i18n_filters.time_label,
     "period": i18n_filters.period_label,
+    "stat_count": stat_labels.count_text,
 }
 
 

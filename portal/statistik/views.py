@@ -7,8 +7,8 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, Response, g, render_template, request, session
-from flask_babel import get_locale, gettext
+from flask import Blueprint, Response, render_template, request, session
+from flask_babel import gettext
 
 from portal.appeals.reasons import REASONS
 from portal.statistik import queries
@@ -18,19 +18,6 @@ from portal.statistik.refresh import TOTAL
 bp = Blueprint("statistik", __name__)
 
 MAX_AGE = 300  # seconds a browser or proxy may keep a page
-
-
-@bp.app_template_filter("count")
-def count_filter(cell: queries.Cell) -> str:
-    """A cell's text: the count with the reader's digit grouping, or "<5" / "*"."""
-    if not cell.shown:
-        return cell.text
-    separator = g.get("_group_separator")
-    if separator is None:
-        locale = get_locale()
-        separator = locale.number_symbols["latn"]["group"] if locale is not None else "."
-        g._group_separator = separator
-    return f"{cell.value:,}".replace(",", separator)
 
 
 @bp.after_request
