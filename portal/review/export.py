@@ -27,9 +27,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, false, func, insert, null, select, true, update
+from sqlalchemy import and_, func, insert, null, select, true, update
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql import Select
 
 from portal import access, db
 from portal.appeals import questions, tickets
@@ -45,7 +44,6 @@ from portal.jobs import service as jobs
 from portal.jobs.models import Job, JobStatus
 from portal.review import permissions
 from portal.review.models import Export, ExportChunk, ExportStatus
-from portal.review.permissions import Ts
 from portal.review.service import NotAllowed, ReviewError
 from portal.security import ip_prefix
 
@@ -125,18 +123,9 @@ def waiting_count(user: StaffUser) -> int:
     return int(db.session.scalar(_waiting(select(func.count()).select_from(Appeal), user)) or 0)
 
 
-def _scoped_exports(stmt: Select[*Ts], user: StaffUser) -> Select[*Ts]:
-    role = user.role_enum
-    if role is Role.PUSAT:
-        return stmt
-    if role is Role.ADMIN_DINSOS:
-        return stmt.where(Export.kabupaten_code == user.office_code)
-    return stmt.where(false())  # nobody else sees exports
-
-
 def exports_for(user: StaffUser) -> list[Export]:
     """Past exports USER may see, newest first: pusat all, an admin_dinsos their area."""
-    stmt = _scoped_exports(select(Export), user).order_by(
+    stmt = permissions.scoped(select(Export), user, permissions.EXPORTS).order_by(
         Export.created_at.desc(), Export.id.desc()
     )
     return list(db.session.scalars(stmt))
@@ -165,7 +154,9 @@ def any_in_progress(exports: list[Export], jobs: dict[int, Job]) -> bool:
 
 def get_export(user: StaffUser, export_id: int) -> Export | None:
     """The export if USER may see it; None otherwise (the view answers 404 either way)."""
-    return db.session.scalar(_scoped_exports(select(Export), user).where(Export.id == export_id))
+    return db.session.scalar(
+        permissions.scoped(select(Export), user, permissions.EXPORTS).where(Export.id == export_id)
+    )
 
 
 def filename(export: Export) -> str:

@@ -1,38 +1,66 @@
-"""Who may see and do what, enforced in queries. Every query over the cases (the queue, its
-counts, a case by id or ticket, the cases an export takes) passes through ``scoped()``, the
-maintained counts through ``scoped_counts()``, so the region filter cannot be forgotten; a
-case outside the scope is simply not found (404, never 403: existence is not revealed), and
-so are its photos, read only through a case found that way. Not through ``scoped()``: the
-export files (review.export filters them by kabupaten/kota) and a desa operator's field
-checks (review.queries, by the operator's own desa).
+"""Who may see and do what, enforced in queries. Every staff query over a table with rows
+that belong to a place passes through ``scoped()``: the queue, its counts, a case by id or
+ticket and the cases an export takes (over the cases, ``CASES``), the export files
+(``EXPORTS``) and a desa operator's field checks (``FIELD_CHECKS``); the maintained counts
+through ``scoped_counts()``. So the region filter cannot be forgotten; a row outside the scope
+is simply not found (404, never 403: existence is not revealed), and so are a case's photos,
+read only through a case found that way.
 ``in_scope()`` and ``desa_in_scope()`` answer the same question in Python, for a case or a
 household a service was handed (tests/review/test_scope_agreement.py keeps them equal)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select
+from sqlalchemy import Select, false
 
 from portal.appeals.models import Appeal
 from portal.appeals.states import OPEN, AppealStatus
 from portal.auth.models import Role, StaffUser
+from portal.review.models import Export, FieldCheck
 
 Ts = TypeVarTuple("Ts")  # the columns of the statement, which scoping leaves as they are
 
 DECIDERS = frozenset({Role.VERIFIKATOR, Role.ADMIN_DINSOS})
 
 
-def scoped(stmt: Select[*Ts], user: StaffUser) -> Select[*Ts]:
-    """Restrict a query over Appeal to the cases USER may see."""
+@dataclass(frozen=True)
+class Area:
+    """Where the rows of a table belong (its kabupaten/kota and desa columns, either may be
+    missing) and which roles see any of them at all."""
+
+    roles: frozenset[Role]
+    kabupaten: Any = None  # the column holding the kabupaten/kota code
+    desa: Any = None  # the column holding the desa code
+
+
+ALL_ROLES = frozenset(Role)
+# the cases: pusat all, Dinsos staff their kabupaten/kota, a desa operator their desa
+CASES = Area(ALL_ROLES, Appeal.kabupaten_code, Appeal.kode_desa)
+# the Pusdatin export files: pusat all, an admin_dinsos their kabupaten/kota, nobody else
+EXPORTS = Area(frozenset({Role.PUSAT, Role.ADMIN_DINSOS}), Export.kabupaten_code)
+# the field checks (verval tasks), read by the desa operator of their desa; Dinsos staff
+# read a case's field checks through the case (found by ``scoped()`` over CASES)
+FIELD_CHECKS = Area(frozenset({Role.OPERATOR_DESA}), desa=FieldCheck.kode_desa)
+
+
+def scoped(stmt: Select[*Ts], user: StaffUser, area: Area = CASES) -> Select[*Ts]:
+    """Restrict a query over AREA's table (the cases unless told) to the rows USER may see."""
     role = user.role_enum
+    if role not in area.roles:
+        return stmt.where(false())
     if role is Role.PUSAT:
         return stmt
     if role is Role.OPERATOR_DESA:
+        if area.desa is None:
+            return stmt.where(false())
         # the codes themselves, not a sub-select: the planner then reads the desa's range of
         # the (kode_desa, due_at, id) index instead of the whole table in due order
-        return stmt.where(Appeal.kode_desa.in_(user.desa_codes))
-    return stmt.where(Appeal.kabupaten_code == user.office_code)
+        return stmt.where(area.desa.in_(user.desa_codes))
+    if area.kabupaten is None:
+        return stmt.where(false())
+    return stmt.where(area.kabupaten == user.office_code)
 
 
 def counts_kept_for(user: StaffUser) -> bool:

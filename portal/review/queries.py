@@ -1,4 +1,5 @@
-"""Reads for the staff pages. Every query over cases goes through permissions.scoped."""
+"""Reads for the staff pages. Every query over cases or field checks passes through
+permissions.scoped."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from portal.dataimport import queries as snapshots
 from portal.dataimport.models import Person
 from portal.review import permissions
 from portal.review.models import AppealCount, AppealOpenDue, FieldCheck
-from portal.review.permissions import Ts, scoped, scoped_counts
+from portal.review.permissions import FIELD_CHECKS, Ts, scoped, scoped_counts
 
 PAGE_SIZE = 25
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
@@ -306,9 +307,9 @@ def by_ticket(user: StaffUser, ticket: str) -> Appeal | None:
 def open_field_checks(user: StaffUser) -> list[tuple[FieldCheck, Appeal]]:
     """Field checks waiting in the operator's desa, oldest first."""
     stmt = (
-        select(FieldCheck, Appeal)
+        scoped(select(FieldCheck, Appeal), user, FIELD_CHECKS)
         .join(Appeal, Appeal.id == FieldCheck.appeal_id)
-        .where(FieldCheck.kode_desa.in_(user.desa_codes), FieldCheck.done_at.is_(None))
+        .where(FieldCheck.done_at.is_(None))
         .order_by(FieldCheck.requested_at)
     )
     return [(check, appeal) for check, appeal in db.session.execute(stmt).all()]
@@ -316,9 +317,9 @@ def open_field_checks(user: StaffUser) -> list[tuple[FieldCheck, Appeal]]:
 
 def field_check_for(user: StaffUser, check_id: int) -> tuple[FieldCheck, Appeal] | None:
     row = db.session.execute(
-        select(FieldCheck, Appeal)
+        scoped(select(FieldCheck, Appeal), user, FIELD_CHECKS)
         .join(Appeal, Appeal.id == FieldCheck.appeal_id)
-        .where(FieldCheck.id == check_id, FieldCheck.kode_desa.in_(user.desa_codes))
+        .where(FieldCheck.id == check_id)
     ).first()
     return (row[0], row[1]) if row else None
 

@@ -110,3 +110,55 @@ def test_a_household_in_the_officers_area_is_shown_to_every_role_of_that_area(
     assert page.status == 200
     assert "in another area" not in page
     assert [m.nik in page.text for m in here.members] == [True, True, True]
+
+
+# the other tables scoped() filters: which of them each role finds, per place
+EXPORTS_SEEN = {
+    "operator_desa": set(),
+    "verifikator": set(),
+    "admin_dinsos": {"own desa", "another desa of Kabupaten Bekasi"},
+    "pusat": set(PLACES),
+}
+FIELD_CHECKS_SEEN = {
+    "operator_desa": {"own desa"},
+    "verifikator": set(),
+    "admin_dinsos": set(),
+    "pusat": set(),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_exports_and_field_checks_are_scoped_by_the_same_function(
+    app: Flask, role: str, staff: StaffFactory, cases: CaseFactory
+) -> None:
+    """An export file belongs to its kabupaten/kota and a field check to its desa: scoped()
+    finds them for the roles and places that may see them, and nothing else."""
+    from portal.review.models import Export, FieldCheck
+
+    officer = staff.create(role)
+    asker = staff.create("verifikator")
+    made = {place: cases.make(desa=desa) for place, desa in PLACES.items()}
+    with app.app_context():
+        exports, checks = {}, {}
+        for place, desa in PLACES.items():
+            export = Export(
+                kabupaten_code=desa[:5], created_by_id=asker.id, case_count=0, sha256="0" * 64
+            )
+            check = FieldCheck(
+                appeal_id=made[place].id,
+                kode_desa=desa,
+                requested_by_id=asker.id,
+                instructions="Periksa rumah ini.",
+            )
+            db.session.add_all([export, check])
+            db.session.flush()
+            exports[export.id], checks[check.id] = place, place
+        db.session.commit()
+        user = db.session.get(StaffUser, officer.id)
+        assert user is not None
+        found = db.session.scalars(permissions.scoped(select(Export.id), user, permissions.EXPORTS))
+        assert {exports[i] for i in found} == EXPORTS_SEEN[role]
+        found = db.session.scalars(
+            permissions.scoped(select(FieldCheck.id), user, permissions.FIELD_CHECKS)
+        )
+        assert {checks[i] for i in found} == FIELD_CHECKS_SEEN[role]
