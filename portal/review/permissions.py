@@ -102,6 +102,17 @@ def desa_in_scope(user: StaffUser, kode_desa: str) -> bool:
     return bool(user.office_code) and kode_desa.startswith(user.office_code + ".")
 
 
+def may_see_filer(user: StaffUser, appeal: Appeal) -> bool:
+    """Whether a page may show USER who filed APPEAL: the filer's NIK, whether DTSEN verified
+    them, whether the case is about their own household, and their own note (free text that
+    may name them). Only the deciders (verifikator, admin_dinsos) of the case's area, who
+    weigh the filer's standing in the decision; never a desa operator, who may live next door
+    to the filer (whistle-blower protection), nor pusat. The filer's phone and e-mail are
+    shown to no staff at all: only the notifications use them. Every page that shows the
+    filer audits it (``service.view_case`` records ``filer_shown``). See docs/roles.md."""
+    return user.role_enum in DECIDERS and in_scope(user, appeal)
+
+
 def can_claim(user: StaffUser, appeal: Appeal) -> bool:
     return (
         user.role_enum in DECIDERS

@@ -55,9 +55,18 @@ def _original_decider(appeal: Appeal) -> int | None:
     return db.session.scalar(select(Appeal.decided_by_id).where(Appeal.id == appeal.contests_id))
 
 
-def view_case(appeal: Appeal, user: StaffUser, remote_addr: str | None) -> None:
-    """Reading a case is an action too: audit it, and log the household's data access."""
-    record("view_case", staff=user, target_type="appeal", target_id=appeal.id)
+def view_case(
+    appeal: Appeal, user: StaffUser, remote_addr: str | None, *, filer_shown: bool
+) -> None:
+    """Reading a case is an action too: audit it (saying whether the page showed who filed,
+    see ``permissions.may_see_filer``), and log the household's data access."""
+    record(
+        "view_case",
+        staff=user,
+        target_type="appeal",
+        target_id=appeal.id,
+        after={"filer_shown": filer_shown},
+    )
     _household_read(access.Purpose.CASE, appeal, access.Reader.staff(user, remote_addr))
     db.session.commit()
 

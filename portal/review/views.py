@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import (
@@ -130,7 +131,8 @@ def take_next() -> Response:
 @bp.get("/kasus/<int(max=2147483647):appeal_id>")
 def case(appeal_id: int) -> str:
     appeal = _case_or_404(appeal_id)
-    service.view_case(appeal, g.staff, request.remote_addr)
+    filer = _filer(appeal)
+    service.view_case(appeal, g.staff, request.remote_addr, filer_shown=filer is not None)
     checks = queries.field_checks_of(appeal)
     people = (
         {appeal.assigned_to_id, appeal.decided_by_id, appeal.subject_linked_by_id}
@@ -138,6 +140,8 @@ def case(appeal_id: int) -> str:
         | {c.done_by_id for c in checks}
     )
     request_form = forms.FieldCheckRequestForm(_office_desa(), data={"desa": appeal.kode_desa})
+    answered = questions.case_lines(appeal)
+    answered.pop("note", None)  # the filer's own words: shown with the filer, or not at all
     return render_template(
         "review/case.html",
         appeal=appeal,
@@ -153,10 +157,34 @@ def case(appeal_id: int) -> str:
         reported=_reported(appeal),
         claim_form=EmptyForm(),
         request_form=request_form,
-        answered=questions.case_lines(appeal),
+        filer=filer,
+        answered=answered,
         decision_reasons=DECISION_REASONS,
         outcomes=forms.OUTCOMES,
         waiting=reflected.waiting_periods([appeal.id]).get(appeal.id, 0),
+    )
+
+
+@dataclass(frozen=True)
+class Filer:
+    """Who filed a case, as the case page shows it to those who may see it."""
+
+    nik: str
+    verified: bool
+    own_household: bool
+    note: list[str]
+
+
+def _filer(appeal: Any) -> Filer | None:
+    """The filer, for the signed-in officer: None unless ``permissions.may_see_filer``; the
+    one place a staff page gets the filer's identity from."""
+    if not permissions.may_see_filer(g.staff, appeal):
+        return None
+    return Filer(
+        nik=appeal.filer_nik,
+        verified=bool(appeal.filer_verified),
+        own_household=bool(appeal.subject_is_filer_household),
+        note=questions.case_lines(appeal).get("note", []),
     )
 
 
