@@ -144,3 +144,13 @@ def retry(user: StaffUser, message_id: int) -> None:
         after={"status": notify.QUEUED, "attempts": 0},
     )
     db.session.commit()
+
+
+def record_view(user: StaffUser, number: int) -> None:
+    """Looking at the messages (masked contacts of filers) is an action too: audit it."""
+    record(
+        "view_messages",
+        staff=user,
+        after={"scope": user.office_code or "national", "page": number},
+    )
+    db.session.commit()

@@ -49,9 +49,11 @@ def _page_number() -> int:
 def messages() -> str:
     number = _page_number()
     page = outbox.not_sent(g.staff, number)
+    counts = outbox.counts(g.staff)
+    outbox.record_view(g.staff, number)
     return render_template(
         "review/messages.html",
-        counts=outbox.counts(g.staff),
+        counts=counts,
         page=page,
         status_names=STATUS_NAMES,
         channel_names=CHANNEL_NAMES,

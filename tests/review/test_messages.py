@@ -118,7 +118,7 @@ def world(app: Flask, cases: CaseFactory) -> dict[str, Any]:
 
 
 def test_admin_sees_its_kabupatens_failed_message_with_its_last_error(
-    world: dict[str, Any], staff: StaffFactory, sign_in: Callable[..., Client]
+    world: dict[str, Any], staff: StaffFactory, sign_in: Callable[..., Client], app: Flask
 ) -> None:
     client = sign_in(staff.create("admin_dinsos"))
     shown = cards(client)
@@ -139,6 +139,9 @@ def test_admin_sees_its_kabupatens_failed_message_with_its_last_error(
     assert KOTA_ERROR not in page
     assert world["kota"].shown not in page
     assert "Messages to filers" in page.texts(".site-nav a")
+    views = audit(app, "view_messages")
+    assert views
+    assert views[-1].after == {"scope": "32.16", "page": 1}
 
 
 def test_pusat_sees_every_kabupaten(
@@ -248,9 +251,7 @@ def test_pages_of_25_newest_first(
     assert first.soup.find("a", string="Next page")["href"] == f"{URL}?halaman=2"
     second = cards(client, f"{URL}?halaman=2")
     assert list(second) == [f"Message {i} · Failed" for i in reversed(made[:3])]
-    assert get(client, f"{URL}?halaman=3").texts(".no-messages") == [
-        "Every message has been sent."
-    ]
+    assert get(client, f"{URL}?halaman=3").texts(".no-messages") == ["Every message has been sent."]
 
 
 @pytest.mark.parametrize("bad", ["0", "-1", "abc", "1e3", "99999999999999999999"])
