@@ -6,7 +6,7 @@ pusat sees all; other roles are refused; another area's message is not found."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -35,6 +35,7 @@ EMAIL = "warga.bekasi@example.com"
 KOTA_EMAIL = "tetangga.kota@example.net"
 SMTP_ERROR = "SMTP 550 for w***@example.com: mailbox unavailable"
 KOTA_ERROR = "gateway answered 500 for +62813*****321"
+NEXT_TRY = datetime(2030, 1, 15, 1, 30, tzinfo=UTC)  # 08:30 in Jakarta (WIB, UTC+7)
 
 
 def message(
@@ -110,7 +111,7 @@ def world(app: Flask, cases: CaseFactory) -> dict[str, Any]:
             status="queued",
             attempts=2,
             error="gateway answered 503",
-            next_attempt_at=db.utcnow() + timedelta(minutes=10),
+            next_attempt_at=NEXT_TRY,
         ),
         "sent": message(app, home, status="sent", attempts=1, error=None),
         "other": message(app, kota, recipient=KOTA_EMAIL, error=KOTA_ERROR),
@@ -133,7 +134,9 @@ def test_admin_sees_its_kabupatens_failed_message_with_its_last_error(
     assert "w***@example.com" in failed
     assert "Case status: Rejected" in failed
     assert "Attempts 5" in failed
-    assert "+62812*****890" in shown[f"Message {world['queued']} · Queued"]
+    queued = shown[f"Message {world['queued']} · Queued"]
+    assert "+62812*****890" in queued
+    assert "Next try 1/15/30, 8:30\u202fAM WIB" in queued  # Jakarta time
     assert figures(client) == {"queued": "1", "sending": "0", "sent": "1", "failed": "1"}
     page = get(client, URL)
     assert KOTA_ERROR not in page
