@@ -4,6 +4,8 @@ the role (403 for any other), the service (scoped: another area's message is a 4
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -40,7 +42,9 @@ def template_in_words(message: outbox.Message) -> str:
 
 def _page_number() -> int:
     raw = request.args.get("halaman", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    # ASCII digits only ("²" and "١" are digits to str.isdigit), and short (int() of
+    # thousands of digits raises)
+    if not re.fullmatch(r"[0-9]{1,6}", raw) or not 1 <= int(raw) <= MAX_PAGE:
         abort(404)
     return int(raw)
 

@@ -257,7 +257,9 @@ def test_pages_of_25_newest_first(
     assert get(client, f"{URL}?halaman=3").texts(".no-messages") == ["Every message has been sent."]
 
 
-@pytest.mark.parametrize("bad", ["0", "-1", "abc", "1e3", "99999999999999999999"])
+@pytest.mark.parametrize(
+    "bad", ["0", "-1", "abc", "1e3", "99999999999999999999", "²", "١", "1" * 5000]
+)
 def test_a_bad_page_number_is_not_found(
     bad: str, staff: StaffFactory, sign_in: Callable[..., Client]
 ) -> None:
