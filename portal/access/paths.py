@@ -71,6 +71,8 @@ NO_HOUSEHOLD_DATA: dict[str, str] = {
     "review.queue": "tickets, reasons, desa and states of cases: no family's data",
     "review.dashboard": "counts only",
     "review.exports": "the list of exports: counts and states",
+    "review.messages": "messages to filers: tickets, masked contacts, states and errors",
+    "review.retry_message": "queues a failed message to a filer again: no family's data",
     "review.contacts_home": "the Dinsos contact list",
     "review.contact": "a Dinsos office's contacts",
     "review.field_checks": "tickets and desa of the operator's open checks",

@@ -266,12 +266,21 @@ def run_pass(
     return outcomes
 
 
+# what sending a failed message again changes (here and on the staff page, review.outbox)
+RETRY_VALUES: dict[str, Any] = {
+    "status": QUEUED,
+    "attempts": 0,
+    "next_attempt_at": None,
+    "claimed_at": None,
+}
+
+
 def retry(ids: Collection[int]) -> int:
     """The admin sends failed messages again: queued, due now, attempts from zero. Commits."""
     result = db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.status == FAILED)
-        .values(status=QUEUED, attempts=0, next_attempt_at=None, claimed_at=None)
+        .values(**RETRY_VALUES)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()

@@ -1,7 +1,8 @@
 """Who may see and do what, enforced in queries. Every staff query over a table with rows
 that belong to a place passes through ``scoped()``: the queue, its counts, a case by id or
 ticket and the cases an export takes (over the cases, ``CASES``), the export files
-(``EXPORTS``) and a desa operator's field checks (``FIELD_CHECKS``); the maintained counts
+(``EXPORTS``), a desa operator's field checks (``FIELD_CHECKS``) and the messages to filers
+(``OUTBOX``, by their case's kabupaten/kota); the maintained counts
 through ``scoped_counts()``. So the region filter cannot be forgotten; a row outside the scope
 is simply not found (404, never 403: existence is not revealed), and so are a case's photos,
 read only through a case found that way.
@@ -43,6 +44,9 @@ EXPORTS = Area(frozenset({Role.PUSAT, Role.ADMIN_DINSOS}), Export.kabupaten_code
 # the field checks (verval tasks), read by the desa operator of their desa; Dinsos staff
 # read a case's field checks through the case (found by ``scoped()`` over CASES)
 FIELD_CHECKS = Area(frozenset({Role.OPERATOR_DESA}), desa=FieldCheck.kode_desa)
+# the messages to filers (the notification outbox), by their case's kabupaten/kota: pusat
+# all, an admin_dinsos their kabupaten/kota, nobody else. The query joins the message's case.
+OUTBOX = Area(frozenset({Role.PUSAT, Role.ADMIN_DINSOS}), Appeal.kabupaten_code)
 
 
 def scoped(stmt: Select[*Ts], user: StaffUser, area: Area = CASES) -> Select[*Ts]:
