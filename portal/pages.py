@@ -78,19 +78,9 @@ def translated(label: Any) -> str:
     return str(label)
 
 
-def _render_translations(eval_ctx: EvalContext) -> NullTranslations:
-    """The request's translations, kept on the template's evaluation context (one a render)
-    after the first string: a render happens in one locale."""
-    found: NullTranslations | None = getattr(eval_ctx, "portal_translations", None)
-    if found is None:
-        found = _translations()
-        eval_ctx.portal_translations = found  # type: ignore[attr-defined]
-    return found
-
-
 @pass_eval_context
 def _gettext(eval_ctx: EvalContext, string: str, **variables: Any) -> str:
-    value = _render_translations(eval_ctx).ugettext(string)
+    value = _translations().ugettext(string)
     if eval_ctx.autoescape:
         value = Markup(value)  # noqa: S704 (our catalogs, as Jinja's own newstyle gettext)
     return value % variables
@@ -99,7 +89,7 @@ def _gettext(eval_ctx: EvalContext, string: str, **variables: Any) -> str:
 @pass_eval_context
 def _ngettext(eval_ctx: EvalContext, singular: str, plural: str, num: int, **variables: Any) -> str:
     variables.setdefault("num", num)
-    value = _render_translations(eval_ctx).ungettext(singular, plural, num)
+    value = _translations().ungettext(singular, plural, num)
     if eval_ctx.autoescape:
         value = Markup(value)  # noqa: S704 (our catalogs, as Jinja's own newstyle gettext)
     return value % variables

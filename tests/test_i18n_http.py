@@ -142,3 +142,22 @@ def test_result_page_follows_the_language_including_its_dates(
     # the result is a GET page: the switch keeps it, with no number in the URL
     assert switch_link(english, "id") == "/hasil?lang=id"
     assert client.page("/hasil?lang=id").h1 == indonesian.h1
+
+
+def test_a_macro_imported_by_a_page_speaks_each_request_s_language(app: Flask) -> None:
+    """Jinja keeps an imported template (``{% import %}``: the contact card, the form
+    macros) as one module for every later render: a translation kept with that module would
+    answer every later request in the first one's language."""
+    from flask import render_template_string, session
+
+    page = (
+        '{% import "components/contact.html" as c %}'
+        '{{ c.details({"demo": True, "address": "Jl. Uji", "name": "Dinsos Uji"}) }}'
+    )
+    seen = []
+    for lang in ("id", "en", "id", "en"):
+        with app.test_request_context("/"):
+            session["lang"] = lang
+            seen.append(render_template_string(page))
+    assert ["Alamat" in html for html in seen] == [True, False, True, False]
+    assert ["Address" in html for html in seen] == [False, True, False, True]

@@ -79,7 +79,9 @@ def test_numbers_typed_while_filing_never_sit_in_the_session_cookie(
     cookie = client.get_cookie("dtsen_session").value
     data = app.session_interface.get_signing_serializer(app).loads(cookie)
     assert set(data) <= {"csrf_token", "drafts", "lang", "_flashes"}
-    assert not SIXTEEN_DIGITS.search(repr(data))
+    # the CSRF token is 40 random hex digits: 16 decimal ones in a row happen about once in
+    # 75 sessions, so the numbers are looked for everywhere else
+    assert not SIXTEEN_DIGITS.search(repr({k: v for k, v in data.items() if k != "csrf_token"}))
 
 
 # --- no names on public pages ---------------------------------------------------------------
