@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from portal import policy, replay
 from portal.access import history
 from portal.dataimport import queries as snapshot_queries
 from portal.extensions import limiter
+from portal.lookup import views as lookup_views
 
 bp = Blueprint("access", __name__)
 
@@ -40,21 +40,9 @@ def _until() -> date | None:
 @limiter.exempt  # as the result page: shows what an admitted POST found (policy.recheck)
 @policy.checks(policy.Check.LOOKUP)
 def record() -> ResponseReturnValue:
-    reference = replay.recall_lookup()
-    if reference is None:
-        flash(
-            _(
-                "For your family's privacy, a result is shown for 30 minutes only. Enter the "
-                "numbers again to see it."
-            ),
-            "info",
-        )
-        return redirect(url_for("lookup.index"))
-    current = snapshot_queries.current_snapshot()
-    if current is None or current.id != reference.snapshot_id:
-        replay.forget_lookup()
-        flash(_("The data was updated since your check. Check again to see the new data."), "info")
-        return redirect(url_for("lookup.index"))
+    reference = lookup_views.recall_current()
+    if not isinstance(reference, replay.Recalled):
+        return reference
     policy.recheck()  # the numbers were admitted by the POST that found them
     if not reference.matched:
         return redirect(url_for("lookup.result"))  # nothing found: nothing to show

@@ -72,13 +72,10 @@ def index() -> ResponseReturnValue:
     return redirect(url_for("lookup.result"), code=303)
 
 
-@bp.get("/hasil")
-@limiter.exempt  # shows what an admitted POST found (policy.recheck)
-@policy.checks(policy.Check.LOOKUP)  # shows again what the POST found (policy.recheck)
-def result() -> ResponseReturnValue:
-    """This browser's latest look-up, as its reference keeps it (no new access record, no
-    question to the snapshot: the POST found and recorded it). Expired, unknown, or from
-    older data: back to the form."""
+def recall_current() -> replay.Recalled | ResponseReturnValue:
+    """This browser's latest look-up reference if it is still shown (30 minutes, the data it
+    was found in still current); otherwise the redirect to the form, with why. For every page
+    that shows what the look-up found (the result, its access record)."""
     reference = replay.recall_lookup()
     if reference is None:
         flash(
@@ -94,6 +91,19 @@ def result() -> ResponseReturnValue:
         replay.forget_lookup()
         flash(_("The data was updated since your check. Check again to see the new data."), "info")
         return redirect(url_for("lookup.index"))
+    return reference
+
+
+@bp.get("/hasil")
+@limiter.exempt  # shows what an admitted POST found (policy.recheck)
+@policy.checks(policy.Check.LOOKUP)  # shows again what the POST found (policy.recheck)
+def result() -> ResponseReturnValue:
+    """This browser's latest look-up, as its reference keeps it (no new access record, no
+    question to the snapshot: the POST found and recorded it). Expired, unknown, or from
+    older data: back to the form."""
+    reference = recall_current()
+    if not isinstance(reference, replay.Recalled):
+        return reference
     found = service.from_stored(reference.found)
     if found is None:  # kept without its result (before it was kept): find it again
         policy.recheck()  # the numbers were admitted by the POST that found this result
