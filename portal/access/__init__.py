@@ -31,6 +31,7 @@ class Purpose(StrEnum):
     """Why a household's data was read: what the household is told (portal/access/history)."""
 
     LOOKUP = "lookup"  # a NIK + No. KK of its card found it on this website
+    FILING = "filing"  # a filer proved a NIK + No. KK of its card to file a case
     CASE = "case"  # Dinsos staff opened a case (sanggahan/usulan) about it
     FIELD_CHECK = "field_check"  # the desa operator opened the field check (verval) of a case
     SEARCH = "search"  # a staff name search showed it as a candidate for a reported household
@@ -41,6 +42,7 @@ class Purpose(StrEnum):
 # through which channel, and as which kind of reader, each purpose reads
 CHANNEL = {
     Purpose.LOOKUP: "web",
+    Purpose.FILING: "web",
     Purpose.CASE: "staff",
     Purpose.FIELD_CHECK: "staff",
     Purpose.SEARCH: "staff",
@@ -49,6 +51,7 @@ CHANNEL = {
 }
 ACTOR = {
     Purpose.LOOKUP: Actor.CITIZEN,
+    Purpose.FILING: Actor.CITIZEN,
     Purpose.CASE: Actor.STAFF,
     Purpose.FIELD_CHECK: Actor.STAFF,
     Purpose.SEARCH: Actor.STAFF,

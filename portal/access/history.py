@@ -162,7 +162,7 @@ def _aware(value: Any) -> datetime:
 def who(line: Line, names: dict[str, str]) -> str:
     """The kind of reader, never a person: NAMES are the region names of the offices."""
     purpose = line.purpose
-    if purpose == Purpose.LOOKUP:
+    if purpose in (Purpose.LOOKUP, Purpose.FILING):
         return str(_("You or your family (this website)"))
     if purpose == Purpose.EXPORT:
         return str(_("Export to Pusdatin Kemensos"))
@@ -183,6 +183,8 @@ def why(line: Line) -> str:
     purpose = line.purpose
     if purpose == Purpose.LOOKUP:
         return str(_("Checked the family's DTSEN status with a NIK and the No. KK of its card"))
+    if purpose == Purpose.FILING:
+        return str(_("Proved a NIK and the No. KK of its card to file a sanggahan or usulan"))
     if purpose == Purpose.CASE:
         return str(_("Opened a sanggahan or usulan about your family to handle it"))
     if purpose == Purpose.FIELD_CHECK:

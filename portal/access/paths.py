@@ -16,6 +16,9 @@ from portal.access import Purpose
 # endpoint -> the purpose it records, one row per household read
 RECORDS: dict[str, Purpose] = {
     "lookup.index": Purpose.LOOKUP,  # the POST that finds the household (not a miss)
+    # the filing journey's "Who is filing" step, when NIK + No. KK are proven: the next steps
+    # list the masked members of that card (its other steps are the filer's own answers)
+    "appeals.step": Purpose.FILING,
     "review.case": Purpose.CASE,  # the case page with the household in DTSEN
     "review.field_check": Purpose.FIELD_CHECK,  # the desa operator's task page
     "review.match": Purpose.SEARCH,  # the POST of a name search: each candidate household
@@ -47,10 +50,6 @@ NO_HOUSEHOLD_DATA: dict[str, str] = {
     "access.record": "the access record itself: no household data, and no read to record",
     "appeals.start": "chooses a kind of case",
     "appeals.start_kind": "chooses a reason",
-    # the filing journey: what the filer types. Its "rumah-tangga" and "ahli-waris" steps
-    # list the masked members of the filer's own card, proven with its NIK + No. KK (its own
-    # look-up, recorded); that listing is not recorded yet (docs/access.md, "Not yet").
-    "appeals.step": "the filer's own answers, and the filer's own proven card",
     "appeals.photo_step": "the filer's own photos",
     "appeals.check": "the filer's own answers",
     "appeals.receipt": "the ticket of the case just sent",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from portal import access
 from portal.appeals.errors import FilerNotVerified, HeirNotInHousehold
 from portal.dataimport import queries as snapshots
 
@@ -41,6 +42,19 @@ def verify_filer(nik: str, no_kk: str, reason_code: str) -> FilerCheck:
     if membership is None and reason_code != FILER_NOT_IN_DTSEN:
         raise FilerNotVerified
     return FilerCheck(membership)
+
+
+def record_filer_read(check: FilerCheck, no_kk: str, ip_prefix: str | None) -> None:
+    """A proven filer's household is read: the next steps list its members (masked). Logged
+    in its access record like a look-up (portal.access), committed with the draft's step."""
+    if check.membership is None:
+        return
+    access.record(
+        access.Purpose.FILING,
+        snapshots.pseudonym(no_kk, "kk"),
+        reader=access.Reader(ip_prefix=ip_prefix),
+        period=check.period,
+    )
 
 
 def filer_still_proven(filer: dict[str, Any], reason_code: str) -> bool:

@@ -51,6 +51,7 @@ from portal.appeals.reasons import REASONS, Kind
 from portal.errors import must_wait, too_many_requests
 from portal.extensions import limiter
 from portal.guard import accepts_photos, csrf_in_form, photo_too_large
+from portal.security import ip_prefix
 
 bp = Blueprint("appeals", __name__)
 
@@ -380,6 +381,7 @@ def _check_step(
         try:
             found = filers.verify_filer(kept["nik"], kept["no_kk"], reason)
             kept["verified"], kept["period"] = found.verified, found.period
+            filers.record_filer_read(found, kept["no_kk"], ip_prefix(request.remote_addr))
             if found.verified:
                 flash(questions.filer_found(found.period), "success")
         except errors.FilerNotVerified:

@@ -26,6 +26,7 @@ from portal.appeals.models import Appeal
 from portal.dataimport.demo import House
 from portal.lookup.models import AccessEvent
 from tests.access.helpers import kk_of, look_up
+from tests.appeals.conftest import post_on, walk
 from tests.fixtures.factories import DESA, Factory
 from tests.fixtures.staff import Officer, StaffFactory
 from tests.helpers import Client
@@ -84,6 +85,17 @@ def _lookup(w: World) -> list[Row]:
     assert page.path == "/hasil"
     assert "receives bansos" in page.h1
     return [(w.kk(w.ours), "lookup", None, None)]
+
+
+def _filing(w: World) -> Callable[[], list[Row]]:
+    path = walk(w.client, "sanggahan", {"alasan": {"reason": "INC-MAMPU"}}, stop_at="pelapor")
+
+    def hit() -> list[Row]:
+        who = {"nik": w.ours.members[0].nik, "no_kk": w.ours.no_kk}
+        assert post_on(w.client, w.client.page(path), who).status == 302
+        return [(w.kk(w.ours), "filing", None, None)]
+
+    return hit
 
 
 def _result(w: World) -> Callable[[], list[Row]]:
@@ -186,6 +198,7 @@ def _download(w: World) -> Callable[[], list[Row]]:
 SCENARIOS: dict[str, Callable[[World], Callable[[], list[Row]]]] = {
     "lookup.index": lambda w: lambda: _lookup(w),
     "lookup.result": _result,
+    "appeals.step": _filing,
     "review.case": _case,
     "review.photo": _photo,
     "review.field_check": _field_check,
