@@ -211,7 +211,10 @@ def test_in_scope_staff_find_the_household_by_name_and_link_it(
     assert searched.target_id == case.id
     assert searched.after == {"desa": BUNIBAKTI, "name": "rahmat", "candidates": 2}
     with app.app_context():
-        logged = set(db.session.scalars(select(AccessEvent.kk_hmac)))
+        # the search's reads (the filer's own, proving NIK + No. KK while filing, is "filing")
+        logged = set(
+            db.session.scalars(select(AccessEvent.kk_hmac).where(AccessEvent.purpose == "search"))
+        )
         assert logged == {pseudonym(h.no_kk, "kk") for h in (town.target, town.namesake)}
 
     done = post(client, f"/staf/kasus/{case.id}/tautkan", {"person": refs(found)[0]})
