@@ -333,3 +333,28 @@ def test_a_lazy_label_is_translated_in_the_request_s_language(app: Flask) -> Non
             # with variables, or not a lazy string: as str() gives it
             assert translated(_l("Q1 %(year)s (January-March)", year=2026)).endswith("2026")
             assert translated("plain") == "plain"
+
+
+# --- flask-limiter's hooks ----------------------------------------------------------------------
+
+
+def test_flask_limiter_skips_the_views_it_exempts_and_still_checks_the_others(
+    limited_app: Flask, limited_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its per-request pass found no limit for the look-up's views (counted by portal.policy):
+    it is not run for them at all; a view with a limit of its own still has it resolved."""
+    from portal.extensions import limiter
+
+    resolved: list[str] = []
+    original = limiter.limit_manager.resolve_limits
+
+    def spy(app: Flask, endpoint: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        resolved.append(str(endpoint))
+        return original(app, endpoint, *args, **kwargs)
+
+    monkeypatch.setattr(limiter.limit_manager, "resolve_limits", spy)
+    for path in ("/", "/hasil", "/healthz", "/readyz"):
+        limited_client.get(path)
+    assert resolved == []
+    limited_client.get("/lacak")  # TRACK_LIMIT (flask-limiter's own decorator)
+    assert resolved == ["tracking.track"]
