@@ -358,3 +358,25 @@ def test_flask_limiter_skips_the_views_it_exempts_and_still_checks_the_others(
     assert resolved == []
     limited_client.get("/lacak")  # TRACK_LIMIT (flask-limiter's own decorator)
     assert resolved == ["tracking.track"]
+
+
+def test_the_session_serializer_is_built_once_per_key_set(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """portal.guard keeps Flask's signing serializer; a new key (or fallback) builds anew, so a
+    rotated key refuses old cookies and a fallback still opens them, as Flask's does."""
+    from itsdangerous import BadSignature
+
+    sessions = app.session_interface
+    first = sessions.get_signing_serializer(app)  # type: ignore[attr-defined]
+    assert first is not None
+    assert sessions.get_signing_serializer(app) is first  # type: ignore[attr-defined]
+    cookie = first.dumps({"bk": "x" * 32})
+    old = app.config["SECRET_KEY"]
+    monkeypatch.setitem(app.config, "SECRET_KEY", "rotated-" + "k" * 40)
+    rotated = sessions.get_signing_serializer(app)  # type: ignore[attr-defined]
+    assert rotated is not first
+    with pytest.raises(BadSignature):
+        rotated.loads(cookie)
+    monkeypatch.setitem(app.config, "SECRET_KEY_FALLBACKS", [old])
+    assert sessions.get_signing_serializer(app).loads(cookie) == {"bk": "x" * 32}  # type: ignore[attr-defined]
