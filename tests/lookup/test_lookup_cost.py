@@ -81,29 +81,41 @@ def test_a_miss_commits_its_reference_and_no_access_record(
 
 
 def test_on_postgresql_the_access_record_does_not_wait_for_the_wal_flush(
-    app: Flask, client: Client, factory: Factory, monkeypatch: pytest.MonkeyPatch
+    app: Flask, client: Client, factory: Factory
 ) -> None:
     if not is_postgres(app.config["DATABASE_URL"]):
         pytest.skip("synchronous_commit is PostgreSQL's")
+    from portal import access, db
+
     house = factory.household()
     factory.publish("2026Q3", [house])
-    seen: list[str] = []
-    from sqlalchemy.engine import Connection
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.session.get_bind()
+    listener = lambda *a: statements.append(a[2])  # noqa: E731 (conn, cursor, statement, ...)
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        post_look_up(client, house.members[0].nik, house.no_kk)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    inserts = [s for s in statements if "INSERT INTO access_events" in s]
+    assert len(inserts) == 1
+    assert "set_config" in inserts[0]  # folded in: one round trip, not two
+    assert not any("SET LOCAL" in s for s in statements)
 
-    original = Connection.exec_driver_sql
+    def setting_after_record(purpose: access.Purpose, keys: Any) -> str:
+        with app.test_request_context("/"):
+            access.record(purpose, keys, period="2026Q3")
+            value = str(db.session.execute(text("SHOW synchronous_commit")).scalar_one())
+            db.session.rollback()
+            return value
 
-    def spy(self: Connection, statement: str, *args: Any, **kwargs: Any) -> Any:
-        seen.append(statement)
-        return original(self, statement, *args, **kwargs)
-
-    monkeypatch.setattr(Connection, "exec_driver_sql", spy)
-    post_look_up(client, house.members[0].nik, house.no_kk)
-    assert seen == ["SET LOCAL synchronous_commit = off"]
-
-    seen.clear()
+    assert setting_after_record(access.Purpose.LOOKUP, "a" * 32) == "off"
+    assert setting_after_record(access.Purpose.LOOKUP, ["a" * 32, "b" * 32]) == "off"
+    assert setting_after_record(access.Purpose.CASE, "a" * 32) == "on"  # a staff read
     app.config["ACCESS_LOG_ASYNC_COMMIT"] = False
+    assert setting_after_record(access.Purpose.LOOKUP, "a" * 32) == "on"
     post_look_up(client, house.members[0].nik, house.no_kk)
-    assert seen == []
     assert rows_seen_elsewhere(app.config["DATABASE_URL"], AccessEvent.__table__) == 2
 
 
