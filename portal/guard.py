@@ -26,8 +26,10 @@ from typing import IO, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, request
+from flask.sessions import SecureCookieSessionInterface
 from flask.wrappers import Request
 from flask_wtf.csrf import CSRFError
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -171,8 +173,25 @@ def _guard() -> None:
         csrf.protect()
 
 
+class PortalSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie session, its serializer built once per key set instead of on
+    every request (twice when the session changes): the same cookie, the same keys, the same
+    checks. A new SECRET_KEY or SECRET_KEY_FALLBACKS builds a new one."""
+
+    def __init__(self) -> None:
+        self._signing: tuple[tuple[Any, ...], URLSafeTimedSerializer | None] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        cached = self._signing
+        if cached is None or cached[0] != keys:
+            cached = self._signing = (keys, super().get_signing_serializer(app))
+        return cached[1]
+
+
 def init_app(app: Flask) -> None:
     app.request_class = PortalRequest
+    app.session_interface = PortalSessionInterface()
     # Our guard replaces Flask-WTF's automatic check (and its Referer-only HTTPS rule); it
     # must run before any other hook reads the body (the limiter's sign-in key reads the form).
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False

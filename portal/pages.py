@@ -83,6 +83,8 @@ def _gettext(eval_ctx: EvalContext, string: str, **variables: Any) -> str:
     value = _translations().ugettext(string)
     if eval_ctx.autoescape:
         value = Markup(value)  # noqa: S704 (our catalogs, as Jinja's own newstyle gettext)
+    if not variables and "%" not in value:
+        return value  # what `% {}` would give: most strings of a page (no escaping pass)
     return value % variables
 
 

@@ -42,7 +42,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g, has_request_context
+from flask import Flask, current_app, g, has_request_context, request
+from flask_limiter import ExemptionScope
+from flask_limiter.util import get_qualified_name
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItem, parse_many
 from limits.storage import RedisStorage, Storage, storage_from_string
@@ -512,6 +514,82 @@ def reset(app: Flask) -> None:
     app.extensions["dtsen_policy"].reset()
 
 
+# --- flask-limiter's hooks, skipped where it has nothing to do ---------------------------------
+#
+# flask-limiter runs a before_request and an after_request hook on every request. For a view
+# it exempts (``@limiter.exempt``: the checks this module counts itself, the result page,
+# the health checks) they find no limit to count, but finding that (resolving the
+# application, default, blueprint and decorated limits, an ordered set, the view's qualified
+# name) cost more CPU than this module's whole check. Whether an endpoint has any limit
+# cannot change once the app serves (limits are declared at import and in the settings), so
+# it is decided once per endpoint and process; a view with any limit, or any setting that
+# could give it one (application, default or meta limits, in-memory fallback limits, request
+# filters), keeps both hooks.
+
+_FULLY_EXEMPT = ExemptionScope.APPLICATION | ExemptionScope.DEFAULT | ExemptionScope.META
+
+
+def _limiter_has_nothing_to_do(app: Flask, endpoint: str) -> bool:
+    from portal.extensions import limiter
+
+    view = app.view_functions.get(endpoint)
+    if view is None:
+        return False
+    manager = limiter.limit_manager
+    blueprint = endpoint.rpartition(".")[0] or None
+    scope = manager.exemption_scope(app, endpoint, blueprint)
+    name = get_qualified_name(view)
+    return bool(
+        scope & _FULLY_EXEMPT == _FULLY_EXEMPT
+        and not manager.decorated_limits(name)
+        and not manager.has_hints(endpoint)
+        and not (blueprint and manager.blueprint_limits(app, blueprint))
+        and not any(limiter._in_memory_fallback)
+        and not limiter._request_filters
+    )
+
+
+def _skip_limiter_for_exempt_views(app: Flask) -> None:
+    from flask_limiter import Limiter
+
+    decided: dict[str, bool] = {}
+
+    def exempt_here() -> bool:
+        endpoint = request.endpoint
+        if endpoint is None:
+            return False
+        known = decided.get(endpoint)
+        if known is None:
+            known = decided[endpoint] = _limiter_has_nothing_to_do(app, endpoint)
+        return known
+
+    def wrap_before(hook: Any) -> Any:
+        @functools.wraps(hook)
+        def before() -> Any:
+            return None if exempt_here() else hook()
+
+        return before
+
+    def wrap_after(hook: Any) -> Any:
+        def after(response: Any) -> Any:
+            return response if exempt_here() else hook(response)
+
+        return after
+
+    inject = getattr(Limiter, "_Limiter__inject_headers", None)
+    funcs = app.before_request_funcs.get(None, [])
+    for i, hook in enumerate(funcs):
+        if getattr(hook, "__func__", None) is Limiter._check_request_limit:
+            funcs[i] = wrap_before(hook)
+    after = app.after_request_funcs.get(None, [])
+    for i, after_hook in enumerate(after):
+        if isinstance(after_hook, functools.partial) and after_hook.func is inject:
+            after[i] = wrap_after(after_hook)
+
+
 def init_app(app: Flask) -> None:
+    """After ``limiter.init_app``: the policy's storage, and flask-limiter's hooks skipped
+    for the views it exempts."""
     prefix = f"{app.config['RATELIMIT_KEY_PREFIX']}/dtsen"
     app.extensions["dtsen_policy"] = _Store(str(app.config["RATELIMIT_STORAGE_URI"]), prefix)
+    _skip_limiter_for_exempt_views(app)

@@ -68,3 +68,17 @@ def test_status_presenters(status: str, css: str, is_open: bool) -> None:
 def test_short_hash_is_the_digests_first_twelve_characters() -> None:
     digest = "0123456789abcdef" * 4
     assert templating.short_hash(digest) == "0123456789ab"
+
+
+def test_gettext_in_templates_formats_as_jinja_newstyle_does(app: Flask) -> None:
+    """portal.pages skips the %-formatting of a string that has no variables and no '%':
+    a '%%' is still one '%', a variable still filled in and escaped, markup in the catalog
+    kept (autoescaped templates)."""
+    from flask import render_template_string
+
+    with app.test_request_context("/"):
+        shown = render_template_string(
+            '{{ _("Up to 50%% of it") }}|{{ _("Plain <b>text</b>") }}|'
+            '{{ _("For %(who)s", who="<i>") }}|{{ ngettext("%(num)d x", "%(num)d xs", 2) }}'
+        )
+    assert shown == "Up to 50% of it|Plain <b>text</b>|For &lt;i&gt;|2 xs"

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from portal import db
 from portal.audit.service import record
+from portal.help import queries
 from portal.help.models import DinsosContact
 from portal.help.reader import ContactFileError, read
 from portal.help.service import write_contact
@@ -94,6 +95,7 @@ def load_demo(kabupaten_code: str) -> bool:
         reason="flask demo: fictional contact",
     )
     db.session.commit()
+    queries.clear_contact_cache()
     return True
 
 

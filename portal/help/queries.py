@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, cast
 
+from flask import current_app
 from sqlalchemy import bindparam, select
 
 from portal import db
@@ -85,11 +87,34 @@ _CONTACT = select(*DinsosContact.__table__.c).where(
 )
 
 
+# Per process: (engine id, kabupaten code) -> (monotonic time read, the contact shown). Every
+# look-up result shows one and a contact changes a few times a year: a saved contact is seen
+# at once by the process that saved it (write_contact clears this) and by the others within
+# SNAPSHOT_CACHE_SECONDS (10 s in production; 0, no cache, in the tests), as a new period is.
+_contact_cache: dict[tuple[int, str], tuple[float, ContactView | None]] = {}
+_clock = time.monotonic  # (tests move it)
+
+
+def clear_contact_cache() -> None:
+    _contact_cache.clear()
+
+
 def contact_for(source: Any) -> ContactView | None:
     """The contact of the Dinsos that serves SOURCE (a case, a look-up result, a code)."""
     code = kabupaten_of(source)
     if not code:
         return None
+    ttl = float(current_app.config["SNAPSHOT_CACHE_SECONDS"])
+    key = (id(current_app.extensions["db_engine"]), code)
+    now = _clock()
+    cached = _contact_cache.get(key)
+    if cached is not None and now - cached[0] <= ttl:
+        return cached[1]
     row = db.session.connection().execute(_CONTACT, {"code": code}).first()
     # a row has the model's attributes, which is all view_of reads
-    return view_of(cast(DinsosContact, row)) if row else None
+    view = view_of(cast(DinsosContact, row)) if row else None
+    if ttl > 0:
+        if len(_contact_cache) > 1024:  # 514 kabupaten/kota in Indonesia
+            _contact_cache.clear()
+        _contact_cache[key] = (now, view)
+    return view

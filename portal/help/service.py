@@ -33,6 +33,7 @@ def write_contact(
     contact.is_demo = False
     contact.updated_at = db.utcnow()
     db.session.flush()
+    queries.clear_contact_cache()  # this process shows the new values at once
     record(
         action,
         staff=staff,

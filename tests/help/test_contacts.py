@@ -402,3 +402,39 @@ def test_the_demo_loads_a_fictional_contact_marked_as_demo_data(
     assert "CONTOH" in name
     assert "bukan alamat sebenarnya" in address
     assert set(phone) <= {"0", " "}  # no number anyone could own
+
+
+def test_a_result_page_reads_the_contact_once_per_cache_period_and_a_save_shows_at_once(
+    app: Flask,
+    client: Client,
+    factory: Factory,
+    runner: FlaskCliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Per process, for SNAPSHOT_CACHE_SECONDS (docs/lookup.md): a change made by another
+    process (here: straight in the database) shows after it; a save in this one at once."""
+    from portal.help import queries
+
+    monkeypatch.setitem(app.config, "SNAPSHOT_CACHE_SECONDS", 10.0)
+    clock = [1000.0]
+    monkeypatch.setattr(queries, "_clock", lambda: clock[0])
+    house = factory.household(desil=2)
+    factory.publish("2026Q3", [house])
+    import_contacts(runner, contacts_file(tmp_path, BEKASI))
+
+    def shown() -> str:
+        return contact_section(look_up(client, house.members[0].nik, house.no_kk))
+
+    assert "Jl. Uji Coba No. 1" in shown()
+    with app.app_context():  # another worker's change
+        db.session.execute(DinsosContact.__table__.update().values(address="Jl. Baru No. 2"))
+        db.session.commit()
+    clock[0] += 9
+    assert "Jl. Uji Coba No. 1" in shown()
+    clock[0] += 2
+    assert "Jl. Baru No. 2" in shown()
+
+    changed = BEKASI.replace("Jl. Uji Coba No. 1", "Jl. Ketiga No. 3")
+    import_contacts(runner, contacts_file(tmp_path, changed, name="k2.csv"))  # this process
+    assert "Jl. Ketiga No. 3" in shown()

@@ -81,29 +81,41 @@ def test_a_miss_commits_its_reference_and_no_access_record(
 
 
 def test_on_postgresql_the_access_record_does_not_wait_for_the_wal_flush(
-    app: Flask, client: Client, factory: Factory, monkeypatch: pytest.MonkeyPatch
+    app: Flask, client: Client, factory: Factory
 ) -> None:
     if not is_postgres(app.config["DATABASE_URL"]):
         pytest.skip("synchronous_commit is PostgreSQL's")
+    from portal import access, db
+
     house = factory.household()
     factory.publish("2026Q3", [house])
-    seen: list[str] = []
-    from sqlalchemy.engine import Connection
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.session.get_bind()
+    listener = lambda *a: statements.append(a[2])  # noqa: E731 (conn, cursor, statement, ...)
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        post_look_up(client, house.members[0].nik, house.no_kk)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    inserts = [s for s in statements if "INSERT INTO access_events" in s]
+    assert len(inserts) == 1
+    assert "set_config" in inserts[0]  # folded in: one round trip, not two
+    assert not any("SET LOCAL" in s for s in statements)
 
-    original = Connection.exec_driver_sql
+    def setting_after_record(purpose: access.Purpose, keys: Any) -> str:
+        with app.test_request_context("/"):
+            access.record(purpose, keys, period="2026Q3")
+            value = str(db.session.execute(text("SHOW synchronous_commit")).scalar_one())
+            db.session.rollback()
+            return value
 
-    def spy(self: Connection, statement: str, *args: Any, **kwargs: Any) -> Any:
-        seen.append(statement)
-        return original(self, statement, *args, **kwargs)
-
-    monkeypatch.setattr(Connection, "exec_driver_sql", spy)
-    post_look_up(client, house.members[0].nik, house.no_kk)
-    assert seen == ["SET LOCAL synchronous_commit = off"]
-
-    seen.clear()
+    assert setting_after_record(access.Purpose.LOOKUP, "a" * 32) == "off"
+    assert setting_after_record(access.Purpose.LOOKUP, ["a" * 32, "b" * 32]) == "off"
+    assert setting_after_record(access.Purpose.CASE, "a" * 32) == "on"  # a staff read
     app.config["ACCESS_LOG_ASYNC_COMMIT"] = False
+    assert setting_after_record(access.Purpose.LOOKUP, "a" * 32) == "on"
     post_look_up(client, house.members[0].nik, house.no_kk)
-    assert seen == []
     assert rows_seen_elsewhere(app.config["DATABASE_URL"], AccessEvent.__table__) == 2
 
 
@@ -333,3 +345,50 @@ def test_a_lazy_label_is_translated_in_the_request_s_language(app: Flask) -> Non
             # with variables, or not a lazy string: as str() gives it
             assert translated(_l("Q1 %(year)s (January-March)", year=2026)).endswith("2026")
             assert translated("plain") == "plain"
+
+
+# --- flask-limiter's hooks ----------------------------------------------------------------------
+
+
+def test_flask_limiter_skips_the_views_it_exempts_and_still_checks_the_others(
+    limited_app: Flask, limited_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its per-request pass found no limit for the look-up's views (counted by portal.policy):
+    it is not run for them at all; a view with a limit of its own still has it resolved."""
+    from portal.extensions import limiter
+
+    resolved: list[str] = []
+    original = limiter.limit_manager.resolve_limits
+
+    def spy(app: Flask, endpoint: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        resolved.append(str(endpoint))
+        return original(app, endpoint, *args, **kwargs)
+
+    monkeypatch.setattr(limiter.limit_manager, "resolve_limits", spy)
+    for path in ("/", "/hasil", "/healthz", "/readyz"):
+        limited_client.get(path)
+    assert resolved == []
+    limited_client.get("/lacak")  # TRACK_LIMIT (flask-limiter's own decorator)
+    assert resolved == ["tracking.track"]
+
+
+def test_the_session_serializer_is_built_once_per_key_set(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """portal.guard keeps Flask's signing serializer; a new key (or fallback) builds anew, so a
+    rotated key refuses old cookies and a fallback still opens them, as Flask's does."""
+    from itsdangerous import BadSignature
+
+    sessions = app.session_interface
+    first = sessions.get_signing_serializer(app)  # type: ignore[attr-defined]
+    assert first is not None
+    assert sessions.get_signing_serializer(app) is first  # type: ignore[attr-defined]
+    cookie = first.dumps({"bk": "x" * 32})
+    old = app.config["SECRET_KEY"]
+    monkeypatch.setitem(app.config, "SECRET_KEY", "rotated-" + "k" * 40)
+    rotated = sessions.get_signing_serializer(app)  # type: ignore[attr-defined]
+    assert rotated is not first
+    with pytest.raises(BadSignature):
+        rotated.loads(cookie)
+    monkeypatch.setitem(app.config, "SECRET_KEY_FALLBACKS", [old])
+    assert sessions.get_signing_serializer(app).loads(cookie) == {"bk": "x" * 32}  # type: ignore[attr-defined]
