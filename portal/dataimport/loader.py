@@ -91,7 +91,6 @@ from portal.wilayah.models import Level
 
 CHUNK = 20_000
 MAX_REPORTED_ERRORS = 200
-PROGRESS_EVERY = 20_000  # rows between two progress reports
 FAST_COPY = True  # PostgreSQL: the COPY path (tests turn it off to compare with the reader's)
 READ_BLOCK = 1 << 22  # bytes read at a time on the COPY path
 MAX_LINE = 65_536  # a longer line goes through the reader (its csv field limit is 131,072)
@@ -153,6 +152,7 @@ class ImportResult:
     replaced: list[int] = field(default_factory=list)
     closed_cases: int = 0  # forwarded cases the new period reflects, moved to selesai
     pruned: list[int] = field(default_factory=list)
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per step (PostgreSQL)
 
 
 def file_sha256(path: Path) -> str:
@@ -202,8 +202,11 @@ def import_snapshot(
         result = _run(loader, path, sha, today or date.today(), replace, progress)
         snapshot_queries.clear_snapshot_cache()
         result.pruned = retention.prune()
+        loader.stages.done("prune")
     # right after the publication, in a transaction of its own (see portal/appeals/reflected.py)
     result.closed_cases = len(reflected.close_reflected())
+    loader.stages.done("selesai")
+    result.stages = loader.stages.seconds
     result.seconds = time.perf_counter() - started
     return result
 
@@ -253,6 +256,19 @@ def _check_ends_with_line_break(path: Path) -> None:
             )
 
 
+class _Stages:
+    """Wall seconds of each step of a run, for the CLI's summary and the benchmark."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._mark = time.perf_counter()
+
+    def done(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + now - self._mark, 2)
+        self._mark = now
+
+
 # --- the shared load ------------------------------------------------------------------------
 
 
@@ -262,6 +278,7 @@ class _Load:
     snapshot_id: int
 
     def __init__(self) -> None:
+        self.stages = _Stages()
         self.macs = Pseudonyms(_hmac_key())
         self._kk_cache = ["", ""]  # the last (no_kk, kk_hmac): a KK's rows are adjacent
 
@@ -366,7 +383,9 @@ class _Load:
             f"CREATE {self.scratch} TABLE {kk} AS SELECT kk_hmac, MIN(line) AS first, "
             "MIN(no_kk) AS no_kk, MIN(desil) AS desil, MAX(desil) AS desil_max, "
             "MIN(kode_desa) AS kode_desa, MAX(kode_desa) AS kode_desa_max, "
-            f"MIN(alamat) AS alamat, MAX(alamat) AS alamat_max FROM {staging} GROUP BY kk_hmac"
+            f"MIN(alamat) AS alamat, MAX(alamat) AS alamat_max, COUNT(*) AS members, "
+            f"{statistik.member_aggregates(self.scratch != 'TEMP')} "
+            f"FROM {staging} GROUP BY kk_hmac"
         ))  # fmt: skip
         # The contract (DOMAIN.md) fixes desil per No. KK, and a household lives in one desa;
         # members' addresses may be written differently: the household's is its first line's.
@@ -470,7 +489,13 @@ def _merge_errors(first: list[RowError], second: list[RowError]) -> list[RowErro
 
 
 def _publish(
-    snapshot: Snapshot, period: str, rows: int, households: int, attach: Callable[[], None]
+    snapshot: Snapshot,
+    period: str,
+    rows: int,
+    households: int,
+    attach: Callable[[], None],
+    stages: _Stages,
+    per_household: str,
 ) -> list[int]:
     """The publication, inside the caller's transaction; the caller commits. The new
     snapshot's rows are in place once ATTACH has run (a no-op on SQLite)."""
@@ -492,8 +517,12 @@ def _publish(
     snapshot.status = SnapshotStatus.PUBLISHED
     snapshot.published_at = db.utcnow()
     db.session.flush()
+    stages.done("attach")
     history.record_period_changes(db.session, snapshot.id)  # before the commit
-    statistik.refresh_snapshot(db.session.connection(), snapshot.id)  # /statistik's counts
+    stages.done("history")
+    # /statistik's counts, from the households' aggregate of the checks (one row a household)
+    statistik.refresh_snapshot(db.session.connection(), snapshot.id, households=per_household)
+    stages.done("statistik")
     return replaced
 
 
@@ -567,11 +596,13 @@ class _SqliteLoad(_Load):
             {"sid": sid},
         )
         conn.execute(text("DROP TABLE temp.import_staging"))
-        conn.execute(text("DROP TABLE temp.import_kk"))
         return int(households)
 
     def publish(self, period: str, rows: int, households: int) -> list[int]:
-        replaced = _publish(self.snapshot, period, rows, households, lambda: None)
+        replaced = _publish(
+            self.snapshot, period, rows, households, lambda: None, self.stages, self.kk_name
+        )
+        db.session.execute(text("DROP TABLE temp.import_kk"))
         db.session.commit()  # the publication: all of it becomes visible at once, or none
         return replaced
 
@@ -588,6 +619,10 @@ class _SqliteLoad(_Load):
 # --- PostgreSQL -----------------------------------------------------------------------------
 
 SCHEMA = retention.SCHEMA  # staging and per-snapshot partitions (tables of their own)
+# The scratch tables' text columns (and so every column derived from them by the rules pass
+# and the checks) compare bytewise: sorts, MIN/MAX, regular expressions and hash joins skip
+# the locale (the databases' C.UTF-8 is a libc locale: strcoll, no abbreviated sort keys).
+C_TEXT = 'text COLLATE "C"'
 
 
 def _escape(value: str) -> str:
@@ -769,10 +804,10 @@ class _PostgresLoad(_Load):
         self._new_snapshot(sha, source)
         self.conn.execute(
             text(
-                f"CREATE UNLOGGED TABLE {self.staging_name} (line integer, nik_hmac text, "
-                "kk_hmac text, nik text, no_kk text, nama text, jenis_kelamin text, "
-                "tanggal_lahir date, hubungan text, kode_desa text, alamat text, "
-                "desil smallint, programs text)"
+                f"CREATE UNLOGGED TABLE {self.staging_name} (line integer, nik_hmac {C_TEXT}, "
+                f"kk_hmac {C_TEXT}, nik {C_TEXT}, no_kk {C_TEXT}, nama {C_TEXT}, "
+                f"jenis_kelamin {C_TEXT}, tanggal_lahir date, hubungan {C_TEXT}, "
+                f"kode_desa {C_TEXT}, alamat {C_TEXT}, desil smallint, programs {C_TEXT})"
             )
         )
 
@@ -800,8 +835,8 @@ class _PostgresLoad(_Load):
         conn = self.conn
         conn.execute(
             text(
-                f"CREATE UNLOGGED TABLE {self.raw_name} (line integer, nik_hmac text, "
-                f"kk_hmac text, {', '.join(f'{c} text' for c in COLUMNS)})"
+                f"CREATE UNLOGGED TABLE {self.raw_name} (line integer, nik_hmac {C_TEXT}, "
+                f"kk_hmac {C_TEXT}, {', '.join(f'{c} {C_TEXT}' for c in COLUMNS)})"
             )
         )
         self._load_codes()
@@ -810,19 +845,23 @@ class _PostgresLoad(_Load):
         if copied != sent:  # COPY read the lines otherwise than we wrote them
             raise _NotForCopy(f"COPY took {copied} rows of {sent}")
         db.session.commit()
+        self.stages.done("copy")
         self._check_rows(today)
+        self.stages.done("rules")
         period, rows = self._file_period()
         if period is not None:
             self.check_period(period, replace)
         if rows == 0 and self._error_total == 0:
             raise SnapshotRejected([RowError(2, "the file has a header but no rows")], 1)
         cross_errors, cross_total = self.cross_row_errors()
+        self.stages.done("checks")
         if self._error_total or cross_total:
             merged = _merge_errors(self._errors, cross_errors)
             raise SnapshotRejected(merged, self._error_total + cross_total)
         if period is None:  # no good row: the errors were reported above
             raise SnapshotRejected(self._errors, self._error_total)
         households = self.fill_tables()
+        self.stages.done("fill")
         replaced = self.publish(period, rows, households)
         return ImportResult(period, rows, households, 0.0, self.snapshot_id, replaced=replaced)
 
@@ -846,7 +885,7 @@ class _PostgresLoad(_Load):
                 if level != Level.KECAMATAN or _KECAMATAN.fullmatch(c)
             )
             with raw.cursor() as cur:
-                cur.execute(f"CREATE UNLOGGED TABLE {SCHEMA}.{name}_{sid} (code text)")
+                cur.execute(f"CREATE UNLOGGED TABLE {SCHEMA}.{name}_{sid} (code {C_TEXT})")
                 with cur.copy(f"COPY {SCHEMA}.{name}_{sid} FROM STDIN") as copy:
                     copy.write(codes)
                 cur.execute(f"ANALYZE {SCHEMA}.{name}_{sid}")
@@ -1100,7 +1139,6 @@ class _PostgresLoad(_Load):
         conn.execute(text(f"ALTER TABLE {persons} ADD PRIMARY KEY (snapshot_id, nik_hmac)"))
         conn.execute(text(f"CREATE INDEX ON {persons} (snapshot_id, kk_hmac)"))
         conn.execute(text(f"DROP TABLE {self.staging_name}"))
-        conn.execute(text(f"DROP TABLE {self.kk_name}"))
         count = conn.execute(text(f"SELECT COUNT(*) FROM {households}")).scalar_one()
         db.session.commit()
         conn = self.conn
@@ -1131,7 +1169,8 @@ class _PostgresLoad(_Load):
                 )
             )
 
-        replaced = _publish(snapshot, period, rows, households, attach)
+        replaced = _publish(snapshot, period, rows, households, attach, self.stages, self.kk_name)
+        db.session.execute(text(f"DROP TABLE {self.kk_name}"))
         db.session.commit()  # the publication: all of it becomes visible at once, or none
         return replaced
 
