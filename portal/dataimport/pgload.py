@@ -285,6 +285,7 @@ class PostgresLoad(_Load):
         self._errors: list[RowError] = []
         self._error_total = 0
         self._period_hint: str | None = None  # the first row's period, when well written
+        self._periods: list[tuple[Any, ...]] | None = None  # (period, first line, rows)
         self._copy_sql = (
             f"COPY {self.raw_name} (line, nik_hmac, kk_hmac, {', '.join(COLUMNS)}) "
             "FROM STDIN WITH (FORMAT csv)"
@@ -501,8 +502,13 @@ class PostgresLoad(_Load):
         )
         db.session.commit()
         conn = self.conn
-        suspects = conn.execute(text(f"SELECT count(*) FROM {staging} WHERE NOT ok")).scalar_one()
-        if not suspects:
+        # one scan for both questions: rows to judge in Python, and the file's periods (the
+        # answer _file_period uses when no row had to be judged)
+        counts = conn.execute(
+            text(f"SELECT ok, period, MIN(line), COUNT(*) FROM {staging} GROUP BY ok, period")
+        ).all()
+        if all(ok for ok, *_ in counts):
+            self._periods = sorted(((p, first, n) for _, p, first, n in counts), key=lambda r: r[1])
             return
         kecamatans, desas = wilayah.codes(Level.KECAMATAN), wilayah.codes(Level.DESA)
         raw: Any = self.conn.connection.driver_connection  # psycopg's connection
@@ -535,9 +541,17 @@ class PostgresLoad(_Load):
         """The file's period is its first good row's (as the reader has it); good rows of
         another period are reported and left out. Returns the period and its row count."""
         conn, staging = self.conn, self.staging_name
-        periods = conn.execute(
-            text(f"SELECT period, MIN(line), COUNT(*) FROM {staging} GROUP BY period ORDER BY 2")
-        ).all()
+        periods = self._periods
+        if periods is None:
+            periods = [
+                tuple(r)
+                for r in conn.execute(
+                    text(
+                        f"SELECT period, MIN(line), COUNT(*) FROM {staging} GROUP BY period "
+                        "ORDER BY 2"
+                    )
+                )
+            ]
         if not periods:
             return None, 0
         period, _, rows = periods[0]
@@ -583,7 +597,7 @@ class PostgresLoad(_Load):
                 f"INCLUDING CONSTRAINTS, CONSTRAINT snapshot_is_{sid} CHECK (snapshot_id = {sid}))"
             )
         )
-        conn.execute(
+        count = conn.execute(
             text(
                 f"INSERT INTO {households} (snapshot_id, kk_hmac, no_kk, kode_desa, alamat, desil)"
                 f" SELECT {sid}, kk_hmac, no_kk, kode_desa, alamat, desil FROM {self.kk_name}"
@@ -609,13 +623,12 @@ class PostgresLoad(_Load):
         conn.execute(text(f"ALTER TABLE {persons} ADD PRIMARY KEY (snapshot_id, nik_hmac)"))
         conn.execute(text(f"CREATE INDEX ON {persons} (snapshot_id, kk_hmac)"))
         conn.execute(text(f"DROP TABLE {self.staging_name}"))
-        count = conn.execute(text(f"SELECT COUNT(*) FROM {households}")).scalar_one()
         db.session.commit()
         conn = self.conn
         conn.execute(text(f"ANALYZE {households}"))
         conn.execute(text(f"ANALYZE {persons}"))
         db.session.commit()
-        return int(count)
+        return int(count.rowcount)
 
     def publish(self, period: str, rows: int, households: int) -> list[int]:
         sid = self.snapshot_id
