@@ -357,27 +357,41 @@ class _Load:
             f"{statistik.member_aggregates(self.scratch != 'TEMP')} "
             f"FROM {staging} GROUP BY kk_hmac"
         ))  # fmt: skip
+        # which of the statements below have anything to do (the households' aggregate is a
+        # quarter of the rows; the statements below each read the staged rows again)
+        mixed_alamat, mixed_kk = conn.execute(text(
+            "SELECT COALESCE(SUM(CASE WHEN alamat <> alamat_max THEN 1 ELSE 0 END), 0), "
+            "COALESCE(SUM(CASE WHEN desil <> desil_max OR kode_desa <> kode_desa_max "
+            f"THEN 1 ELSE 0 END), 0) FROM {kk}"
+        )).one()  # fmt: skip
         # The contract (DOMAIN.md) fixes desil per No. KK, and a household lives in one desa;
         # members' addresses may be written differently: the household's is its first line's.
-        conn.execute(text(
-            f"UPDATE {kk} SET alamat = s.alamat FROM {staging} s "
-            f"WHERE s.kk_hmac = {kk}.kk_hmac AND s.line = {kk}.first "
-            f"AND {kk}.alamat <> {kk}.alamat_max"
-        ))  # fmt: skip
+        if mixed_alamat:
+            conn.execute(text(
+                f"UPDATE {kk} SET alamat = s.alamat FROM {staging} s "
+                f"WHERE s.kk_hmac = {kk}.kk_hmac AND s.line = {kk}.first "
+                f"AND {kk}.alamat <> {kk}.alamat_max"
+            ))  # fmt: skip
         self.stages.done("checks: households")
         self._duplicate_niks()
         self.stages.done("checks: NIKs")
-        found = conn.execute(text(
-            f"SELECT s.line, 'nik', b.first, 0, 0, '', '' FROM {staging} s "
-            "JOIN bad_nik b ON b.nik_hmac = s.nik_hmac WHERE s.line > b.first "
-            "UNION ALL "
-            "SELECT s.line, 'kk', f.line, s.desil, f.desil, s.kode_desa, f.kode_desa "
-            f"FROM {kk} b JOIN {staging} f ON f.kk_hmac = b.kk_hmac AND f.line = b.first "
-            f"JOIN {staging} s ON s.kk_hmac = b.kk_hmac AND s.line > b.first "
-            "WHERE (b.desil <> b.desil_max OR b.kode_desa <> b.kode_desa_max) "
-            "AND (s.desil <> f.desil OR s.kode_desa <> f.kode_desa) "
-            "ORDER BY 1"
-        )).all()  # fmt: skip
+        queries = []
+        if conn.execute(text("SELECT 1 FROM bad_nik LIMIT 1")).first() is not None:
+            queries.append(
+                f"SELECT s.line, 'nik', b.first, 0, 0, '', '' FROM {staging} s "
+                "JOIN bad_nik b ON b.nik_hmac = s.nik_hmac WHERE s.line > b.first"
+            )
+        if mixed_kk:
+            queries.append(
+                "SELECT s.line, 'kk', f.line, s.desil, f.desil, s.kode_desa, f.kode_desa "
+                f"FROM {kk} b JOIN {staging} f ON f.kk_hmac = b.kk_hmac AND f.line = b.first "
+                f"JOIN {staging} s ON s.kk_hmac = b.kk_hmac AND s.line > b.first "
+                "WHERE (b.desil <> b.desil_max OR b.kode_desa <> b.kode_desa_max) "
+                "AND (s.desil <> f.desil OR s.kode_desa <> f.kode_desa)"
+            )
+        found = (
+            conn.execute(text(" UNION ALL ".join(queries) + " ORDER BY 1")).all() if queries else []
+        )
         conn.execute(text("DROP TABLE bad_nik"))
         errors: dict[int, RowError] = {}
         for line, rule, first, desil, first_desil, desa, first_desa in found:
