@@ -7,8 +7,8 @@ Three steps, the same on both engines:
    table in large batches. Nothing per row is kept in Python, so memory is flat whatever the
    size of the file.
 
-   - PostgreSQL (the COPY path, ``pgload.PostgresLoad``): Python touches each line once (a split
-     and one HMAC; the No. KK's once per household) and sends ``line,nik_hmac,kk_hmac,<the
+   - PostgreSQL (the COPY path, ``pgload.PostgresLoad``): Python touches each line once (a
+     split and one HMAC; the No. KK's once per household) and sends ``line,nik_hmac,kk_hmac,<the
      line as written>`` to ``COPY ... (FORMAT csv)`` into an UNLOGGED table, while the
      server parses it on the other core. The rules per row of reader.py then run in SQL, in
      one parallel ``CREATE TABLE AS`` (``_rules_sql``): a row SQL vouches for is already in
@@ -22,13 +22,20 @@ Three steps, the same on both engines:
      table by chunked ``executemany``.
 2. **Check across rows, set-based in SQL** on the staging table: one row per NIK, one desil
    and one desa per No. KK (members' addresses may be written differently: the household
-   keeps its first line's, as before), one period per file. Bad lines from both steps are
+   keeps its first line's, as before), one period per file. One ``GROUP BY kk_hmac`` gives
+   the households' rows, their check (MIN <> MAX) and their members' counts for /statistik;
+   duplicate NIKs are a ``GROUP BY nik_hmac`` (SQLite) or a unique index that only a file
+   with duplicates follows with the grouping (PostgreSQL). The statements that find the bad
+   lines run only when those found something. Bad lines from both steps are
    reported together, in line order (at most MAX_REPORTED_ERRORS of them, plus the count);
    nothing is published.
 3. **Publish** (``_publish``): in one short transaction the new snapshot's rows become the
-   period's, the earlier file of the same period (``--replace``) is marked replaced, and the
-   per-household change history is recorded. Readers keep seeing the previous snapshot until
-   that commit.
+   period's, the earlier file of the same period (``--replace``) is marked replaced, the
+   per-household change history is recorded and /statistik's counts are filled from the
+   households' aggregate of step 2. Readers keep seeing the previous snapshot until that
+   commit.
+
+The CLI's summary line ends with the wall seconds of each step (``ImportResult.stages``).
 
 PostgreSQL: ``persons`` and ``households`` are partitioned by snapshot (LIST on
 snapshot_id). A new snapshot is written into two plain tables of schema ``snapshot_parts``
