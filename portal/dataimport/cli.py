@@ -93,9 +93,11 @@ def import_command(file: Path, replace: bool, quiet: bool) -> None:
     replaced = " It replaces the earlier file for this period." if result.replaced else ""
     pruned = f" Pruned {len(result.pruned)} old snapshot(s)." if result.pruned else ""
     rate = result.rows / max(result.seconds, 1e-9)
+    steps = ", ".join(f"{name} {s:.1f} s" for name, s in result.stages.items())
+    steps = f" Steps: {steps}." if steps else ""
     click.echo(
         f"{result.period}: published {result.rows:,} rows, {result.households:,} households "
-        f"in {result.seconds:.2f} s ({rate:,.0f} rows/s).{replaced}{pruned}"
+        f"in {result.seconds:.2f} s ({rate:,.0f} rows/s).{replaced}{pruned}{steps}"
     )
     if result.closed_cases:
         click.echo(

@@ -1,4 +1,4 @@
-"""The PostgreSQL COPY path (loader._PostgresLoad) against the reader: a bad file gets the same
+"""The PostgreSQL COPY path (pgload.PostgresLoad) against the reader: a bad file gets the same
 messages whichever path reads it, and a good file written unusually (lower case, aliases,
 spaces, quotes, separators in numbers) is stored exactly as the reader reads it. The rows that
 SQL cannot vouch for go through the reader's own rules; files COPY cannot take as they are
@@ -22,7 +22,7 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 
 from portal import db
-from portal.dataimport import loader
+from portal.dataimport import loader, pgload
 from portal.dataimport.models import Household, Person, Snapshot, SnapshotStatus
 from portal.dataimport.reader import COLUMNS, SnapshotRow, read_snapshot
 from portal.wilayah import queries as wilayah
@@ -52,7 +52,7 @@ def write(path: Path, rows: list[list[str]], *, end: str = "\n", raw: str = "") 
 def both_paths(runner: FlaskCliRunner, path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     outputs = []
     for fast in (True, False):
-        monkeypatch.setattr(loader, "FAST_COPY", fast)
+        monkeypatch.setattr(pgload, "FAST_COPY", fast)
         result = dtsen_import(runner, path)
         assert result.exit_code == 1, result.output
         outputs.append(result.output)
@@ -194,7 +194,7 @@ def test_an_ordinary_file_takes_the_copy_path_not_the_reader(
         raise AssertionError("the row-by-row reader ran")
 
     monkeypatch.setattr(loader._Load, "run", no_reader)
-    monkeypatch.setattr(loader, "reader_rules", no_reader)  # every row vouched for by SQL
+    monkeypatch.setattr(pgload, "reader_rules", no_reader)  # every row vouched for by SQL
     path = write(tmp_path / "ordinary.csv", rows_of(factory, houses=4))
     result = dtsen_import(runner, path)
     assert result.exit_code == 0, result.output

@@ -20,7 +20,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
 from portal import db
-from portal.dataimport import loader
+from portal.dataimport import loader, pgload
 from portal.dataimport.models import Household, Person, Snapshot
 from tests.dataimport.test_import_cli import (
     assert_clean_failure,
@@ -259,9 +259,7 @@ def test_a_database_failure_mid_load_publishes_nothing_and_says_so(
 ) -> None:
     monkeypatch.setattr(loader, "CHUNK", 2)
     calls = []
-    engine_load = (
-        loader._PostgresLoad if os.environ.get("TEST_DATABASE_URL") else loader._SqliteLoad
-    )
+    engine_load = pgload.PostgresLoad if os.environ.get("TEST_DATABASE_URL") else loader._SqliteLoad
     write = engine_load.write_batch
 
     def failing(self, batch):  # type: ignore[no-untyped-def]
@@ -318,11 +316,11 @@ KILLABLE = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from portal import create_app
-    from portal.dataimport import loader
+    from portal.dataimport import loader, pgload
 
     url, key, path = sys.argv[1:4]
     loader.CHUNK = 5
-    for cls in (loader._SqliteLoad, loader._PostgresLoad):
+    for cls in (loader._SqliteLoad, pgload.PostgresLoad):
         def make(write):
             calls = []
             def paused(self, batch):
