@@ -114,4 +114,5 @@ def parse(joined: str | None) -> frozenset[str]:
 
 
 def join(codes: Iterable[str]) -> str:
-    return "+".join(c for c in CODES if c in set(codes))
+    wanted = set(codes)
+    return "+".join(c for c in CODES if c in wanted)

@@ -135,7 +135,7 @@ def save_explanations(user: StaffUser, texts: Mapping[str, str]) -> list[str]:
     changed = []
     for code in DECISION_REASONS:
         text = " ".join((texts.get(code) or "").split())
-        if not text or text == current[code]:
+        if not text or text == " ".join(current[code].split()):
             continue
         if not NOTE_MIN <= len(text) <= EXPLANATION_MAX:
             raise ValueError(code)
