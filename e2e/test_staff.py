@@ -169,9 +169,9 @@ def test_a_case_from_enrolment_through_field_check_and_decision_to_the_export(
     assert max(picture.size) <= 2048
     assert not picture.getexif().get_ifd(0x8825), "the GPS position reached the officers"
 
-    v.follow("Putuskan", "decide", exact=True)
-    assert v.h1() == f"Putuskan {ticket}"
-    v.choose("Disetujui", group="Keputusan")
+    # the decision panel is on the case page, beside the finding (issue 14)
+    assert v.page.locator("#putuskan h2").inner_text().strip() == f"Putuskan {ticket}"
+    v.choose("Setuju: usulkan keluar dari bansos", group="Keputusan")
     v.select("Alasan", "Terbukti dari pemeriksaan lapangan (verval)")
     v.fill("Penjelasan untuk warga", DECISION_NOTE)
     v.submit("Simpan keputusan", "decided", exact=True)

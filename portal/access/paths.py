@@ -20,6 +20,7 @@ RECORDS: dict[str, Purpose] = {
     # list the masked members of that card (its other steps are the filer's own answers)
     "appeals.step": Purpose.FILING,
     "review.case": Purpose.CASE,  # the case page with the household in DTSEN
+    "review.decide": Purpose.CASE,  # the case page again, with the decision panel's errors
     "review.field_check": Purpose.FIELD_CHECK,  # the desa operator's task page
     "review.match": Purpose.SEARCH,  # the POST of a name search: each candidate household
     "review.create_export": Purpose.EXPORT,  # the cases' households written into the export
@@ -74,8 +75,8 @@ NO_HOUSEHOLD_DATA: dict[str, str] = {
     "review.retry_message": "queues a failed message to a filer again: no family's data",
     "review.contacts_home": "the Dinsos contact list",
     "review.contact": "a Dinsos office's contacts",
+    "review.explanations": "the office's standard explanations of decisions: no family's data",
     "review.field_checks": "tickets and desa of the operator's open checks",
-    "review.decide": "the decision form (the case page it comes from recorded the read)",
     "review.take_next": "claims a case, then shows its case page (which records)",
     "review.claim": "claims a case, then shows its case page (which records)",
     "review.request_check": "asks for a field check, then shows the case page (which records)",

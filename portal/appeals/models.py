@@ -67,6 +67,10 @@ class Appeal(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_reason: Mapped[str | None] = mapped_column(String(40))
     decision_note: Mapped[str | None] = mapped_column(Text)
+    # a decision taken against the evidence (portal/review/decision_rules.py): what it went
+    # against ("+"-joined conflict codes) and the officer's confirming note; None otherwise
+    decision_conflicts: Mapped[str | None] = mapped_column(String(200))
+    decision_override_note: Mapped[str | None] = mapped_column(Text)
 
     # staff work (review capability): who holds it, who decided, escalation and export
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)

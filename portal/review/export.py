@@ -71,6 +71,8 @@ COLUMNS = (
     "contested_ticket",
     "export_id",
     "exported_at",
+    "override",
+    "override_note",
 )
 
 # A spreadsheet reads a cell starting with one of these as a formula (or strips the control
@@ -209,6 +211,8 @@ def _rows_query(export: Export, user: StaffUser) -> Any:
         Appeal.reason_code,
         Appeal.decision_reason,
         Appeal.decision_note,
+        Appeal.decision_conflicts,
+        Appeal.decision_override_note,
         Appeal.decided_at,
         Appeal.created_at,
         Appeal.period,
@@ -255,6 +259,8 @@ CASE_COLUMNS = (
     "contested_ticket",
     "export_id",
     "exported_at",
+    "override",
+    "override_note",
 )
 
 
@@ -281,6 +287,10 @@ def _row(case: Any, export: Export) -> list[str]:
         "contested_ticket": tickets.display(case.contested) if case.contested else None,
         "export_id": export.id,
         "exported_at": export.created_at,
+        # decided against the evidence (portal/review/decision_rules.py): the conflicts the
+        # officer confirmed, and their note; empty for a decision that agrees with it
+        "override": case.decision_conflicts,
+        "override_note": case.decision_override_note,
         # subject_name, subject_address, programs_proposed, heir_nik, deceased_nik
         **questions.export_values(case),
     }

@@ -28,6 +28,19 @@ class FieldCheck(Base):
     finding: Mapped[str | None] = mapped_column(Text)
 
 
+class DecisionExplanation(Base):
+    """A kabupaten/kota's own standard explanation for one decision reason, written by its
+    admin_dinsos (portal/review/decisions.py has the defaults used where there is none)."""
+
+    __tablename__ = "decision_explanations"
+
+    kabupaten_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    decision_reason: Mapped[str] = mapped_column(String(40), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    updated_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ExportStatus(StrEnum):
     PENDING = "pending"  # queued for the job worker, or being made
     READY = "ready"  # the file is complete and its cases are diteruskan

@@ -242,8 +242,13 @@ def decide(
     reason_code: str,
     note: str,
     duplicate_of: Appeal | None = None,
+    *,
+    conflicts: tuple[str, ...] = (),
+    override_note: str = "",
 ) -> Appeal:
-    """Decide with a reason from the list and a note; both are shown to the citizen."""
+    """Decide with a reason from the list and a note; both are shown to the citizen. A
+    decision against the evidence (portal/review/decisions.py weighs it) keeps its
+    CONFLICTS and the officer's OVERRIDE_NOTE, in the case and the audit row."""
     if status not in DECIDED or reason_code not in DECISION_REASONS:
         raise BadDecision
     if len(note.strip()) < NOTE_MIN:
@@ -270,6 +275,8 @@ def decide(
     appeal.decided_by_id = user.id
     if duplicate_of is not None:
         appeal.duplicate_of_id = duplicate_of.id
+    appeal.decision_conflicts = "+".join(conflicts) or None
+    appeal.decision_override_note = (override_note.strip() or None) if conflicts else None
     record(
         "decide",
         staff=user,
@@ -280,6 +287,11 @@ def decide(
             "status": status.value,
             "reason": reason_code,
             "duplicate_of": appeal.duplicate_of_id,
+            **(
+                {"conflicts": list(conflicts), "override_note": appeal.decision_override_note}
+                if conflicts
+                else {}
+            ),
         },
         reason=note.strip(),
     )

@@ -32,7 +32,15 @@ from portal.auth.models import Role
 from portal.db import utcnow
 from portal.extensions import limiter
 from portal.guard import accepts_photos, csrf_in_form, photo_too_large
-from portal.review import forms, matching, permissions, queries, service
+from portal.review import (
+    decision_views,
+    decisions,
+    forms,
+    matching,
+    permissions,
+    queries,
+    service,
+)
 from portal.security import client_network
 from portal.wilayah import queries as wilayah
 
@@ -131,6 +139,12 @@ def take_next() -> Response:
 @bp.get("/kasus/<int(max=2147483647):appeal_id>")
 def case(appeal_id: int) -> str:
     appeal = _case_or_404(appeal_id)
+    return _case_page(appeal, decision_views.panel_form(appeal, g.staff, request.args))
+
+
+def _case_page(appeal: Any, decision_form: Any, conflicts: tuple[str, ...] = ()) -> str:
+    """The case page: the evidence, with the decision panel beside it for the officer who
+    holds the case (the decide route shows it again with its errors or conflicts)."""
     filer = _filer(appeal)
     service.view_case(appeal, g.staff, request.remote_addr, filer_shown=filer is not None)
     checks = queries.field_checks_of(appeal)
@@ -142,6 +156,7 @@ def case(appeal_id: int) -> str:
     request_form = forms.FieldCheckRequestForm(_office_desa(), data={"desa": appeal.kode_desa})
     answered = questions.case_lines(appeal)
     answered.pop("note", None)  # the filer's own words: shown with the filer, or not at all
+    can_work = permissions.can_work(g.staff, appeal)
     return render_template(
         "review/case.html",
         appeal=appeal,
@@ -152,7 +167,7 @@ def case(appeal_id: int) -> str:
         names=queries.staff_names({p for p in people if p}),
         region=wilayah.place(appeal.kode_desa or appeal.kecamatan_code),
         can_claim=permissions.can_claim(g.staff, appeal),
-        can_work=permissions.can_work(g.staff, appeal),
+        can_work=can_work,
         can_match=matching.can_match(g.staff, appeal),
         reported=_reported(appeal),
         claim_form=EmptyForm(),
@@ -162,6 +177,8 @@ def case(appeal_id: int) -> str:
         decision_reasons=DECISION_REASONS,
         outcomes=forms.OUTCOMES,
         waiting=reflected.waiting_periods([appeal.id]).get(appeal.id, 0),
+        form=decision_form if can_work else None,
+        panel=decision_views.panel(appeal, g.staff, conflicts) if can_work else None,
     )
 
 
@@ -313,54 +330,56 @@ def request_check(appeal_id: int) -> Any:
 @bp.route("/kasus/<int(max=2147483647):appeal_id>/putuskan", methods=["GET", "POST"])
 @csrf_in_form
 def decide(appeal_id: int) -> Any:
+    """The decision panel of the case page, beside the evidence; a decision against the
+    evidence comes back with its conflicts until confirmed with a note."""
     appeal = _case_or_404(appeal_id)
     if not permissions.can_work(g.staff, appeal):
         flash(_("Only the officer who holds a case in review can decide it."), "error")
         return redirect(url_for("review.case", appeal_id=appeal.id))
-    form = forms.DecisionForm()
-    status = 200
-    if request.method == "POST":
-        if form.validate():
-            duplicate = None
-            if form.decision.data == AppealStatus.DUPLIKAT.value:
-                try:
-                    code = tickets.normalise(form.duplicate_of.data or "")
-                except ValueError:
-                    code = None
-                duplicate = queries.by_ticket(g.staff, code) if code else None
-                if duplicate is None or duplicate.id == appeal.id:
-                    form.duplicate_of.errors.append(
-                        _("Enter the ticket of another case in your area.")
-                    )
-            if not form.errors:
-                try:
-                    service.decide(
-                        appeal,
-                        g.staff,
-                        AppealStatus(form.decision.data),
-                        form.reason.data or "",
-                        form.note.data or "",
-                        duplicate,
-                    )
-                except errors.InvalidTransition:
-                    flash(_("This case was decided meanwhile; nothing was changed."), "error")
-                    return redirect(url_for("review.case", appeal_id=appeal.id))
-                except service.SameOfficer:
-                    form.form_errors.append(
-                        _("This case contests your own decision: another officer must decide it.")
-                    )
-                except (service.BadDecision, service.NotAllowed):
-                    form.form_errors.append(_("This decision is not possible for this case."))
-                else:
-                    flash(_("Decision saved. The citizen can read it now."), "success")
-                    return redirect(url_for("review.case", appeal_id=appeal.id))
-        status = 400
-    return render_template(
-        "review/decide.html",
-        appeal=appeal,
-        form=form,
-        reason=REASONS[appeal.reason_code],
-    ), status
+    if request.method == "GET":
+        return _case_page(appeal, decision_views.panel_form(appeal, g.staff, request.args))
+    form = decision_views.panel_form(appeal, g.staff)
+    conflicts: tuple[str, ...] = ()
+    if form.validate():
+        duplicate = None
+        if form.decision.data == AppealStatus.DUPLIKAT.value:
+            try:
+                code = tickets.normalise(form.duplicate_of.data or "")
+            except ValueError:
+                code = None
+            duplicate = queries.by_ticket(g.staff, code) if code else None
+            if duplicate is None or duplicate.id == appeal.id:
+                form.duplicate_of.errors.append(_("Enter the ticket of another case in your area."))
+        if not form.errors:
+            try:
+                decisions.decide(
+                    appeal,
+                    g.staff,
+                    AppealStatus(form.decision.data),
+                    form.reason.data or "",
+                    form.note.data or "",
+                    duplicate,
+                    confirmed=decision_views.confirmed(form),
+                    override_note=form.override_note.data or "",
+                )
+            except errors.InvalidTransition:
+                flash(_("This case was decided meanwhile; nothing was changed."), "error")
+                return redirect(url_for("review.case", appeal_id=appeal.id))
+            except decisions.NeedsConfirmation as needed:
+                conflicts = needed.conflicts
+                decision_views.ask_confirmation(form, conflicts)
+            except service.SameOfficer:
+                form.form_errors.append(
+                    _("This case contests your own decision: another officer must decide it.")
+                )
+            except (service.BadDecision, service.NotAllowed):
+                form.form_errors.append(_("This decision is not possible for this case."))
+            else:
+                flash(_("Decision saved. The citizen can read it now."), "success")
+                if request.form.get("next"):
+                    return decision_views.take_next_case()
+                return redirect(url_for("review.case", appeal_id=appeal.id))
+    return _case_page(appeal, form, conflicts), 400
 
 
 @bp.get("/kasus/<int(max=2147483647):appeal_id>/foto/<int(max=2147483647):photo_id>")

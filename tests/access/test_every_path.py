@@ -23,6 +23,7 @@ from sqlalchemy import func, select, update
 from portal import create_app, db
 from portal.access import paths
 from portal.appeals.models import Appeal
+from portal.appeals.states import AppealStatus
 from portal.dataimport.demo import House
 from portal.lookup.models import AccessEvent
 from tests.access.helpers import kk_of, look_up
@@ -122,6 +123,24 @@ def _case(w: World) -> Callable[[], list[Row]]:
     return hit
 
 
+def _decide(w: World) -> Callable[[], list[Row]]:
+    me = w.staff.create("verifikator")
+    case = w.cases.make(
+        status=AppealStatus.VERIFIKASI, assigned_to=me.id, subject_kk_hmac=w.kk(w.ours)
+    )
+    desk = w.sign_in(me)
+
+    def hit() -> list[Row]:
+        # a decision against its own reason: the case page again, with its conflicts
+        data = {"decision": "disetujui", "reason": "not_confirmed_in_field", "note": "x" * 12}
+        page = post(desk, f"/staf/kasus/{case.id}/putuskan", data)
+        assert page.status == 400
+        assert w.ours.alamat in page.text  # the household in DTSEN, shown beside the panel
+        return [(w.kk(w.ours), "case", "verifikator", "32.16")]
+
+    return hit
+
+
 def _photo(w: World) -> Callable[[], list[Row]]:
     case = w.cases.make(subject_kk_hmac=w.kk(w.ours))
     photo = w.cases.photo(case)
@@ -200,6 +219,7 @@ SCENARIOS: dict[str, Callable[[World], Callable[[], list[Row]]]] = {
     "lookup.result": _result,
     "appeals.step": _filing,
     "review.case": _case,
+    "review.decide": _decide,
     "review.photo": _photo,
     "review.field_check": _field_check,
     "review.match": _match,

@@ -101,7 +101,7 @@ def test_the_export_columns_are_the_cases_own_and_the_questions_and_keep_their_o
     own, asked = set(exporting.CASE_COLUMNS), set(questions.export_columns())
     assert not own & asked
     assert own | asked == set(exporting.COLUMNS)
-    assert len(exporting.COLUMNS) == len(set(exporting.COLUMNS)) == 23  # docs/export.md
+    assert len(exporting.COLUMNS) == len(set(exporting.COLUMNS)) == 25  # docs/export.md
 
 
 def test_a_person_chosen_from_the_family_card_is_asked_in_the_questions_words() -> None:

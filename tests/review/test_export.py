@@ -69,6 +69,8 @@ HEADER = [
     "contested_ticket",
     "export_id",
     "exported_at",
+    "override",
+    "override_note",
 ]
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 KOTA_BEKASI_DESA = "32.75.01.1001"  # Bekasijaya, Bekasi Timur, Kota Bekasi

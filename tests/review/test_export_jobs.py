@@ -209,6 +209,8 @@ def expected_rows(app: Flask, cases: dict[str, Made], export: Export) -> list[di
             "contested_ticket": "",
             "export_id": str(export.id),
             "exported_at": exported_at,
+            "override": "",
+            "override_note": "",
         }
         base.update(changes)
         return base
