@@ -12,6 +12,11 @@ from werkzeug.datastructures import Headers
 from werkzeug.test import TestResponse
 
 SIXTEEN_DIGITS = re.compile(r"(?<!\d)\d{16}(?!\d)")
+# the hidden CSRF input of a form, attributes in any order (parsing the page for it cost
+# more than the request)
+CSRF_INPUT = re.compile(
+    r"<input(?=[^>]*\sname=\"csrf_token\")[^>]*\svalue=\"(?P<value>[^\"]+)\"", re.IGNORECASE
+)
 
 
 class Page:
@@ -29,18 +34,21 @@ class Page:
         assert self.soup.title.get_text(strip=True), "<title> empty"
         for form in self.soup.find_all("form", method=re.compile("post", re.I)):
             assert form.find("input", attrs={"name": "csrf_token"}), "POST form without csrf_token"
-        ids = [tag["id"] for tag in self.soup.find_all(id=True)]
+        # one walk over the tags, then set look-ups (a label search per field was quadratic)
+        tags = self.soup.find_all(True)
+        ids = [tag["id"] for tag in tags if tag.has_attr("id")]
         assert len(ids) == len(set(ids)), (
             f"duplicate ids: {sorted(i for i in ids if ids.count(i) > 1)}"
         )
-        for field in self.soup.find_all(["input", "select", "textarea"]):
+        labelled = {tag.get("for") for tag in tags if tag.name == "label"}
+        for field in tags:
+            if field.name not in ("input", "select", "textarea"):
+                continue
             if field.get("type") in ("hidden", "submit", "button"):
                 continue
             field_id = field.get("id")
             assert field_id, f"input {field.get('name')!r} has no id"
-            assert self.soup.find("label", attrs={"for": field_id}), (
-                f"input {field.get('name')!r} has no label"
-            )
+            assert field_id in labelled, f"input {field.get('name')!r} has no label"
         assert not SIXTEEN_DIGITS.search(self.text), "a 16-digit number appears in the page"
         # every hop of a followed redirect (Post/Redirect/Get) too
         for hop in (*self.redirects, self.response):
@@ -95,10 +103,9 @@ class Client(FlaskClient):
         return page.check() if "html" in page.response.content_type else page
 
     def csrf_token(self, url: str) -> str:
-        soup = BeautifulSoup(self.get(url).get_data(as_text=True), "html.parser")
-        token = soup.find("input", attrs={"name": "csrf_token"})
+        token = CSRF_INPUT.search(self.get(url).get_data(as_text=True))
         assert token, f"no csrf_token on {url}"
-        return str(token["value"])
+        return token["value"]
 
     def post_form(
         self, url: str, data: dict[str, Any], status: int | None = None, **kwargs: Any

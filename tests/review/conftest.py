@@ -34,7 +34,7 @@ from portal.auth.models import StaffUser
 from portal.review.models import FieldCheck
 from tests.fixtures.factories import make_appeal
 from tests.fixtures.staff import Officer, StaffFactory
-from tests.helpers import SIXTEEN_DIGITS, Client, Page
+from tests.helpers import CSRF_INPUT, SIXTEEN_DIGITS, Client, Page
 
 S = AppealStatus
 DESA = "32.16.01.2001"  # Sagara Makmur, Kecamatan Tarumajaya, Kabupaten Bekasi
@@ -212,11 +212,11 @@ def get(client: Client, url: str) -> Page:
 
 def csrf(client: Client) -> str:
     """A CSRF token of this browser's session, from a page that records nothing."""
-    page = Page(client.get("/staf/sesi"))
-    assert page.status == 200, f"not signed in: {page.status}"
-    token = page.soup.find("input", attrs={"name": "csrf_token"})
+    response = client.get("/staf/sesi")
+    assert response.status_code == 200, f"not signed in: {response.status_code}"
+    token = CSRF_INPUT.search(response.get_data(as_text=True))
     assert token is not None
-    return str(token["value"])
+    return token["value"]
 
 
 def post(client: Client, url: str, data: dict[str, Any] | None = None) -> Page:
