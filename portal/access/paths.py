@@ -75,6 +75,7 @@ NO_HOUSEHOLD_DATA: dict[str, str] = {
     "review.contacts_home": "the Dinsos contact list",
     "review.contact": "a Dinsos office's contacts",
     "review.field_checks": "tickets and desa of the operator's open checks",
+    "review.field_history": "tickets, dates and the operator's own findings: no DTSEN data",
     "review.decide": "the decision form (the case page it comes from recorded the read)",
     "review.take_next": "claims a case, then shows its case page (which records)",
     "review.claim": "claims a case, then shows its case page (which records)",
