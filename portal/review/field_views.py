@@ -20,6 +20,7 @@ from portal.appeals.reasons import REASONS
 from portal.auth.decorators import role_required
 from portal.auth.models import Role
 from portal.db import utcnow
+from portal.forms import SESSION_EXPIRED
 from portal.guard import accepts_photos, csrf_in_form, photo_too_large
 from portal.review import fieldwork, forms
 from portal.wilayah import queries as wilayah
@@ -99,8 +100,8 @@ def _post(check: Any, appeal: Any, form: Any) -> Response | None:
     with its errors (photos that passed are kept with the draft either way)."""
     saving = request.form.get("action") == DRAFT
     valid = form.validate()
-    if form.csrf_token.errors:
-        abort(400)  # the token is checked whichever button was pressed
+    if any(error is SESSION_EXPIRED for error in form.form_errors):
+        return None  # no valid token, whichever button: nothing is kept, the form is shown again
     try:
         uploaded = uploads.read(request.files.getlist("photos"), fieldwork.photo_room(check))
         form.photos.errors.extend(uploaded.errors)
