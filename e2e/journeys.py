@@ -121,9 +121,14 @@ def enrol(officer: Officer, path: str) -> None:
 
 
 def signed_in(officer: Officer) -> None:
+    """Signed in, at home: the queue, or for a desa operator their field checks."""
     phone = officer.phone
-    assert urlsplit(phone.page.url).path == "/staf/"
-    assert phone.h1() == "Antrean laporan"
+    if officer.role == "operator_desa":
+        assert urlsplit(phone.page.url).path == "/staf/verval"
+        assert phone.h1() == "Pemeriksaan lapangan (verval) di desa Anda"
+    else:
+        assert urlsplit(phone.page.url).path == "/staf/"
+        assert phone.h1() == "Antrean laporan"
     who = phone.page.locator(".staff-who").inner_text()
     assert who == f"{officer.name} · {ROLE_TITLES[officer.role]}", who
 

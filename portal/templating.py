@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, request, url_for
 
 from portal import pages
-from portal.appeals import tickets
+from portal.appeals import checklist, tickets
 from portal.appeals.states import CSS, OPEN, TITLES, AppealStatus
 from portal.auth.models import ROLE_TITLES, Role
 from portal.core.names import mask_name
@@ -90,6 +90,7 @@ GLOBALS: dict[str, Any] = {
     "role_title": role_title,
     "dinsos_contact": dinsos_contact,
     "site_address": site_address,
+    "field_checklist": checklist.lines,  # a field check's checklist answers, on the case page
     "lang_url": i18n_filters.lang_url,
     "period_label": i18n_filters.period_label,
     "LANGUAGE_NAMES": LANGUAGE_NAMES,

@@ -77,6 +77,7 @@ NO_HOUSEHOLD_DATA: dict[str, str] = {
     "review.contact": "a Dinsos office's contacts",
     "review.explanations": "the office's standard explanations of decisions: no family's data",
     "review.field_checks": "tickets and desa of the operator's open checks",
+    "review.field_history": "tickets, dates and the operator's own findings: no DTSEN data",
     "review.take_next": "claims a case, then shows its case page (which records)",
     "review.claim": "claims a case, then shows its case page (which records)",
     "review.request_check": "asks for a field check, then shows the case page (which records)",

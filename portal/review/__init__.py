@@ -1,14 +1,16 @@
 """The staff review queue: claim, field verval, decide, export, audit, dashboard.
 
 One blueprint (``review``, under /staf, behind the staff gate), defined with the queue and
-case pages in views.py; the contact, dashboard, export and messages pages add their routes
-to it here, explicitly, rather than as a side effect of being imported."""
+case pages in views.py; the contact, dashboard, export, field-check (verval) and messages
+pages add their routes to it here, explicitly, rather than as a side effect of being
+imported."""
 
 from portal.review import (
     contact_views,
     dashboard_views,
     decision_views,
     export_views,
+    field_views,
     outbox_views,
 )
 from portal.review.views import bp
@@ -17,6 +19,7 @@ contact_views.add_routes(bp)
 dashboard_views.add_routes(bp)
 decision_views.add_routes(bp)
 export_views.add_routes(bp)
+field_views.add_routes(bp)
 outbox_views.add_routes(bp)
 
 __all__ = ["bp"]

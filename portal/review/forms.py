@@ -9,6 +9,7 @@ from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from portal.appeals import checklist
 from portal.appeals.reasons import DECISION_REASONS, REASONS
 from portal.appeals.states import TITLES, AppealStatus
 from portal.forms import BaseForm, PhotoHint, RadioField, SelectField, options
@@ -130,3 +131,36 @@ class MatchSearchForm(BaseForm):
     def __init__(self, desa: list[tuple[str, str]], *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.desa.choices = options(desa)
+
+
+def field_check_result_form(reason_code: str, **kwargs: Any) -> FieldCheckResultForm:
+    """The result form of a field check with one optional question per item of the reason's
+    checklist (portal/appeals/checklist.py), named ``cek_<item>``."""
+
+    class Form(FieldCheckResultForm):
+        pass
+
+    for item in checklist.items(reason_code):
+        setattr(
+            Form,
+            checklist.field_name(item),
+            RadioField(
+                item.question,
+                choices=options(checklist.ANSWERS.items()),
+                validators=[Optional()],
+            ),
+        )
+    return Form(**kwargs)
+
+
+def checklist_fields(form: FieldCheckResultForm, reason_code: str) -> list[Any]:
+    """The form's checklist questions, in the checklist's order."""
+    return [form[checklist.field_name(item)] for item in checklist.items(reason_code)]
+
+
+def checklist_answers(form: FieldCheckResultForm, reason_code: str) -> dict[str, Any]:
+    """What the form says for each checklist item (valid answers only, see checklist.clean)."""
+    return checklist.clean(
+        reason_code,
+        {item.key: form[checklist.field_name(item)].data for item in checklist.items(reason_code)},
+    )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base, UTCDateTime, utcnow
@@ -26,6 +27,25 @@ class FieldCheck(Base):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(20))  # confirmed | not_confirmed | unclear
     finding: Mapped[str | None] = mapped_column(Text)
+    # the answers to the reason's field checklist (portal/appeals/checklist.py): item key ->
+    # yes | no | unknown; an item left unanswered is absent
+    checklist: Mapped[dict[str, str] | None] = mapped_column(JSON)
+
+
+class FieldCheckDraft(Base):
+    """What an operator has written for a field check so far ("Simpan draf"), kept on the
+    server so that a dropped connection loses nothing. One per field check: the operator of
+    the desa who saved last owns it. Photos uploaded with it are AppealPhoto rows with the
+    field check and no case yet (``appeal_id`` NULL), attached to the case on sending."""
+
+    __tablename__ = "field_check_drafts"
+
+    field_check_id: Mapped[int] = mapped_column(
+        ForeignKey("field_checks.id", ondelete="CASCADE"), primary_key=True
+    )
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class DecisionExplanation(Base):

@@ -14,7 +14,7 @@ from portal.appeals.models import Appeal
 from portal.appeals.reasons import DECISION_REASONS
 from portal.appeals.states import DECIDED, OPEN, AppealStatus
 from portal.audit.service import record
-from portal.auth.models import Role, StaffUser
+from portal.auth.models import StaffUser
 from portal.review import permissions
 from portal.review.models import FieldCheck
 
@@ -76,15 +76,6 @@ def _household_read(purpose: access.Purpose, appeal: Appeal, reader: access.Read
     saw its data for PURPOSE."""
     if appeal.subject_kk_hmac:
         access.record(purpose, appeal.subject_kk_hmac, reader=reader, period=appeal.period)
-
-
-def view_field_check(check: Any, appeal: Appeal, user: StaffUser, remote_addr: str | None) -> None:
-    """The operator's task page shows the household: audit it, and log the data access as
-    the field check of the operator's desa (the desa, not the kabupaten, is the office)."""
-    record("view_field_check", staff=user, target_type="field_check", target_id=check.id)
-    reader = access.Reader.staff(user, remote_addr, office=check.kode_desa)
-    _household_read(access.Purpose.FIELD_CHECK, appeal, reader)
-    db.session.commit()
 
 
 def record_refusal(user: StaffUser, method: str, path: str, status: int) -> None:
@@ -204,34 +195,6 @@ def request_field_check(
         reason=instructions.strip(),
     )
     db.session.commit()
-    return check
-
-
-def record_field_check(
-    check: FieldCheck, user: StaffUser, outcome: str, finding: str
-) -> FieldCheck:
-    """An operator of the desa records what they found. Only once per request."""
-    if user.role_enum is not Role.OPERATOR_DESA or check.kode_desa not in user.desa_codes:
-        raise NotAllowed
-    result = db.session.execute(
-        update(FieldCheck)
-        .where(FieldCheck.id == check.id, FieldCheck.done_at.is_(None))
-        .values(done_by_id=user.id, done_at=db.utcnow(), outcome=outcome, finding=finding.strip())
-        .execution_options(synchronize_session=False)
-    )
-    if db.rowcount(result) != 1:
-        db.session.rollback()
-        raise NotAllowed
-    record(
-        "record_field_check",
-        staff=user,
-        target_type="appeal",
-        target_id=check.appeal_id,
-        after={"field_check": check.id, "outcome": outcome},
-        reason=finding.strip(),
-    )
-    db.session.commit()
-    db.session.refresh(check)
     return check
 
 

@@ -20,18 +20,17 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from portal.appeals import drafts, errors, questions, reflected, tickets, uploads
+from portal.appeals import drafts, errors, questions, reflected, tickets
 from portal.appeals import photos as photolib
-from portal.appeals import service as appeal_service
 from portal.appeals.questions import address_line
 from portal.appeals.reasons import DECISION_REASONS, REASONS
 from portal.appeals.states import AppealStatus
-from portal.auth.decorators import role_required, staff_gate
+from portal.auth.decorators import staff_gate
 from portal.auth.forms import EmptyForm
 from portal.auth.models import Role
 from portal.db import utcnow
 from portal.extensions import limiter
-from portal.guard import accepts_photos, csrf_in_form, photo_too_large
+from portal.guard import csrf_in_form
 from portal.review import (
     decision_views,
     decisions,
@@ -82,7 +81,9 @@ def _desa_choices() -> list[tuple[str, str]]:
 
 
 @bp.get("/")
-def queue() -> str:
+def queue() -> Any:
+    if g.staff.role_enum is Role.OPERATOR_DESA and not request.args:
+        return redirect(url_for("review.field_checks"))  # an operator's home: their tasks
     form = forms.QueueFilterForm(_kecamatan_choices(), _desa_choices(), request.args)
     form.validate()
 
@@ -396,53 +397,3 @@ def photo(appeal_id: int, photo_id: int) -> Response:
     response.headers["Cache-Control"] = "no-store, private"
     response.headers["Content-Disposition"] = "inline"
     return response
-
-
-@bp.get("/verval")
-@role_required(Role.OPERATOR_DESA)
-def field_checks() -> str:
-    return render_template(
-        "review/field_checks.html",
-        checks=queries.open_field_checks(g.staff),
-    )
-
-
-@bp.route("/verval/<int(max=2147483647):check_id>", methods=["GET", "POST"])
-@accepts_photos
-@csrf_in_form
-@role_required(Role.OPERATOR_DESA)
-def field_check(check_id: int) -> Any:
-    found = queries.field_check_for(g.staff, check_id)
-    if found is None:
-        abort(404)
-    check, appeal = found
-    form = forms.FieldCheckResultForm()
-    status = 200
-    if photo_too_large():
-        form.form_errors.append(uploads.too_large_body())
-        status = 413
-    elif request.method == "POST" and check.done_at is None:
-        if form.validate():
-            uploaded = uploads.read(request.files.getlist("photos"), drafts.MAX_PHOTOS)
-            form.photos.errors.extend(uploaded.errors)
-            if not form.errors:
-                try:
-                    service.record_field_check(
-                        check, g.staff, form.outcome.data or "", form.finding.data or ""
-                    )
-                except service.NotAllowed:
-                    abort(404)
-                for clean in uploaded.photos:
-                    appeal_service.add_staff_photo(appeal, check.id, clean)
-                flash(_("Thank you. The officer can see your finding now."), "success")
-                return redirect(url_for("review.field_checks"))
-        status = 400
-    service.view_field_check(check, appeal, g.staff, request.remote_addr)
-    return render_template(
-        "review/field_check.html",
-        check=check,
-        appeal=appeal,
-        form=form,
-        reason=REASONS[appeal.reason_code],
-        region=wilayah.place(check.kode_desa),
-    ), status
