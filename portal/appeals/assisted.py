@@ -178,7 +178,9 @@ def begin(staff: StaffUser, kode_desa: str, kind: Kind) -> None:
 
 
 def current(kind: Kind | None = None) -> Context | None:
-    """This browser's assisted context (for KIND, when given), if it is still valid."""
+    """This browser's assisted context (for KIND, when given), if it is still valid. One that
+    ended stays in the session until ``end()``: the journey (views._assisted) must see that a
+    filing was begun for a citizen, and send the operator back rather than go on."""
     data = session.get(KEY)
     if not isinstance(data, dict):
         return None
@@ -189,7 +191,6 @@ def current(kind: Kind | None = None) -> Context | None:
         staff = db.session.get(StaffUser, int(data["staff"]))
         desa = str(data["desa"])
     except (KeyError, TypeError, ValueError):
-        session.pop(KEY, None)
         return None
     if (
         staff is None
@@ -197,7 +198,6 @@ def current(kind: Kind | None = None) -> Context | None:
         or not may_assist(staff)
         or desa not in (staff.desa_codes)
     ):
-        session.pop(KEY, None)
         return None
     if kind is not None and kind is not of_kind:
         return None

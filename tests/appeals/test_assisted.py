@@ -234,3 +234,31 @@ def test_the_verifikator_sees_the_assistance_other_operators_do_not(
     seen = operator.get(f"/staf/kasus/{appeal_id}")
     assert "Filed at the desa office" not in seen.get_data(as_text=True)
     assert "Diajukan di kantor desa" not in seen.get_data(as_text=True)
+
+
+def test_stopping_ends_filing_for_the_citizen(client: Client, app, world, staff) -> None:
+    operator_client(staff, client)
+    start(client)
+    walk(client, "sanggahan", answers_for(world, "INC-MAMPU"), stop_at="rincian")
+    page = Page(client.post(f"{START}/selesai", data={"csrf_token": client.csrf_token(START)}))
+    assert page.status == 302
+    # the citizen's answers are gone from this browser, and the journey is not assisted
+    assert urlsplit(client.get("/sanggahan/rincian").headers["Location"]).path == (
+        "/sanggahan/alasan"
+    )
+    assert "Filing for a citizen" not in client.page("/sanggahan/alasan")
+
+
+def test_a_context_that_ended_never_goes_on_as_the_operators_own(
+    client: Client, app, world, staff
+) -> None:
+    operator_client(staff, client)
+    start(client)
+    walk(client, "sanggahan", answers_for(world, "INC-MAMPU"))
+    with client.session_transaction() as session:
+        session["assist"] = {**session["assist"], "until": "2000-01-01T00:00:00+00:00"}
+    token = client.csrf_token(START)
+    page = Page(client.post("/sanggahan/periksa", data={"csrf_token": token, "declaration": "y"}))
+    assert (page.status, urlsplit(page.response.headers["Location"]).path) == (302, START)
+    with app.app_context():
+        assert db.session.scalars(select(Appeal)).all() == []
