@@ -143,6 +143,7 @@ def test_an_operator_files_for_a_citizen_prints_and_sends_the_ticket_by_sms(
         send_with_gateway(stack, f"http://127.0.0.1:{server.server_port}/sms")
     finally:
         server.shutdown()
+        server.server_close()
     ours = [m for m in Gateway.received if m["to"] == PHONE_E164 and ticket in m["text"]]
     assert len(ours) == 1, Gateway.received
     for secret in (citizen["nik"], citizen["no_kk"]):
