@@ -15,11 +15,12 @@ from werkzeug.wrappers import Response
 from portal.appeals import assisted, errors, tickets
 from portal.appeals.forms import AssistSmsForm, AssistStartForm
 from portal.appeals.reasons import REASONS, Kind
-from portal.auth.decorators import role_required, staff_gate
+from portal.auth.decorators import load_staff, role_required, staff_gate
 from portal.auth.models import Role
 from portal.extensions import limiter
 from portal.guard import csrf_in_form
 from portal.review import service as review_service
+from portal.security import client_network
 from portal.wilayah import queries as wilayah
 
 bp = Blueprint("assist", __name__, url_prefix="/staf/bantu-ajukan")
@@ -36,7 +37,9 @@ def _audit_refusals(response: Response) -> Response:
 
 
 def _operator_limit() -> str:
-    return f"staff:{g.staff.id}"
+    """Per operator (the limiter may ask before the staff gate ran: no session, per network)."""
+    staff = load_staff()
+    return f"staff:{staff.id}" if staff is not None else f"net:{client_network()}"
 
 
 def _start_form(formdata: Any = None) -> AssistStartForm:

@@ -262,3 +262,10 @@ def test_a_context_that_ended_never_goes_on_as_the_operators_own(
     assert (page.status, urlsplit(page.response.headers["Location"]).path) == (302, START)
     with app.app_context():
         assert db.session.scalars(select(Appeal)).all() == []
+
+
+def test_the_operators_limits_with_no_session_send_to_sign_in(limited_client: Client) -> None:
+    # the limiter asks for its key before the staff gate: no session is no error
+    for path in (START, f"{START}/1/sms"):
+        response = limited_client.post(path, data={})
+        assert response.status_code in (302, 400), (path, response.status_code)
