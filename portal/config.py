@@ -79,6 +79,8 @@ class Config:
     APPEAL_LIMIT = "20 per hour; 60 per day"
     APPEAL_FILER_LIMIT = "5 per day"
     APPEAL_MAX_OPEN_PER_SUBJECT = 2
+    # Cases one desa operator files for citizens at the desa office (counted in the database)
+    ASSISTED_FILING_LIMIT = "30 per day"
     TRACK_LIMIT = "30 per minute; 300 per hour"
     # Drafts started and photo-page posts, per client network: each draft is a row and
     # each photo a decode, so neither may be free in bulk.

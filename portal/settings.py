@@ -271,6 +271,13 @@ def _table() -> list[Setting]:
             kind=LIMIT,
         ),
         s(
+            "ASSISTED_FILING_LIMIT",
+            text,
+            "Cases one desa operator files for citizens at the desa office (in the database).",
+            rate_limit,
+            kind=LIMIT,
+        ),
+        s(
             "APPEAL_MAX_OPEN_PER_SUBJECT",
             integer,
             "Open cases one filer may have about one household.",

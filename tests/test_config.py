@@ -312,6 +312,7 @@ SAMPLES = {
     "APPEAL_LIMIT": ("8 per hour", "8 per hour"),
     "APPEAL_FILER_LIMIT": ("2 per day", "2 per day"),
     "APPEAL_MAX_OPEN_PER_SUBJECT": ("3", 3),
+    "ASSISTED_FILING_LIMIT": ("12 per day", "12 per day"),
     "TRACK_LIMIT": ("9 per minute", "9 per minute"),
     "DRAFT_LIMIT": ("4 per hour", "4 per hour"),
     "PHOTO_LIMIT": ("6 per hour", "6 per hour"),

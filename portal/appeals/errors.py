@@ -38,3 +38,7 @@ class PhotoLimitReached(AppealError):
 
 class HeirNotInHousehold(AppealError):
     pass
+
+
+class OutsideOperatorDesa(AppealError):
+    """Assisted filing: the household is not in one of the operator's desa."""

@@ -44,16 +44,23 @@ def verify_filer(nik: str, no_kk: str, reason_code: str) -> FilerCheck:
     return FilerCheck(membership)
 
 
-def record_filer_read(check: FilerCheck, no_kk: str, ip_prefix: str | None) -> None:
+def record_filer_read(
+    check: FilerCheck, no_kk: str, ip_prefix: str | None, *, office: str | None = None
+) -> None:
     """A proven filer's household is read: the next steps list its members (masked). Logged
-    in its access record like a look-up (portal.access), committed with the draft's step."""
+    in its access record like a look-up (portal.access), committed with the draft's step.
+    OFFICE: a desa operator files for the citizen at that desa office (assisted.py): the
+    read is a filing through the "assisted" channel by an operator_desa of that desa."""
     if check.membership is None:
         return
     access.record(
         access.Purpose.FILING,
         snapshots.pseudonym(no_kk, "kk"),
-        reader=access.Reader(ip_prefix=ip_prefix),
+        reader=access.Reader(
+            role="operator_desa" if office else None, office=office, ip_prefix=ip_prefix
+        ),
         period=check.period,
+        channel="assisted" if office else None,
     )
 
 

@@ -254,3 +254,59 @@ class ContestForm(HoneypotMixin, BaseForm):
         _l("I declare that what I have written is true to the best of my knowledge."),
         validators=[DataRequired(message=_l("Confirm that what you wrote is true."))],
     )
+
+
+# --- assisted filing at the desa office (portal/appeals/assisted.py) -----------------------
+
+
+class AssistStartForm(BaseForm):
+    """The operator starts filing for a citizen: which kind, at which desa office, and the
+    consent statement they confirm was read to the citizen."""
+
+    kind = RadioField(
+        _l("What does the citizen want to file?"),
+        validators=[InputRequired(message=_l("Choose sanggahan or usulan."))],
+    )
+    desa = RadioField(
+        _l("Desa office"),
+        validators=[InputRequired(message=_l("Choose the desa office."))],
+    )
+    consent = BooleanField(
+        validators=[
+            DataRequired(message=_l("Read the statement to the citizen and confirm it first."))
+        ],
+    )
+
+    def __init__(
+        self, desa: list[tuple[str, str]], consent: object, *args: Any, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.kind.choices = options(
+            [
+                (Kind.SANGGAHAN.value, _l("Sanggahan: their data in DTSEN is wrong")),
+                (Kind.USULAN.value, _l("Usulan: a household to add or change")),
+            ]
+        )
+        self.desa.choices = options(desa)
+        self.consent.label.text = str(consent)
+        if len(desa) == 1 and not self.desa.data:
+            self.desa.data = desa[0][0]
+
+
+class AssistSmsForm(BaseForm):
+    """The ticket by SMS to a number the citizen gives (not kept with the case)."""
+
+    phone = StringField(
+        _l("The citizen's mobile number"),
+        description=_l("An Indonesian mobile number, e.g. 0812 3456 7890."),
+        validators=[
+            DataRequired(message=_l("Enter the mobile number.")),
+            Length(max=30, message=_l("Enter a mobile number starting with 08 or +628.")),
+        ],
+    )
+
+    def validate_phone(self, field: StringField) -> None:
+        try:
+            field.data = contacts.normalise_phone(field.data or "")
+        except contacts.InvalidContact:
+            raise ValidationError(_l("Enter a mobile number starting with 08 or +628.")) from None

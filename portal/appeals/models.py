@@ -8,12 +8,15 @@ public page except through the filer's own tracking (ticket + the filer's NIK).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from portal.auth.models import StaffUser
 
 
 class Appeal(Base):
@@ -84,6 +87,9 @@ class Appeal(Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"))
     # the draft it was submitted from: a retried or double-clicked submit finds this case
     draft_token: Mapped[str] = mapped_column(String(64), unique=True)
+    # how it was filed: web (the citizen on the public site) | assisted (a desa operator
+    # filed it for a citizen at the desa office: its AppealAssist row says who, when, where)
+    channel: Mapped[str] = mapped_column(String(10), default="web", server_default="web")
 
     events: Mapped[list[AppealEvent]] = relationship(
         back_populates="appeal", order_by="AppealEvent.id", lazy="selectin"
@@ -91,6 +97,8 @@ class Appeal(Base):
     photos: Mapped[list[AppealPhoto]] = relationship(
         back_populates="appeal", order_by="AppealPhoto.id", lazy="selectin"
     )
+    # filed by a desa operator for a citizen (channel "assisted"): who, where, the consent
+    assist: Mapped[AppealAssist | None] = relationship(lazy="select", viewonly=True)
 
     # Each staff query's filter and order (queue: scope [+ status] + due_at, id; overdue,
     # escalated and per-area counts; linked cases), so no page reads or sorts a whole scope.
@@ -125,6 +133,30 @@ class Appeal(Base):
         Index("ix_appeals_cluster_of_id", "cluster_of_id"),
         Index("ix_appeals_duplicate_of_id", "duplicate_of_id"),
     )
+
+
+class AppealAssist(Base):
+    """A case a desa operator filed for a citizen at the desa office (portal/appeals/assisted):
+    who assisted, from which desa office, when, and when they confirmed that the consent
+    statement (CONSENT_VERSION of it) was read to the citizen. Shown to the case's deciders and
+    to the assisting operator only: the operator knows the filer, other operators must not."""
+
+    __tablename__ = "appeal_assists"
+
+    appeal_id: Mapped[int] = mapped_column(
+        ForeignKey("appeals.id", ondelete="CASCADE"), primary_key=True
+    )
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    kode_desa: Mapped[str] = mapped_column(String(13))  # the desa office
+    consent_version: Mapped[str] = mapped_column(String(10))
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    assisted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # tickets sent by SMS from the receipt page (a few per case at most)
+    sms_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    staff: Mapped[StaffUser] = relationship(lazy="select", viewonly=True)
+
+    __table_args__ = (Index("ix_appeal_assists_staff_id_assisted_at", "staff_id", "assisted_at"),)
 
 
 class AppealEvent(Base):

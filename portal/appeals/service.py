@@ -9,7 +9,7 @@ is only ever shown for a committed case. Errors are domain exceptions; views map
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from limits import parse as parse_limit
@@ -40,6 +40,9 @@ from portal.appeals.models import (
 from portal.appeals.reasons import REASONS, Kind, Subject
 from portal.appeals.states import ALLOWED, ANNOUNCED, DECIDED, OPEN, AppealStatus
 from portal.dataimport import queries as snapshots
+
+if TYPE_CHECKING:
+    from portal.appeals.assisted import Context as Assisted
 
 # --- filing -------------------------------------------------------------------------------
 
@@ -112,9 +115,11 @@ def _new_ticket() -> str:
             return code
 
 
-def submit(draft: AppealDraft, *, locale: str) -> Appeal:
+def submit(draft: AppealDraft, *, locale: str, assisted: Assisted | None = None) -> Appeal:
     """File the case in DRAFT. Idempotent: a retried or concurrent submit of the same draft
-    returns the case the first one created."""
+    returns the case the first one created. ASSISTED: a desa operator files it for a citizen
+    at the desa office (portal/appeals/assisted.py): checked against the operator's desa and
+    limit (OutsideOperatorDesa, FilingLimitReached), stored with the case and audited."""
     existing = appeal_for_draft(draft.token)
     if existing is not None:
         return existing
@@ -127,6 +132,8 @@ def submit(draft: AppealDraft, *, locale: str) -> Appeal:
     filer_nik, filer_kk = filer["nik"], filer["no_kk"]
     filer_check = verify_filer(filer_nik, filer_kk, reason.code)
     verified = filer_check.verified
+    if assisted is not None:
+        assisted.check_case(reason, filer_check, answers)
     filer_nik_hmac, filer_kk_hmac = (
         snapshots.pseudonym(filer_nik, "nik"),
         snapshots.pseudonym(filer_kk, "kk"),
@@ -216,6 +223,8 @@ def submit(draft: AppealDraft, *, locale: str) -> Appeal:
         db.session.add(appeal)
         db.session.flush()  # the unique draft_token decides a race here (or at commit)
         _record(appeal, None, AppealStatus.DITERIMA, actor="filer")
+        if assisted is not None:
+            assisted.record(appeal)
         for photo in draft_photos(draft):
             photo.appeal_id = appeal.id
             photo.draft_token = None

@@ -34,6 +34,7 @@ from werkzeug.wrappers import Response
 
 from portal import policy, replay
 from portal.appeals import (
+    assisted,
     drafts,
     errors,
     filers,
@@ -104,10 +105,27 @@ FILER_NOT_FOUND = _l(
     "card. If your household is not in DTSEN, file an usulan instead."
 )
 HEIR_NOT_ON_CARD = _l("Both people must be on the same family card in DTSEN. Check the numbers.")
+NOT_OPERATORS_DESA = _l(
+    "You can only file for households of your desa: DTSEN has this household in another desa."
+)
+NOT_OPERATORS_DESA_ADDRESS = _l("You can only file for households of your desa: choose one.")
+ASSIST_ENDED = _l("Filing for a citizen ended (it lasts 45 minutes): start again.")
 TOO_MANY_OPEN = _l(
     "You already have open cases about this household. Follow them with their ticket numbers "
     "at Track a case; you can file again once they are decided."
 )
+
+
+def _assisted(kind: Kind) -> tuple[assisted.Context | None, Response | None]:
+    """The operator's assisted context for KIND, or where to go when it ended meanwhile (a
+    filing started for a citizen must never go on as the operator's own)."""
+    started = assisted.KEY in session
+    context = assisted.current(kind)
+    if started and context is None:
+        assisted.end()
+        flash(str(ASSIST_ENDED), "error")
+        return None, redirect(url_for("appeals.assist.start"))
+    return context, None
 
 
 def _no_new_draft() -> bool:
@@ -268,6 +286,9 @@ def step(kind_name: str, slug: str) -> Any:
     current = journey.get(kind, slug)
     if current is None:
         abort(404)
+    helping, ended = _assisted(kind)
+    if ended is not None:
+        return ended
     draft = _draft(kind)
     filed = _filed(kind) if draft is None else None
     if filed is not None and slug != "alasan":
@@ -288,7 +309,7 @@ def step(kind_name: str, slug: str) -> Any:
         prefill.offer_all(slug, form, answers)
         if restored:
             restored.apply(form)
-        return _step_page(kind, current, form, answers, filed=filed)
+        return _step_page(kind, current, form, answers, filed=filed, helping=helping)
 
     form = _form(kind, slug, answers, request.form)
     prefill.offer_all(slug, form, answers)
@@ -307,18 +328,23 @@ def step(kind_name: str, slug: str) -> Any:
             return replay.again(form, page, _here("appeals.step", kind_name=kind.value, slug=slug))
         kept = _answers_of(form)
         try:
-            _check_step(slug, kind, answers, form, kept)
+            _check_step(slug, kind, answers, form, kept, helping)
         except policy.Refused:
             return too_many_requests()
         except policy.MustWait as wait:
             form = _form(kind, slug, answers, None)
             prefill.offer_all(slug, form, answers)
-            body = _step_page(kind, current, form, answers, wait=wait)
+            body = _step_page(kind, current, form, answers, wait=wait, helping=helping)
             return must_wait(body, wait.seconds)
         except errors.FilerNotVerified:
             form.no_kk.errors.append(FILER_NOT_FOUND)
         except errors.HeirNotInHousehold:
             form.heir_nik.errors.append(HEIR_NOT_ON_CARD)
+        except errors.OutsideOperatorDesa:
+            if slug == "desa":
+                form.desa.errors.append(NOT_OPERATORS_DESA_ADDRESS)
+            else:
+                form.no_kk.errors.append(NOT_OPERATORS_DESA)
         else:
             if draft is None:
                 draft = drafts.new_draft(kind)
@@ -353,6 +379,7 @@ def _step_page(
     *,
     wait: policy.MustWait | None = None,
     filed: Appeal | None = None,
+    helping: assisted.Context | None = None,
 ) -> str:
     slug = current.slug
     return render_template(
@@ -365,23 +392,40 @@ def _step_page(
         back=journey.previous_slug(kind, answers, slug),
         position=_position(kind, answers, slug),
         filed=filed,
+        assisted=helping,
     )
 
 
 def _check_step(
-    slug: str, kind: Kind, answers: dict[str, Any], form: Any, kept: dict[str, Any]
+    slug: str,
+    kind: Kind,
+    answers: dict[str, Any],
+    form: Any,
+    kept: dict[str, Any],
+    helping: assisted.Context | None = None,
 ) -> None:
     """Checks against DTSEN that a form alone cannot make, each through the policy: a "no"
-    is a miss for every number it was about, whether the filing may go on or not."""
+    is a miss for every number it was about, whether the filing may go on or not. A desa
+    operator filing for a citizen (HELPING) files for the households of their desa only."""
     wait = request.form.get("wait")
+    if slug == "desa" and helping is not None:
+        helping.check_desa(kept.get("desa"))
     if slug == "pelapor":
         reason = (answers.get("alasan") or {}).get("reason", "")
         numbers = [policy.nik(kept["nik"]), policy.kk(kept["no_kk"])]
         admission = policy.admit(policy.Check.FILER, numbers, wait)
         try:
             found = filers.verify_filer(kept["nik"], kept["no_kk"], reason)
+            if helping is not None:
+                # before the read is recorded: a refused household's data is not shown
+                helping.check_filer(REASONS[reason], found)
             kept["verified"], kept["period"] = found.verified, found.period
-            filers.record_filer_read(found, kept["no_kk"], ip_prefix(request.remote_addr))
+            filers.record_filer_read(
+                found,
+                kept["no_kk"],
+                ip_prefix(request.remote_addr),
+                office=helping.kode_desa if helping else None,
+            )
             if found.verified:
                 flash(questions.filer_found(found.period), "success")
         except errors.FilerNotVerified:
@@ -424,6 +468,9 @@ def _resume(kind: Kind, answers: dict[str, Any]) -> Response:
 @limiter.limit(lambda: current_app.config["PHOTO_LIMIT"], methods=["POST"], scope="photo-ip")
 def photo_step(kind_name: str) -> Any:
     kind = _kind(kind_name)
+    helping, ended = _assisted(kind)
+    if ended is not None:
+        return ended
     draft = _draft(kind)
     if draft is None and (filed := _filed(kind)) is not None:
         return to_receipt(filed)
@@ -476,6 +523,7 @@ def photo_step(kind_name: str) -> Any:
         max_photos=drafts.MAX_PHOTOS,
         back=journey.previous_slug(kind, answers, "foto"),
         position=_position(kind, answers, "foto"),
+        assisted=helping,
     )
 
 
@@ -490,6 +538,9 @@ def photo_step(kind_name: str) -> Any:
 )
 def check(kind_name: str) -> Any:
     kind = _kind(kind_name)
+    helping, ended = _assisted(kind)
+    if ended is not None:
+        return ended
     draft = _draft(kind)
     if draft is None:
         # Sent already: a double click, a retry, Back or a bookmark shows its receipt.
@@ -507,9 +558,11 @@ def check(kind_name: str) -> Any:
         if form.validate():
             policy.recheck()  # the filer's numbers, admitted at the filer step of this draft
             try:
-                appeal = service.submit(draft, locale=g.get("locale", "id"))
+                appeal = service.submit(draft, locale=g.get("locale", "id"), assisted=helping)
             except errors.FilingLimitReached:
                 return too_many_requests()
+            except errors.OutsideOperatorDesa:
+                form.declaration.errors.append(NOT_OPERATORS_DESA)
             except errors.TooManyOpenCases:
                 form.declaration.errors.append(TOO_MANY_OPEN)
             except errors.FilerNotVerified:
@@ -519,6 +572,10 @@ def check(kind_name: str) -> Any:
             else:
                 # the draft token stays in the session: a retry of this POST finds the case
                 replay.done(page)
+                if helping is not None:
+                    # the next citizen starts afresh; the operator's receipt page has it
+                    assisted.end()
+                    return redirect(url_for("appeals.assist.receipt", appeal_id=appeal.id))
                 return to_receipt(appeal)
         return replay.again(form, page, url_for("appeals.check", kind_name=kind.value))
     kept = replay.restore(page)
@@ -532,6 +589,7 @@ def check(kind_name: str) -> Any:
         answers=draft.answers,
         summary=appeal_queries.summarise(kind, draft.answers, drafts.draft_photos(draft)),
         back=journey.previous_slug(kind, draft.answers, journey.CHECK),
+        assisted=helping,
     )
 
 
