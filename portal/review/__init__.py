@@ -4,12 +4,19 @@ One blueprint (``review``, under /staf, behind the staff gate), defined with the
 case pages in views.py; the contact, dashboard, export and messages pages add their routes
 to it here, explicitly, rather than as a side effect of being imported."""
 
-from portal.review import contact_views, dashboard_views, export_views, outbox_views
+from portal.review import (
+    contact_views,
+    dashboard_views,
+    export_views,
+    office_views,
+    outbox_views,
+)
 from portal.review.views import bp
 
 contact_views.add_routes(bp)
 dashboard_views.add_routes(bp)
 export_views.add_routes(bp)
+office_views.add_routes(bp)
 outbox_views.add_routes(bp)
 
 __all__ = ["bp"]
