@@ -55,7 +55,7 @@ def test_bulk_verval_lists_the_desa_cases_one_may_check_and_sends_one_check_per_
     assert page.status == 200
     offered = {int(str(box["value"])) for box in page.soup.select("input[name=case]")}
     assert offered == {mine.id, free.id}  # not a colleague's, another desa's nor a decided one
-    assert theirs.id not in offered and elsewhere.id not in offered and decided.id not in offered
+    assert {theirs.id, elsewhere.id, decided.id}.isdisjoint(offered)
 
     sent = post(
         browser,
@@ -66,7 +66,8 @@ def test_bulk_verval_lists_the_desa_cases_one_may_check_and_sends_one_check_per_
     assert "2 field checks were sent" in " ".join(notices(follow(browser, sent)))
     for case in (mine, free):
         [check] = cases.checks(case)
-        assert check.kode_desa == DESA and check.requested_by_id == officer.id
+        assert check.kode_desa == DESA
+        assert check.requested_by_id == officer.id
         assert check.instructions == CHECK
         appeal = cases.get(case)
         assert appeal.assigned_to_id == officer.id  # the free one was taken with the request
