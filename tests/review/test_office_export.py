@@ -102,7 +102,7 @@ def test_a_held_export_forwards_nothing_and_cannot_be_downloaded_until_final(
     assert all(case(app, i).status == "disetujui" for i in ids)  # not forwarded yet
     assert all(case(app, i).export_id == export_id for i in ids)  # set aside
     assert count(app, select(func.count()).where(AccessEvent.purpose == "export")) == 0
-    assert count(app, select(func.count()).select_from(OutboxMessage)) == 0  # nobody was told anything
+    assert count(app, select(func.count()).select_from(OutboxMessage)) == 0  # nobody told
     assert client.get(f"{EXPORTS}/{export_id}.csv").status_code == 404
     page = client.page(EXPORTS)
     assert "Not final yet" in page.text
