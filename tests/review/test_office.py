@@ -241,3 +241,31 @@ def test_reassignment_refuses_a_case_not_held_by_the_officer_and_a_contest_of_th
     assert post(admin, MOVE, {"dari": away.id, "ke": other_admin.id, "semua": "y"}).status == 404
     assert post(admin, MOVE, {"dari": away.id, "ke": away.id, "semua": "y"}).status == 404
     assert post(admin, MOVE, {"dari": "x", "ke": stays.id}).status == 400
+
+
+def test_the_services_refuse_the_wrong_role_even_without_the_views_guard(
+    app: Flask, staff: StaffFactory, cases: CaseFactory
+) -> None:
+    """The role check lives in office.py too, not only in the views' decorators."""
+    from portal import db
+    from portal.auth.models import StaffUser
+    from portal.review import office
+
+    verifikator = staff.create("verifikator")
+    away = staff.create("verifikator")
+    stays = staff.create("verifikator")
+    operator = staff.create("operator_desa")
+    case = cases.make(status=S.VERIFIKASI, assigned_to=away.id)
+    with app.app_context():
+        user = db.session.get(StaffUser, verifikator.id)
+        assert user is not None
+        with pytest.raises(office.NotAllowed):
+            office.reassign(user, away.id, stays.id, None)
+        assert office.officers(user) == []
+        assert office.open_cases_of(user, away.id) is None
+        desa_operator = db.session.get(StaffUser, operator.id)
+        assert desa_operator is not None
+        with pytest.raises(office.NotAllowed):
+            office.bulk_field_checks(desa_operator, DESA, [case.id], CHECK)
+        assert office.bulk_candidates(desa_operator, DESA) == []
+    assert cases.get(case).assigned_to_id == away.id
