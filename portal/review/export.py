@@ -216,8 +216,9 @@ def state(export: Export, jobs: dict[int, Job]) -> str:
 
 def any_in_progress(exports: list[Export], jobs: dict[int, Job]) -> bool:
     """Whether an export on the page is still queued or being made (the page refreshes)."""
-    busy = (JobStatus.QUEUED, JobStatus.RUNNING, ExportStatus.HELD)
-    return any(state(e, jobs) in busy for e in exports)
+    # not a held one: its window is minutes, and a page that reloads itself that soon is
+    # a barrier to some readers (WCAG 2.2.1); the officer reloads, the text says until when
+    return any(state(e, jobs) in (JobStatus.QUEUED, JobStatus.RUNNING) for e in exports)
 
 
 def get_export(user: StaffUser, export_id: int) -> Export | None:
