@@ -176,6 +176,9 @@ def production_env(database_url: str) -> dict[str, str]:
         "SMTP_PORT": str(SMTP_PORT),
         "SMTP_STARTTLS": "false",
         "SMTP_FROM": f"DTSEN <no-reply@{HOST}>",
+        # a new export may be cancelled for 15 s (10 min by default): e2e/test_office.py
+        # cancels one in that window, and waits it out for the next one
+        "EXPORT_UNDO_MINUTES": "0.25",
         "PATH": os.environ["PATH"],
     }
 

@@ -33,6 +33,7 @@ from e2e.journeys import (
     start_sanggahan,
 )
 from e2e.stack import STAFF, Stack
+from e2e.test_office import wait_until_final
 
 DESA = "32.16.01.2001"  # Sagara Makmur, Tarumajaya: the operator's desa
 INSTRUCTIONS = "Mohon cek rumah dan kendaraan keluarga ini, dan tanyakan kepada ketua RT."
@@ -192,10 +193,12 @@ def test_a_case_from_enrolment_through_field_check_and_decision_to_the_export(
     a.follow("Ekspor", "exports", exact=True)
     assert a.h1() == "Ekspor untuk Pusdatin"
     assert "laporan yang disetujui sedang menunggu" in a.main_text()
-    a.submit("Ekspor laporan yang disetujui", "exported", exact=True)
+    a.follow("Pratinjau ekspor", "export-preview", exact=True)
+    a.submit("Ekspor laporan ini", "exported", exact=True)
     made = a.notices()
-    assert "sudah siap dengan" in made, made
+    assert "Ekspor ini final pada" in made, made
     export_id = made.split("Ekspor ", 1)[1].split(" ", 1)[0]
+    wait_until_final(a, export_id)  # the undo window (EXPORT_UNDO_MINUTES in e2e/stack.py)
     with a.page.expect_download() as download:
         a.page.get_by_role("link", name=f"Unduh CSV ekspor {export_id}", exact=True).click()
     assert download.value.suggested_filename == f"dtsen-ekspor-32.16-{export_id}.csv"

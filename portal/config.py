@@ -164,6 +164,9 @@ class Config:
     # Exports of more approved cases than this are made by the job worker (`flask jobs
     # work`), not in the officer's request; the exports page shows their progress.
     EXPORT_INLINE_MAX = 1000
+    # An export waits this many minutes before it is final: meanwhile its admin_dinsos may
+    # cancel it (its cases wait again) and nobody may download it. 0: final at once.
+    EXPORT_UNDO_MINUTES = 10.0
     # Background jobs: a claimed job is the worker's for this long (extended while it reports
     # progress on PostgreSQL); after that another worker takes it over. Attempts per job;
     # seconds an idle worker waits before looking again.
@@ -275,6 +278,7 @@ class TestConfig(Config):
     PASSWORD_TIME_COST = 1
     PASSWORD_MEMORY_KIB = 8
     PASSWORD_PARALLELISM = 1
+    EXPORT_UNDO_MINUTES = 0.0  # exports are final at once unless a test sets a window
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -414,6 +414,15 @@ def _table() -> list[Setting]:
             kind="a whole number",
         ),
         s(
+            "EXPORT_UNDO_MINUTES",
+            number,
+            "How long a new export waits before it is final: meanwhile its admin_dinsos may "
+            "cancel it (its cases wait again) and nobody may download it; 0 makes it final "
+            "at once.",
+            between(0, 1440),
+            kind="a number of minutes",
+        ),
+        s(
             "JOBS_LEASE_SECONDS",
             integer,
             "How long a claimed background job stays with its worker without a sign of life "

@@ -353,6 +353,7 @@ SAMPLES = {
     "BABEL_DEFAULT_LOCALE": ("en", "en"),
     "SQL_ECHO": ("yes", True),
     "EXPORT_INLINE_MAX": ("500", 500),
+    "EXPORT_UNDO_MINUTES": ("2.5", 2.5),
     "JOBS_LEASE_SECONDS": ("600", 600),
     "JOBS_MAX_ATTEMPTS": ("5", 5),
     "JOBS_POLL_SECONDS": ("2.5", 2.5),

@@ -11,6 +11,7 @@ from portal.review import (
     decision_views,
     export_views,
     field_views,
+    office_views,
     outbox_views,
 )
 from portal.review.views import bp
@@ -20,6 +21,7 @@ dashboard_views.add_routes(bp)
 decision_views.add_routes(bp)
 export_views.add_routes(bp)
 field_views.add_routes(bp)
+office_views.add_routes(bp)
 outbox_views.add_routes(bp)
 
 __all__ = ["bp"]

@@ -11,16 +11,18 @@ page shows tenths of a day) and costs the same at a million cases as at ten.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import case, func, select
 
 from portal import db
+from portal.appeals.models import Appeal
 from portal.appeals.reasons import REASONS
 from portal.appeals.states import OPEN, AppealStatus
 from portal.audit.service import record
 from portal.auth.models import Role, StaffUser
-from portal.review import queries
+from portal.review import permissions, queries
 from portal.review.models import AppealCount, DecisionHours
 from portal.review.permissions import scoped_counts
 from portal.wilayah import queries as wilayah
@@ -175,5 +177,206 @@ def record_view(user: StaffUser) -> None:
         "view_dashboard",
         staff=user,
         after={"scope": user.office_code or "national"},
+    )
+    db.session.commit()
+
+
+# --- who is behind, where, since when (admin_dinsos: its kabupaten/kota) ---------------------
+
+
+@dataclass(frozen=True)
+class OfficerLoad:
+    """An officer's open cases (held), decided this month, overdue, and the oldest open."""
+
+    id: int | None  # None: the open cases nobody has taken yet
+    name: str
+    open: int
+    decided_month: int
+    overdue: int
+    oldest: datetime | None  # the filing date of the oldest open case
+
+
+@dataclass(frozen=True)
+class DesaLoad:
+    code: str
+    name: str
+    open: int
+    overdue: int
+    oldest: datetime | None
+
+
+@dataclass(frozen=True)
+class MonthRow:
+    month: str  # YYYY-MM
+    filed: int
+    decided: int
+
+
+def month_start(now: datetime) -> datetime:
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _open_scoped(user: StaffUser, *columns: Any) -> Any:
+    return permissions.scoped(select(*columns), user).where(Appeal.status.in_(OPEN_VALUES))
+
+
+def by_officer(user: StaffUser, now: datetime | None = None) -> list[OfficerLoad]:
+    """Per officer of USER's kabupaten/kota: two grouped queries over the scoped cases (the
+    open ones, through the (kabupaten, status, due) index, and this month's decisions)."""
+    now = now or db.utcnow()
+    overdue = func.sum(case((Appeal.due_at < now, 1), else_=0))
+    held = {
+        sid: (int(n), int(late or 0), oldest)
+        for sid, n, late, oldest in db.session.execute(
+            _open_scoped(
+                user, Appeal.assigned_to_id, func.count(), overdue, func.min(Appeal.created_at)
+            ).group_by(Appeal.assigned_to_id)
+        )
+    }
+    decided: dict[int, int] = {
+        int(str(sid)): int(n)
+        for sid, n in db.session.execute(
+            permissions.scoped(select(Appeal.decided_by_id, func.count()), user)
+            .where(Appeal.decided_at >= month_start(now), Appeal.decided_by_id.is_not(None))
+            .group_by(Appeal.decided_by_id)
+        )
+    }
+    ids: set[int] = {int(i) for i in held if i is not None} | {int(i) for i in decided}
+    names = queries.staff_names(ids)
+    rows = [
+        OfficerLoad(
+            sid,
+            names.get(sid, "#" + str(sid)),
+            held.get(sid, (0, 0, None))[0],
+            decided.get(sid, 0),
+            held.get(sid, (0, 0, None))[1],
+            held.get(sid, (0, 0, None))[2],
+        )
+        for sid in ids
+    ]
+    rows.sort(key=lambda r: (-r.overdue, -r.open, r.name))
+    if None in held:
+        n, late, oldest = held[None]
+        rows.append(OfficerLoad(None, "", n, 0, late, oldest))
+    return rows
+
+
+def by_desa(user: StaffUser, now: datetime | None = None, limit: int = 50) -> list[DesaLoad]:
+    """The desa with the most open cases in USER's scope: one grouped query over the open
+    cases, the most overdue first."""
+    now = now or db.utcnow()
+    overdue = func.sum(case((Appeal.due_at < now, 1), else_=0))
+    stmt = (
+        _open_scoped(user, Appeal.kode_desa, func.count(), overdue, func.min(Appeal.created_at))
+        .where(Appeal.kode_desa.is_not(None))
+        .group_by(Appeal.kode_desa)
+        .order_by(overdue.desc(), func.count().desc(), Appeal.kode_desa)
+        .limit(limit)
+    )
+    rows = [
+        (str(c), int(n), int(late or 0), oldest) for c, n, late, oldest in db.session.execute(stmt)
+    ]
+    known = dict(wilayah.describe([c for c, *_rest in rows]))
+    return [DesaLoad(c, known.get(c, c), n, late, oldest) for c, n, late, oldest in rows]
+
+
+def _month_of(column: Any) -> Any:
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+def months_back(now: datetime, count: int) -> list[str]:
+    """The last COUNT months up to NOW's, oldest first, as YYYY-MM."""
+    year, month = now.year, now.month
+    out = []
+    for _i in range(count):
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return out[::-1]
+
+
+def by_month(user: StaffUser, now: datetime | None = None, count: int = 12) -> list[MonthRow]:
+    """Cases filed and decided per month over the last COUNT months, in USER's scope: two
+    grouped queries over the window, zeros included."""
+    now = now or db.utcnow()
+    months = months_back(now, count)
+    first = datetime.fromisoformat(months[0] + "-01").replace(tzinfo=now.tzinfo)
+
+    def grouped(column: Any) -> dict[str, int]:
+        bucket = _month_of(column)
+        stmt = (
+            permissions.scoped(select(bucket, func.count()), user)
+            .where(column >= first)
+            .group_by(bucket)
+        )
+        return {str(m): int(n) for m, n in db.session.execute(stmt)}
+
+    filed, decided = grouped(Appeal.created_at), grouped(Appeal.decided_at)
+    return [MonthRow(m, filed.get(m, 0), decided.get(m, 0)) for m in months]
+
+
+@dataclass
+class MonthSummary:
+    """The printable monthly summary for the Kepala Dinas."""
+
+    month: str  # YYYY-MM
+    scope_name: str | None
+    filed: int
+    decided: int
+    approved: int
+    rejected: int
+    open_now: int
+    overdue_now: int
+    by_reason: list[tuple[str, int]]  # filed this month per reason code
+
+
+def month_summary(user: StaffUser, month: str, now: datetime | None = None) -> MonthSummary:
+    """Figures of MONTH (YYYY-MM) in USER's scope: filed, decided (approved, rejected) in
+    it, and the open and overdue cases now. Grouped queries over that month's cases."""
+    now = now or db.utcnow()
+    start = datetime.fromisoformat(month + "-01").replace(tzinfo=now.tzinfo)
+    end = (start + timedelta(days=32)).replace(day=1)
+    filed_rows = db.session.execute(
+        permissions.scoped(select(Appeal.reason_code, func.count()), user)
+        .where(Appeal.created_at >= start, Appeal.created_at < end)
+        .group_by(Appeal.reason_code)
+    ).all()
+    approved_values = (
+        AppealStatus.DISETUJUI.value,
+        AppealStatus.DITERUSKAN.value,
+        AppealStatus.SELESAI.value,
+    )
+    decided, approved, rejected = db.session.execute(
+        permissions.scoped(
+            select(
+                func.count(),
+                func.sum(case((Appeal.status.in_(approved_values), 1), else_=0)),
+                func.sum(case((Appeal.status == AppealStatus.DITOLAK.value, 1), else_=0)),
+            ),
+            user,
+        ).where(Appeal.decided_at >= start, Appeal.decided_at < end)
+    ).one()
+    open_now, overdue_now = db.session.execute(
+        _open_scoped(user, func.count(), func.sum(case((Appeal.due_at < now, 1), else_=0)))
+    ).one()
+    return MonthSummary(
+        month=month,
+        scope_name=scope_name(user),
+        filed=sum(int(n) for _code, n in filed_rows),
+        decided=int(decided or 0),
+        approved=int(approved or 0),
+        rejected=int(rejected or 0),
+        open_now=int(open_now or 0),
+        overdue_now=int(overdue_now or 0),
+        by_reason=sorted(((str(c), int(n)) for c, n in filed_rows), key=lambda r: (-r[1], r[0])),
+    )
+
+
+def record_print(user: StaffUser, month: str) -> None:
+    record(
+        "view_month_summary",
+        staff=user,
+        after={"scope": user.office_code or "national", "month": month},
     )
     db.session.commit()

@@ -23,11 +23,13 @@ import csv
 import hashlib
 import io
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, func, insert, null, select, true, update
+from sqlalchemy import case as when
 from sqlalchemy.orm import aliased
 
 from portal import access, db
@@ -87,15 +89,21 @@ PROGRESS_ROWS = 5000  # rows between two progress reports
 __all__ = [
     "COLUMNS",
     "ExportBusy",
+    "ExportPreview",
     "NotAllowed",
     "NothingToExport",
+    "TooLate",
     "any_in_progress",
+    "cancel_export",
     "chunks",
     "create_export",
     "exports_for",
     "filename",
+    "finalize_due",
     "get_export",
+    "in_window",
     "jobs_of",
+    "preview",
     "record_download",
     "run_job",
     "state",
@@ -111,6 +119,23 @@ class ExportBusy(ReviewError):
     """An export of the same area is queued or being made: try again when it is done."""
 
 
+class TooLate(ReviewError):
+    """The export's undo window is over (or it was never held): it can no longer be
+    cancelled."""
+
+
+@dataclass(frozen=True)
+class ExportPreview:
+    """What the next export would take, shown before it is made: counted in the database."""
+
+    total: int
+    by_reason: list[tuple[str, int]]  # the filing reason code, the most cases first
+    by_outcome: list[tuple[str, int]]  # the decision's reason code, the most cases first
+    unverified_filer: int  # filed by someone DTSEN could not verify
+    contests: int  # decisions on a contest of an earlier decision
+    decided_late: int  # decided after their due date
+
+
 # --- reads ----------------------------------------------------------------------------------
 
 
@@ -123,6 +148,36 @@ def _waiting(stmt: Any, user: StaffUser) -> Any:
 def waiting_count(user: StaffUser) -> int:
     """How many approved cases in USER's area wait for the next export."""
     return int(db.session.scalar(_waiting(select(func.count()).select_from(Appeal), user)) or 0)
+
+
+def preview(user: StaffUser) -> ExportPreview:
+    """The waiting cases of USER's area as the next export would take them: how many, by
+    filing reason and by decision reason, and how many need a second look. Three grouped
+    queries over the scoped cases, whatever their number."""
+
+    def grouped(column: Any) -> list[tuple[str, int]]:
+        stmt = _waiting(select(column, func.count()).select_from(Appeal), user).group_by(column)
+        rows = [(str(code or "-"), int(n)) for code, n in db.session.execute(stmt)]
+        return sorted(rows, key=lambda row: (-row[1], row[0]))
+
+    flags = _waiting(
+        select(
+            func.count(),
+            func.sum(when((Appeal.filer_verified.is_(False), 1), else_=0)),
+            func.sum(when((Appeal.contests_id.is_not(None), 1), else_=0)),
+            func.sum(when((Appeal.decided_at > Appeal.due_at, 1), else_=0)),
+        ).select_from(Appeal),
+        user,
+    )
+    total, unverified, contests, late = db.session.execute(flags).one()
+    return ExportPreview(
+        total=int(total or 0),
+        by_reason=grouped(Appeal.reason_code),
+        by_outcome=grouped(Appeal.decision_reason),
+        unverified_filer=int(unverified or 0),
+        contests=int(contests or 0),
+        decided_late=int(late or 0),
+    )
 
 
 def exports_for(user: StaffUser) -> list[Export]:
@@ -141,9 +196,21 @@ def jobs_of(exports: list[Export]) -> dict[int, Job]:
     return {job.id: job for job in db.session.scalars(select(Job).where(Job.id.in_(ids)))}
 
 
+def in_window(export: Export, now: datetime | None = None) -> bool:
+    """Whether EXPORT is held and its undo window still open (it may be cancelled)."""
+    return (
+        export.status == ExportStatus.HELD.value
+        and export.final_at is not None
+        and export.final_at > (now or db.utcnow())
+    )
+
+
 def state(export: Export, jobs: dict[int, Job]) -> str:
-    """What the exports page says of EXPORT: ready, empty, queued, running or failed."""
-    if export.status != ExportStatus.PENDING.value:
+    """What the exports page says of EXPORT: held (in its undo window), ready, empty,
+    cancelled, queued, running or failed."""
+    if export.status == ExportStatus.HELD.value and in_window(export):
+        return export.status
+    if export.status not in (ExportStatus.PENDING.value, ExportStatus.HELD.value):
         return export.status
     job = jobs.get(export.job_id) if export.job_id is not None else None
     return job.status if job is not None else JobStatus.QUEUED.value
@@ -151,6 +218,8 @@ def state(export: Export, jobs: dict[int, Job]) -> str:
 
 def any_in_progress(exports: list[Export], jobs: dict[int, Job]) -> bool:
     """Whether an export on the page is still queued or being made (the page refreshes)."""
+    # not a held one: its window is minutes, and a page that reloads itself that soon is
+    # a barrier to some readers (WCAG 2.2.1); the officer reloads, the text says until when
     return any(state(e, jobs) in (JobStatus.QUEUED, JobStatus.RUNNING) for e in exports)
 
 
@@ -352,13 +421,19 @@ def _make(
     prefix: str | None,
     progress: Any = None,
 ) -> None:
-    """Move the waiting cases of USER's area into EXPORT and write its file, in the
-    session's transaction (the caller commits). Raises NothingToExport if none moved."""
-    waiting = (
-        _waiting(select(Appeal.id), user).whereclause
-        if user.role_enum is not Role.PUSAT
-        else true()
-    )
+    """Move the waiting cases of USER's area (or, for a held export, the cases set aside
+    for it) into EXPORT and write its file, in the session's transaction (the caller
+    commits). Raises NothingToExport if none moved."""
+    if export.status == ExportStatus.HELD.value:
+        waiting = (
+            permissions.scoped(select(Appeal.id), user)
+            .where(Appeal.export_id == export.id)
+            .whereclause
+        )
+    elif user.role_enum is not Role.PUSAT:
+        waiting = _waiting(select(Appeal.id), user).whereclause
+    else:
+        waiting = true()
     moved = appeals.transition_all(
         waiting if waiting is not None else true(),
         AppealStatus.DITERUSKAN,
@@ -453,7 +528,10 @@ def create_export(user: StaffUser, *, remote_addr: str | None = None) -> Export:
     db.session.add(export)
     db.session.flush()
     prefix = ip_prefix(remote_addr) or None
-    if waiting <= int(current_app.config["EXPORT_INLINE_MAX"]):
+    window = float(current_app.config["EXPORT_UNDO_MINUTES"])
+    if window > 0:
+        _hold(export, user, prefix, timedelta(minutes=window))
+    elif waiting <= int(current_app.config["EXPORT_INLINE_MAX"]):
         try:
             _make(export, user, prefix)
         except NothingToExport:
@@ -470,30 +548,155 @@ def create_export(user: StaffUser, *, remote_addr: str | None = None) -> Export:
     return export
 
 
-def run_job(context: jobs.JobContext) -> None:
-    """The job worker's side of a queued export (kinds.REGISTRY "export"). Safe to run
-    again: the export row is locked first, so a second run waits for a first one still
-    going, and finds it made (or sees it was not, and makes it)."""
-    export = db.session.scalar(
-        select(Export).where(Export.id == int(context.payload["export_id"])).with_for_update()
+def _hold(export: Export, user: StaffUser, prefix: str | None, window: timedelta) -> None:
+    """Set the waiting cases aside for EXPORT (one conditional UPDATE: a case another
+    export took meanwhile is skipped) for its undo window; they are moved and written out
+    when it is over (``finalize_due`` or the job queued for that moment)."""
+    taken = db.session.execute(
+        update(Appeal)
+        .where(_waiting(select(Appeal.id), user).whereclause)
+        .values(export_id=export.id)
+        .execution_options(synchronize_session=False)
     )
-    if export is None or export.status != ExportStatus.PENDING.value:
+    held = db.rowcount(taken)
+    if not held:
+        db.session.rollback()
+        raise NothingToExport
+    export.status = ExportStatus.HELD.value
+    export.case_count = held
+    export.final_at = db.utcnow() + window
+    job = jobs.enqueue(
+        JOB_KIND, {"export_id": export.id, "staff_id": user.id, "ip_prefix": prefix}, total=held
+    )
+    job.run_after = export.final_at
+    export.job_id = job.id
+    record(
+        "export_held",
+        staff=user,
+        target_type="export",
+        target_id=export.id,
+        after={
+            "kabupaten": export.kabupaten_code,
+            "case_count": held,
+            "final_at": export.final_at.isoformat(),
+        },
+    )
+
+
+def cancel_export(user: StaffUser, export_id: int) -> Export:
+    """Cancel a held export within its undo window: its cases wait again (they were never
+    moved nor sent), audited with each case. Only the admin_dinsos of its area. Raises
+    NotAllowed (not theirs: the view answers 404) or TooLate."""
+    if not permissions.can_export(user):
+        raise NotAllowed
+    export = db.session.scalar(
+        permissions.scoped(select(Export), user, permissions.EXPORTS)
+        .where(Export.id == export_id)
+        .with_for_update()
+    )
+    if export is None:
+        db.session.rollback()
+        raise NotAllowed
+    now = db.utcnow()
+    if (
+        export.status != ExportStatus.HELD.value
+        or export.final_at is None
+        or export.final_at <= now
+    ):
+        db.session.rollback()
+        raise TooLate
+    ids = list(
+        db.session.scalars(
+            select(Appeal.id).where(Appeal.export_id == export.id).order_by(Appeal.id)
+        )
+    )
+    db.session.execute(
+        update(Appeal)
+        .where(Appeal.export_id == export.id, Appeal.status == AppealStatus.DISETUJUI.value)
+        .values(export_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    export.status = ExportStatus.CANCELLED.value
+    for appeal_id in ids:
+        record(
+            "export_cancel_case",
+            staff=user,
+            target_type="appeal",
+            target_id=appeal_id,
+            after={"export": export.id},
+        )
+    record(
+        "export_cancel",
+        staff=user,
+        target_type="export",
+        target_id=export.id,
+        after={"kabupaten": export.kabupaten_code, "case_count": len(ids), "cases": ids},
+    )
+    db.session.commit()
+    return export
+
+
+def _finalize(export_id: int, progress: Any = None) -> None:
+    """Make a held export whose undo window is over (or a queued large one): the export row
+    is locked first, so the job and a page asking at once make it only once."""
+    export = db.session.scalar(select(Export).where(Export.id == export_id).with_for_update())
+    if export is None or export.status not in (
+        ExportStatus.PENDING.value,
+        ExportStatus.HELD.value,
+    ):
         db.session.rollback()
         return
-    user = db.session.get(StaffUser, int(context.payload["staff_id"]))
+    if export.status == ExportStatus.HELD.value and (
+        export.final_at is not None and export.final_at > db.utcnow()
+    ):
+        db.session.rollback()  # still in its window (a clock apart): finalize_due makes it
+        return
+    job = db.session.get(Job, export.job_id) if export.job_id is not None else None
+    payload = job.payload if job is not None else {}
+    user = db.session.get(StaffUser, export.created_by_id)
     if user is None or not permissions.can_export(user):
         raise NotAllowed("the officer who asked for this export may no longer export")
     ident = export.id
     try:
-        _make(export, user, context.payload.get("ip_prefix"), progress=context.progress)
+        _make(export, user, payload.get("ip_prefix"), progress=progress)
     except NothingToExport:  # another export took every case meanwhile
         db.session.rollback()
         db.session.execute(
             update(Export)
-            .where(Export.id == ident, Export.status == ExportStatus.PENDING.value)
+            .where(
+                Export.id == ident,
+                Export.status.in_((ExportStatus.PENDING.value, ExportStatus.HELD.value)),
+            )
             .values(status=ExportStatus.EMPTY.value)
         )
     db.session.commit()
+
+
+def finalize_due(user: StaffUser) -> None:
+    """Make the held exports USER may see whose undo window is over, up to
+    EXPORT_INLINE_MAX cases each (larger ones are the job worker's, queued for the end of
+    their window). Called by the exports page and the download, so an export is final as
+    soon as anyone looks, worker or not."""
+    limit = int(current_app.config["EXPORT_INLINE_MAX"])
+    due = list(
+        db.session.scalars(
+            permissions.scoped(select(Export.id), user, permissions.EXPORTS).where(
+                Export.status == ExportStatus.HELD.value,
+                Export.final_at <= db.utcnow(),
+                Export.case_count <= limit,
+            )
+        )
+    )
+    for export_id in due:
+        _finalize(export_id)
+
+
+def run_job(context: jobs.JobContext) -> None:
+    """The job worker's side of a queued export (kinds.REGISTRY "export"): a large one, or
+    a held one at the end of its undo window. Safe to run again: the export row is locked
+    first, so a second run waits for a first one still going, and finds it made (or sees
+    it was not, and makes it); a cancelled export is left alone."""
+    _finalize(int(context.payload["export_id"]), progress=context.progress)
 
 
 def record_download(user: StaffUser, export: Export, remote_addr: str | None = None) -> None:

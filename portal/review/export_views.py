@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -18,10 +19,11 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import format_datetime, format_decimal, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
+from portal.appeals.reasons import DECISION_REASONS, REASONS
 from portal.auth.decorators import role_required
 from portal.auth.forms import EmptyForm
 from portal.auth.models import Role
@@ -49,6 +51,15 @@ def _status(export: Export, jobs: dict[int, Job]) -> ExportRow:
     shown = "" if total is None else str(total)
     if state == ExportStatus.READY:
         return ExportRow(state, True, "", str(export.case_count))
+    if state == ExportStatus.HELD:
+        text = _(
+            "Not final yet: it can be cancelled until %(time)s. "
+            "The file can be downloaded after that.",
+            time=format_datetime(export.final_at, "short"),
+        )
+        return ExportRow(state, False, text, str(export.case_count))
+    if state == ExportStatus.CANCELLED:
+        return ExportRow(state, False, _("Cancelled. Its cases wait for the next export."), "")
     if state == JobStatus.RUNNING:
         text = _(
             "Being made: %(done)s of %(total)s cases written.",
@@ -66,6 +77,7 @@ def _status(export: Export, jobs: dict[int, Job]) -> ExportRow:
 
 @role_required(Role.ADMIN_DINSOS, Role.PUSAT)
 def exports() -> str:
+    exporting.finalize_due(g.staff)  # a held export whose undo window is over becomes final
     past = exporting.exports_for(g.staff)
     can_create = permissions.can_export(g.staff)
     jobs = exporting.jobs_of(past)
@@ -80,6 +92,22 @@ def exports() -> str:
         form=EmptyForm(),
         names=queries.staff_names({e.created_by_id for e in past}),
         regions=wilayah.names({e.kabupaten_code for e in past}),
+        cancellable={e.id for e in past if can_create and exporting.in_window(e)},
+    )
+
+
+@role_required(Role.ADMIN_DINSOS)
+def preview_export() -> str:
+    """What the next export would take, before it is made (nothing is written)."""
+    return render_template(
+        "review/export_preview.html",
+        preview=exporting.preview(g.staff),
+        reasons=REASONS,
+        decision_reasons=DECISION_REASONS,
+        window=format_decimal(float(current_app.config["EXPORT_UNDO_MINUTES"]), "#,##0.#")
+        if current_app.config["EXPORT_UNDO_MINUTES"]
+        else None,
+        form=EmptyForm(),
     )
 
 
@@ -87,6 +115,19 @@ def exports() -> str:
 def create_export() -> Response:
     if not EmptyForm().validate():
         abort(400)
+    expected = request.form.get("expected", "")
+    if expected:  # from the preview: the officer saw this many
+        if not expected.isdigit() or len(expected) > 9:
+            abort(400)
+        if int(expected) != exporting.waiting_count(g.staff):
+            flash(
+                _(
+                    "The waiting cases changed since the preview. "
+                    "Check the new figures before you export."
+                ),
+                "error",
+            )
+            return redirect(url_for("review.preview_export"))
     try:
         made = exporting.create_export(g.staff, remote_addr=request.remote_addr)
     except exporting.NotAllowed:
@@ -102,6 +143,20 @@ def create_export() -> Response:
             "error",
         )
     else:
+        if made.status == ExportStatus.HELD:
+            flash(
+                ngettext(
+                    "Export %(id)s holds %(num)d case. It becomes final at %(time)s; "
+                    "until then you can cancel it below.",
+                    "Export %(id)s holds %(num)d cases. It becomes final at %(time)s; "
+                    "until then you can cancel it below.",
+                    made.case_count,
+                    id=made.id,
+                    time=format_datetime(made.final_at, "short"),
+                ),
+                "success",
+            )
+            return redirect(url_for("review.exports"))
         if made.status == ExportStatus.PENDING:
             flash(
                 _(
@@ -125,8 +180,27 @@ def create_export() -> Response:
     return redirect(url_for("review.exports"))
 
 
+@role_required(Role.ADMIN_DINSOS)
+def cancel_export(export_id: int) -> Response:
+    if not EmptyForm().validate():
+        abort(400)
+    try:
+        cancelled = exporting.cancel_export(g.staff, export_id)
+    except exporting.NotAllowed:
+        abort(404)  # another area's export looks exactly like a missing one
+    except exporting.TooLate:
+        flash(_("This export is final: it can no longer be cancelled."), "error")
+        return redirect(url_for("review.exports"))
+    flash(
+        _("Export %(id)s is cancelled. Its cases wait for the next export.", id=cancelled.id),
+        "success",
+    )
+    return redirect(url_for("review.exports"))
+
+
 @role_required(Role.ADMIN_DINSOS, Role.PUSAT)
 def download_export(export_id: int) -> Response:
+    exporting.finalize_due(g.staff)
     found = exporting.get_export(g.staff, export_id)
     if found is None or found.status != ExportStatus.READY:
         abort(404)  # another area's export looks exactly like a missing one
@@ -144,6 +218,12 @@ def add_routes(bp: Blueprint) -> None:
     """Add the export pages to the staff blueprint (portal/review/__init__.py)."""
     bp.add_url_rule("/ekspor", view_func=exports, methods=["GET"])
     bp.add_url_rule("/ekspor", view_func=create_export, methods=["POST"])
+    bp.add_url_rule("/ekspor/pratinjau", view_func=preview_export, methods=["GET"])
+    bp.add_url_rule(
+        "/ekspor/<int(max=2147483647):export_id>/batal",
+        view_func=cancel_export,
+        methods=["POST"],
+    )
     bp.add_url_rule(
         "/ekspor/<int(max=2147483647):export_id>.csv",
         view_func=download_export,

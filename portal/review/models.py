@@ -65,6 +65,8 @@ class ExportStatus(StrEnum):
     PENDING = "pending"  # queued for the job worker, or being made
     READY = "ready"  # the file is complete and its cases are diteruskan
     EMPTY = "empty"  # another export took every waiting case before this one ran
+    HELD = "held"  # in its undo window: its cases are set aside, not yet sent (final_at)
+    CANCELLED = "cancelled"  # cancelled in its undo window: its cases wait again
 
 
 class Export(Base):
@@ -83,6 +85,9 @@ class Export(Base):
     case_count: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    # the end of its undo window (EXPORT_UNDO_MINUTES): until then a held export can be
+    # cancelled; None when it had none
+    final_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ExportChunk(Base):

@@ -297,7 +297,7 @@ def test_admin_of_another_kabupaten_sees_only_its_own(staff: StaffFactory, app: 
 def test_charts_are_accessible_svg_without_script_or_inline_style(admin: Client) -> None:
     page = admin.page(URL)
     svgs = page.soup.find_all("svg")
-    assert len(svgs) == 3
+    assert len(svgs) == 4  # state, reason, area, month
     for svg in svgs:
         assert svg["role"] == "img"
         assert svg.get("viewbox")  # html.parser lowercases attribute names
