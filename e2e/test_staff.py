@@ -84,7 +84,7 @@ def find_in_queue(verifikator: Phone, ticket: str) -> None:
     phone.visit("/staf/", "queue")
     phone.page.locator("details.filters > summary").click()  # opens without script
     phone.select("Status", "Terkirim")
-    phone.select("Desa/kelurahan", "Sagara Makmur")
+    phone.fill("Desa/kelurahan", "Sagara Makmur")  # typed, matched by the server
     phone.submit("Terapkan", "queue-filtered", exact=True)
     assert "status=diterima" in phone.page.url
     assert ticket in phone.page.locator(".table--queue").inner_text()

@@ -108,6 +108,8 @@ class Config:
     STAFF_LOGIN_ACCOUNT_LIMIT = "5 per 15 minutes"  # failed logins per account and IP
     # Name searches of DTSEN households (matching a neighbour reported by name), per officer
     STAFF_MATCH_LIMIT = "30 per hour; 150 per day"
+    # Case searches by ticket, NIK, No. KK or name (/staf/cari), per officer
+    STAFF_SEARCH_LIMIT = "60 per hour; 300 per day"
     # failed sign-ins of one account in a day, from any address, before each further try
     # waits (portal/policy.py: 30 s doubling; the officer is slowed, never locked out)
     STAFF_LOGIN_FREE_FAILURES = 20

@@ -326,6 +326,13 @@ def _table() -> list[Setting]:
             rate_limit,
             kind=LIMIT,
         ),
+        s(
+            "STAFF_SEARCH_LIMIT",
+            text,
+            "Case searches by ticket, NIK, No. KK or name (/staf/cari), per officer.",
+            rate_limit,
+            kind=LIMIT,
+        ),
         # cases
         s(
             "STAFF_LOGIN_FREE_FAILURES",

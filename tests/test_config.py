@@ -319,6 +319,7 @@ SAMPLES = {
     "STAFF_LOGIN_LIMIT": ("11 per hour", "11 per hour"),
     "STAFF_LOGIN_ACCOUNT_LIMIT": ("3 per hour", "3 per hour"),
     "STAFF_MATCH_LIMIT": ("10 per hour", "10 per hour"),
+    "STAFF_SEARCH_LIMIT": ("12 per hour", "12 per hour"),
     "STAFF_LOGIN_FREE_FAILURES": ("7", 7),
     "APPEAL_SLA_DAYS": ("10", 10),
     "CONTEST_DAYS": ("20", 20),

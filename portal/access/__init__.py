@@ -45,7 +45,9 @@ class Purpose(StrEnum):
     FILING = "filing"  # a filer proved a NIK + No. KK of its card to file a case
     CASE = "case"  # Dinsos staff opened a case (sanggahan/usulan) about it
     FIELD_CHECK = "field_check"  # the desa operator opened the field check (verval) of a case
-    SEARCH = "search"  # a staff name search showed it as a candidate for a reported household
+    SEARCH = "search"  # a staff search showed it (a candidate for a reported household, or a
+    # case about it found by ticket, NIK, No. KK or name)
+    QUEUE = "queue"  # the staff queue listed a case about it with the name of its head
     EXPORT = "export"  # a decided case about it was written into an export for Pusdatin
     DOWNLOAD = "download"  # an export file holding it was downloaded by staff
 
@@ -57,6 +59,7 @@ CHANNEL = {
     Purpose.CASE: "staff",
     Purpose.FIELD_CHECK: "staff",
     Purpose.SEARCH: "staff",
+    Purpose.QUEUE: "staff",
     Purpose.EXPORT: "export",
     Purpose.DOWNLOAD: "export",
 }
@@ -66,6 +69,7 @@ ACTOR = {
     Purpose.CASE: Actor.STAFF,
     Purpose.FIELD_CHECK: Actor.STAFF,
     Purpose.SEARCH: Actor.STAFF,
+    Purpose.QUEUE: Actor.STAFF,
     Purpose.EXPORT: Actor.EXPORT,
     Purpose.DOWNLOAD: Actor.EXPORT,  # the export's data, in an officer's hands
 }

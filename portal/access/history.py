@@ -190,7 +190,11 @@ def why(line: Line) -> str:
     if purpose == Purpose.FIELD_CHECK:
         return str(_("Opened the field check of a case about your family"))
     if purpose == Purpose.SEARCH:
-        return str(_("Searched a desa by name for a reported household: your family was a result"))
+        return str(_("Searched by name or number: your family, or a case about it, was a result"))
+    if purpose == Purpose.QUEUE:
+        return str(
+            _("Listed a case about your family, with the name of its head, in the case queue")
+        )
     if purpose == Purpose.EXPORT:
         return str(_("An approved case about your family was sent for the next DTSEN update"))
     if purpose == Purpose.DOWNLOAD:

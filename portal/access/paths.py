@@ -23,6 +23,10 @@ RECORDS: dict[str, Purpose] = {
     "review.decide": Purpose.CASE,  # the case page again, with the decision panel's errors
     "review.field_check": Purpose.FIELD_CHECK,  # the desa operator's task page
     "review.match": Purpose.SEARCH,  # the POST of a name search: each candidate household
+    # the POST of a case search (ticket, NIK, No. KK, name): each listed case's household
+    "review.search": Purpose.SEARCH,
+    # the queue: each listed case's household whose head's name (DTSEN) it shows
+    "review.queue": Purpose.QUEUE,
     "review.create_export": Purpose.EXPORT,  # the cases' households written into the export
     "review.download_export": Purpose.DOWNLOAD,  # the file, in an officer's hands
 }
@@ -72,7 +76,6 @@ NO_HOUSEHOLD_DATA: dict[str, str] = {
     "auth.logout": "signing out",
     "auth.logout_everywhere": "signing out",
     "auth.sessions": "the officer's own sessions",
-    "review.queue": "tickets, reasons, desa and states of cases: no family's data",
     "review.dashboard": "counts only",
     "review.exports": "the list of exports: counts and states (a held export whose undo window"
     " is over is made then, recording as review.create_export does)",

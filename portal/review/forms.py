@@ -17,14 +17,29 @@ from portal.forms import BaseForm, PhotoHint, RadioField, SelectField, options
 NOTE_LIMITS = Length(min=10, max=2000, message=_l("Write between 10 and 2000 characters."))
 
 
+VERVAL_CHOICES = {
+    "none": _l("No field check asked"),
+    "requested": _l("Field check asked, waiting"),
+    "received": _l("Field check result received"),
+}
+
+
 class QueueFilterForm(BaseForm):
     class Meta:
         csrf = False  # a GET filter: changes nothing
 
     status = SelectField(_l("Status"), validators=[Optional()])
-    reason = SelectField(_l("Reason code"), validators=[Optional()])
+    reason = SelectField(_l("Reason"), validators=[Optional()])
     kecamatan = SelectField(_l("Kecamatan"), validators=[Optional()])
-    desa = SelectField(_l("Desa/kelurahan"), validators=[Optional()])
+    # typed, with the desa of the officer's area offered by a <datalist>; matched to a desa
+    # of the area by the server (portal/review/search.py resolve_desa), so it works without JS
+    desa = StringField(
+        _l("Desa/kelurahan"),
+        description=_l("Type part of the name."),
+        validators=[Optional(), Length(max=100, message=_l("Write at most 100 characters."))],
+        render_kw={"autocomplete": "off", "spellcheck": "false", "list": "desa-list"},
+    )
+    verval = SelectField(_l("Field verification (verval)"), validators=[Optional()])
     overdue = BooleanField(_l("Only overdue"))
     escalated = BooleanField(_l("Only escalated"))
     mine = BooleanField(_l("Only assigned to me"))
@@ -40,9 +55,12 @@ class QueueFilterForm(BaseForm):
         self.status.choices = options(
             [("", _l("All")), *((s.value, TITLES[s]) for s in AppealStatus)]
         )
-        self.reason.choices = options([("", _l("All")), *((code, code) for code in REASONS)])
+        self.reason.choices = options(
+            [("", _l("All")), *((code, reason.title) for code, reason in REASONS.items())]
+        )
         self.kecamatan.choices = options([("", _l("All")), *kecamatan])
-        self.desa.choices = options([("", _l("All")), *desa])
+        self.verval.choices = options([("", _l("All")), *VERVAL_CHOICES.items()])
+        self.desa_options = desa  # (code, name) of the desa the officer may filter on
 
 
 class FieldCheckRequestForm(BaseForm):
@@ -108,6 +126,24 @@ class DecisionForm(BaseForm):
         _l("Ticket of the case this one repeats"),
         description=_l("Only for a duplicate."),
         validators=[Optional(), Length(max=12)],
+    )
+
+
+class CaseSearchForm(BaseForm):
+    """Find cases by ticket, NIK, No. KK or name (portal/review/search.py). Posted, so a
+    NIK or No. KK typed here never reaches a URL or an access log."""
+
+    q = StringField(
+        _l("Ticket, NIK, No. KK or name"),
+        description=_l(
+            "A ticket (like K7QM-4TX9), a NIK or No. KK (16 digits), or at least one word of "
+            "a name."
+        ),
+        validators=[
+            DataRequired(message=_l("Type a ticket, a number or a name.")),
+            Length(max=100, message=_l("Write at most 100 characters.")),
+        ],
+        render_kw={"autocomplete": "off", "spellcheck": "false", "inputmode": "search"},
     )
 
 

@@ -7,20 +7,45 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, false, func, or_, select, tuple_, union_all
+from sqlalchemy import Select, and_, exists, false, func, or_, select, tuple_, union_all
 
 from portal import db
 from portal.appeals.models import Appeal, AppealPhoto
+from portal.appeals.reasons import REASONS
 from portal.appeals.states import OPEN
-from portal.auth.models import StaffUser
+from portal.auth.models import Role, StaffUser
+from portal.core.names import mask_name
 from portal.dataimport import queries as snapshots
-from portal.dataimport.models import Person
+from portal.dataimport.models import Household, Person
 from portal.review import permissions
 from portal.review.models import AppealCount, AppealOpenDue, FieldCheck
 from portal.review.permissions import FIELD_CHECKS, Ts, scoped, scoped_counts
+from portal.wilayah import queries as wilayah
 
 PAGE_SIZE = 25
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
+
+# Where a case's field verification (verval) stands: no field check asked, one asked and
+# not answered yet, or every one asked answered by the desa operator.
+VERVAL_NONE = "none"
+VERVAL_REQUESTED = "requested"
+VERVAL_RECEIVED = "received"
+VERVAL_STATES = (VERVAL_NONE, VERVAL_REQUESTED, VERVAL_RECEIVED)
+
+
+def _checks(*conditions: Any) -> Any:
+    """EXISTS a field check of the case (the index on field_checks.appeal_id)."""
+    return exists().where(FieldCheck.appeal_id == Appeal.id, *conditions)
+
+
+def verval_condition(state: str) -> Any:
+    """The cases whose verval is in STATE (one of VERVAL_STATES)."""
+    open_check = _checks(FieldCheck.done_at.is_(None))
+    if state == VERVAL_REQUESTED:
+        return open_check
+    if state == VERVAL_RECEIVED:
+        return and_(_checks(FieldCheck.done_at.is_not(None)), ~open_check)
+    return ~_checks()
 
 
 @dataclass
@@ -32,6 +57,7 @@ class QueueFilter:
     overdue: bool = False
     mine: bool = False
     escalated: bool = False
+    verval: str | None = None  # one of VERVAL_STATES
     nothing: bool = False  # a filter value was refused: match no case
 
     def apply(self, stmt: Select[*Ts], user: StaffUser, now: datetime) -> Select[*Ts]:
@@ -53,6 +79,8 @@ class QueueFilter:
             )
         if self.mine:
             stmt = stmt.where(Appeal.assigned_to_id == user.id)
+        if self.verval in VERVAL_STATES:
+            stmt = stmt.where(verval_condition(self.verval))
         return stmt
 
 
@@ -128,7 +156,13 @@ def _page(
 ) -> Any:
     """One page (PAGE_SIZE + 1 rows) of STMT in scope under FILTERS, after the cursor; with
     STATUS, only that status (a query, not rows: the caller merges the branches)."""
-    stmt = filters.apply(scoped(stmt, user), user, now).order_by(Appeal.due_at, Appeal.id)
+    due: Any = Appeal.due_at
+    if filters.verval in (VERVAL_REQUESTED, VERVAL_RECEIVED):
+        # the few cases with a field check: PostgreSQL would walk the whole scope in due order
+        # probing each case's checks (seconds at 1 M cases, the checks being on a few of
+        # them); sorting the matches instead takes them from the checks (a hash join)
+        due = func.coalesce(Appeal.due_at, Appeal.due_at)
+    stmt = filters.apply(scoped(stmt, user), user, now).order_by(due, Appeal.id)
     if after is not None:
         # a row-value comparison: one index range on both engines (an OR of two is not)
         stmt = stmt.where(tuple_(Appeal.due_at, Appeal.id) > tuple_(*after))
@@ -143,7 +177,7 @@ def status_counts(user: StaffUser, filters: QueueFilter, now: datetime) -> dict[
     kept = (
         permissions.counts_kept_for(user)
         and not (filters.nothing or filters.overdue or filters.mine or filters.escalated)
-        and not filters.desa
+        and not (filters.desa or filters.verval)
     )
     if not kept:
         # a desa, the clock or the officer: counted from the cases (a narrow set, indexed)
@@ -322,6 +356,100 @@ def field_check_for(user: StaffUser, check_id: int) -> tuple[FieldCheck, Appeal]
         .where(FieldCheck.id == check_id)
     ).first()
     return (row[0], row[1]) if row else None
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One case as the queue and the search list it: names, not codes."""
+
+    appeal: Appeal
+    head: str | None  # the household head's name (masked for a desa operator), or None
+    head_in_dtsen: bool  # the name is DTSEN's (else the name the filer gave, or none)
+    desa: str  # the desa's name ('' when the case has no desa)
+    kecamatan: str
+    reason: object  # the reason's title (a lazy string)
+    holder: str | None  # the officer who holds the case
+    verval: str  # one of VERVAL_STATES
+
+
+@dataclass
+class Rows:
+    rows: list[QueueRow]
+    households: list[str]  # No. KK HMACs whose DTSEN data (the head's name) the rows show
+    period: str | None  # of the snapshot the names come from
+
+
+def rows_for(user: StaffUser, cases: list[Appeal]) -> Rows:
+    """The rows of CASES (already in USER's scope), each with names instead of codes. A
+    fixed number of queries whatever the page size: the head of each household (current
+    snapshot, only a household DTSEN puts in USER's scope, as on the case page), the region
+    names, the holders, the field checks. A desa operator sees names masked."""
+    if not cases:
+        return Rows([], [], None)
+    ids = [a.id for a in cases]
+    states: dict[int, str] = {}
+    for appeal_id, done_at in db.session.execute(
+        select(FieldCheck.appeal_id, FieldCheck.done_at).where(FieldCheck.appeal_id.in_(ids))
+    ).all():
+        if done_at is None:
+            states[appeal_id] = VERVAL_REQUESTED
+        else:
+            states.setdefault(appeal_id, VERVAL_RECEIVED)
+    heads, period = _heads(user, {a.subject_kk_hmac for a in cases if a.subject_kk_hmac})
+    places = wilayah.names(
+        {code for a in cases for code in (a.kode_desa, a.kecamatan_code) if code}
+    )
+    holders = staff_names({a.assigned_to_id for a in cases if a.assigned_to_id})
+    masked = user.role_enum is Role.OPERATOR_DESA
+    rows = []
+    for a in cases:
+        dtsen = heads.get(a.subject_kk_hmac or "")
+        name = dtsen or (None if a.subject_is_filer_household else a.subject_name)
+        reason = REASONS.get(a.reason_code)
+        rows.append(
+            QueueRow(
+                appeal=a,
+                head=(mask_name(name) if masked else name) if name else None,
+                head_in_dtsen=dtsen is not None,
+                desa=places.get(a.kode_desa or "", ""),
+                kecamatan=places.get(a.kecamatan_code, a.kecamatan_code),
+                reason=reason.title if reason else a.reason_code,
+                holder=holders.get(a.assigned_to_id) if a.assigned_to_id else None,
+                verval=states.get(a.id, VERVAL_NONE),
+            )
+        )
+    shown = sorted({a.subject_kk_hmac for a in cases if a.subject_kk_hmac in heads})
+    return Rows(rows, [k for k in shown if k], period)
+
+
+def _heads(user: StaffUser, kk_hmacs: set[str]) -> tuple[dict[str, str], str | None]:
+    """The head's name (or the first member's) of each household in the current snapshot
+    that lives in USER's scope: two indexed queries for the whole page."""
+    snapshot = snapshots.current_snapshot()
+    if snapshot is None or not kk_hmacs:
+        return {}, None
+    visible = [
+        kk
+        for kk, desa in db.session.execute(
+            select(Household.kk_hmac, Household.kode_desa).where(
+                Household.snapshot_id == snapshot.id, Household.kk_hmac.in_(kk_hmacs)
+            )
+        ).all()
+        if permissions.desa_in_scope(user, desa)
+    ]
+    if not visible:
+        return {}, snapshot.period
+    heads: dict[str, str] = {}
+    first: dict[str, str] = {}
+    for kk, nama, hubungan in db.session.execute(
+        select(Person.kk_hmac, Person.nama, Person.hubungan)
+        .where(Person.snapshot_id == snapshot.id, Person.kk_hmac.in_(visible))
+        .order_by(Person.kk_hmac, Person.position)
+    ).all():
+        first.setdefault(kk, nama)
+        if hubungan == "KEPALA KELUARGA":
+            heads.setdefault(kk, nama)
+    return {kk: heads.get(kk) or first[kk] for kk in first}, snapshot.period
 
 
 def staff_names(ids: set[int]) -> dict[int, str]:

@@ -38,6 +38,7 @@ from portal.review import (
     matching,
     permissions,
     queries,
+    search,
     service,
 )
 from portal.security import client_network
@@ -76,8 +77,26 @@ def _desa_choices() -> list[tuple[str, str]]:
     elif g.staff.office_code:
         codes = wilayah.desa_in_kabupaten(g.staff.office_code)
     else:
-        return []  # pusat: the national list is too long for a select
+        return []  # pusat: the national list is too long to offer
     return wilayah.describe(codes)
+
+
+def _desa_filter(form: Any) -> str | None:
+    """The one desa of the officer's area that the typed desa names (None: no filter, or an
+    error added to the field, which then matches no case)."""
+    typed = form.desa.data
+    if not typed or form.desa.errors:
+        return None
+    found = search.resolve_desa(typed, form.desa_options)
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        form.desa.errors.append(_("No desa of your area has that name."))
+    else:
+        form.desa.errors.append(
+            _("Several desa have that name: choose one from the list, with its kecamatan.")
+        )
+    return None
 
 
 @bp.get("/")
@@ -86,6 +105,7 @@ def queue() -> Any:
         return redirect(url_for("review.field_checks"))  # an operator's home: their tasks
     form = forms.QueueFilterForm(_kecamatan_choices(), _desa_choices(), request.args)
     form.validate()
+    desa = _desa_filter(form)
 
     def valid(field: Any) -> Any:
         # a refused value (not one of the options, a NUL byte...) never reaches the database
@@ -95,13 +115,16 @@ def queue() -> Any:
         status=valid(form.status),
         reason=valid(form.reason),
         kecamatan=valid(form.kecamatan),
-        desa=valid(form.desa),
+        desa=desa,
         overdue=bool(valid(form.overdue)),
         mine=bool(valid(form.mine)),
         escalated=bool(valid(form.escalated)),
+        verval=valid(form.verval),
         nothing=bool(form.errors),  # ...and matches no case, with the error shown
     )
     page = queries.queue(g.staff, filters, request.args.get("setelah"))
+    rows = queries.rows_for(g.staff, page.cases)
+    search.record_listing(g.staff, rows, request.remote_addr)
     forwarded = [a.id for a in page.cases if a.status == AppealStatus.DITERUSKAN.value]
     # the next page keeps the filters, and only them (nothing else reaches url_for)
     args: dict[str, Any] = {
@@ -111,6 +134,8 @@ def queue() -> Any:
         "review/queue.html",
         form=form,
         page=page,
+        rows=rows.rows,
+        verval_titles=forms.VERVAL_CHOICES,
         next_url=url_for("review.queue", setelah=page.next_cursor, **args)
         if page.next_cursor
         else None,

@@ -188,6 +188,36 @@ def _match(w: World) -> Callable[[], list[Row]]:
     return hit
 
 
+def _queue(w: World) -> Callable[[], list[Row]]:
+    w.cases.make(subject_kk_hmac=w.kk(w.ours))
+    w.cases.make(subject_kk_hmac=w.kk(w.ours))  # two cases, one household: one row
+    w.cases.make(subject_kk_hmac=w.kk(w.theirs))
+    w.cases.make()  # no household in DTSEN: no name shown, nothing recorded
+    desk = w.sign_in(w.staff.create("verifikator"))
+
+    def hit() -> list[Row]:
+        page = get(desk, "/staf/")
+        assert len(page.soup.select("table.table--queue tbody tr")) == 4
+        assert w.ours.members[0].nama in page.text  # the head's name, from DTSEN
+        return [(w.kk(h), "queue", "verifikator", "32.16") for h in (w.ours, w.theirs)]
+
+    return hit
+
+
+def _search(w: World) -> Callable[[], list[Row]]:
+    w.cases.make(subject_kk_hmac=w.kk(w.ours))
+    w.cases.make(subject_kk_hmac=w.kk(w.theirs))
+    desk = w.sign_in(w.staff.create("verifikator"))
+
+    def hit() -> list[Row]:
+        page = post(desk, "/staf/cari", {"q": w.ours.no_kk})
+        assert page.status == 200
+        assert len(page.soup.select("table.table--queue tbody tr")) == 1
+        return [(w.kk(w.ours), "search", "verifikator", "32.16")]
+
+    return hit
+
+
 def _export(w: World) -> Callable[[], list[Row]]:
     approved_case(w.app, kk_hmac=w.kk(w.ours))
     approved_case(w.app, kk_hmac=w.kk(w.ours))  # two cases, one household: one row
@@ -223,6 +253,8 @@ SCENARIOS: dict[str, Callable[[World], Callable[[], list[Row]]]] = {
     "review.photo": _photo,
     "review.field_check": _field_check,
     "review.match": _match,
+    "review.queue": _queue,
+    "review.search": _search,
     "review.create_export": _export,
     "review.download_export": _download,
 }

@@ -145,7 +145,7 @@ def test_each_purpose_is_told_by_kind_of_reader(
         ),
         (
             "Dinsos Kabupaten Bekasi — verifier",
-            "Searched a desa by name for a reported household: your family was a result",
+            "Searched by name or number: your family, or a case about it, was a result",
         ),
     ]
 

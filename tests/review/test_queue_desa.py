@@ -35,4 +35,9 @@ def test_queue_filtered_on_a_desa_lists_only_its_cases(app: Flask, staff) -> Non
 
     listed = page.texts("table.table--queue tbody td:first-child a")
     assert listed == ["AAAA-2222"]
-    assert page.soup.find("select", attrs={"name": "desa"})
+    field = page.soup.find("input", attrs={"name": "desa", "list": "desa-list"})
+    assert field
+    options = [o["value"] for o in page.soup.select("datalist#desa-list option")]
+    assert "Sagara Makmur, Tarumajaya, Kabupaten Bekasi" in options
+    assert len(options) > 100  # every desa of Kabupaten Bekasi, none of elsewhere
+    assert all(o.endswith("Kabupaten Bekasi") for o in options)
