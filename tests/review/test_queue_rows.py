@@ -88,7 +88,7 @@ def test_a_desa_operator_sees_the_head_masked(
     sign_in: Callable[[Officer], Client],
 ) -> None:
     cases.make(subject_kk_hmac=kk(app, house))
-    page = get(sign_in(staff.create("operator_desa")), "/staf/")
+    page = get(sign_in(staff.create("operator_desa")), "/staf/?status=")
     assert [r["Household"] for r in rows(page)] == ["B*** S******"]
     assert "BUDI" not in page.text
 
