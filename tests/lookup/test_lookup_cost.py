@@ -105,6 +105,8 @@ def test_on_postgresql_the_access_record_does_not_wait_for_the_wal_flush(
 
     def setting_after_record(purpose: access.Purpose, keys: Any) -> str:
         with app.test_request_context("/"):
+            # the server's default (the suite's database runs with it off: tests/fixtures/db.py)
+            db.session.execute(text("SET LOCAL synchronous_commit = on"))
             access.record(purpose, keys, period="2026Q3")
             value = str(db.session.execute(text("SHOW synchronous_commit")).scalar_one())
             db.session.rollback()
