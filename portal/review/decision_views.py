@@ -90,7 +90,7 @@ def ask_confirmation(form: DecisionPanelForm, conflicts: tuple[str, ...]) -> Non
 
 
 def take_next_case() -> Response:
-    """After a decision: the next unassigned case, or the queue when none waits."""
+    """The next unassigned case (button or after a decision), or the queue when none waits."""
     try:
         appeal = service.take_next(g.staff)
     except service.NotAllowed:

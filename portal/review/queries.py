@@ -19,7 +19,7 @@ from portal.dataimport import queries as snapshots
 from portal.dataimport.models import Household, Person
 from portal.review import permissions
 from portal.review.models import AppealCount, AppealOpenDue, FieldCheck
-from portal.review.permissions import FIELD_CHECKS, Ts, scoped, scoped_counts
+from portal.review.permissions import Ts, scoped, scoped_counts
 from portal.wilayah import queries as wilayah
 
 PAGE_SIZE = 25
@@ -336,26 +336,6 @@ def photo_of(appeal: Appeal, photo_id: int) -> AppealPhoto | None:
 
 def by_ticket(user: StaffUser, ticket: str) -> Appeal | None:
     return db.session.scalar(scoped(select(Appeal), user).where(Appeal.ticket == ticket))
-
-
-def open_field_checks(user: StaffUser) -> list[tuple[FieldCheck, Appeal]]:
-    """Field checks waiting in the operator's desa, oldest first."""
-    stmt = (
-        scoped(select(FieldCheck, Appeal), user, FIELD_CHECKS)
-        .join(Appeal, Appeal.id == FieldCheck.appeal_id)
-        .where(FieldCheck.done_at.is_(None))
-        .order_by(FieldCheck.requested_at)
-    )
-    return [(check, appeal) for check, appeal in db.session.execute(stmt).all()]
-
-
-def field_check_for(user: StaffUser, check_id: int) -> tuple[FieldCheck, Appeal] | None:
-    row = db.session.execute(
-        scoped(select(FieldCheck, Appeal), user, FIELD_CHECKS)
-        .join(Appeal, Appeal.id == FieldCheck.appeal_id)
-        .where(FieldCheck.id == check_id)
-    ).first()
-    return (row[0], row[1]) if row else None
 
 
 @dataclass(frozen=True)

@@ -151,15 +151,7 @@ def queue() -> Any:
 def take_next() -> Response:
     if not EmptyForm().validate():
         abort(400)
-    try:
-        appeal = service.take_next(g.staff)
-    except service.NotAllowed:
-        abort(403)
-    except service.NothingToTake:
-        flash(_("No unassigned case is waiting."), "info")
-        return redirect(url_for("review.queue"))
-    flash(_("Case %(ticket)s is now yours.", ticket=tickets.display(appeal.ticket)), "success")
-    return redirect(url_for("review.case", appeal_id=appeal.id))
+    return decision_views.take_next_case()
 
 
 @bp.get("/kasus/<int(max=2147483647):appeal_id>")
