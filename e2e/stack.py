@@ -179,6 +179,9 @@ def production_env(database_url: str) -> dict[str, str]:
         # a new export may be cancelled for 15 s (10 min by default): e2e/test_office.py
         # cancels one in that window, and waits it out for the next one
         "EXPORT_UNDO_MINUTES": "0.25",
+        # one demo household ("Receiving some") files the sanggahan of every staff journey,
+        # more than the 5 a day a real filer may send (APPEAL_FILER_LIMIT's default)
+        "APPEAL_FILER_LIMIT": "50 per day",
         "PATH": os.environ["PATH"],
     }
 

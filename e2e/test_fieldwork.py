@@ -17,6 +17,8 @@ JavaScript off, in Bahasa Indonesia:
 
 from __future__ import annotations
 
+import re
+from html import unescape as html_unescape
 from pathlib import Path
 from typing import Any
 
@@ -125,11 +127,34 @@ def test_an_operator_does_the_verval_from_the_task_alone_with_a_draft_and_a_phon
     photo = v.page.get_by_role("img", name="Foto 1 (pemeriksaan lapangan)")
     assert photo.count() == 1  # the photo of the draft went with the result
 
-    # 5. the reporter: on no page the operator reaches
+    # 5. the reporter: on no page the operator reaches. The pages named here, then every
+    # staff page (and file) linked from any page reached, followed with the operator's session
     for path in ("/staf/", "/staf/verval", task_path, "/staf/riwayat-verval", case_path):
         o.visit(path, "reporter-check")
         seen[path] = o.page.content()
+    seen.update(crawl_staff_pages(o, stack, list(seen.values())))
+    assert {"/staf/cari", "/staf/bantu-ajukan", case_path} <= seen.keys(), sorted(seen)
     filer = stack.demo["partly"]
     for name, html in seen.items():
         for secret in (filer["nik"], filer["no_kk"], FILER_PHONE, FILER_PHONE[-9:]):
             assert secret not in html, f"{name} shows the filer ({secret[:4]}...)"
+
+
+def crawl_staff_pages(phone: Phone, stack: Stack, pages: list[str], limit: int = 150) -> dict:
+    """Every /staf/ address linked (a href, img src) from PAGES and from the pages they lead
+    to, fetched with the phone's session: {path: body text}. Sign-out is a form, not a link."""
+    link = re.compile(r'(?:href|src)="(/staf/[^"#]*)"')
+    found: dict[str, str] = {}
+    queue = [path for html in pages for path in link.findall(html)]
+    while queue and len(found) < limit:
+        path = html_unescape(queue.pop(0))
+        if path in found:
+            continue
+        answer = phone.context.request.get(stack.url + path, max_redirects=0)
+        assert answer.status < 500, f"{path}: HTTP {answer.status}"
+        body = answer.body().decode("utf-8", "replace")
+        found[path] = body
+        if answer.headers.get("content-type", "").startswith("text/html"):
+            queue.extend(link.findall(body))
+    assert len(found) < limit, "the crawl did not end: a page links to endless addresses"
+    return found

@@ -82,8 +82,9 @@ def test_a_case_filed_with_an_email_address_and_decided_sends_two_emails(
     v.visit("/staf/", "queue")
     v.follow(ticket, "case", exact=True)
     v.submit("Ambil laporan ini", "claimed", exact=True)
-    v.follow("Putuskan", "decide", exact=True)
-    v.choose("Ditolak", group="Keputusan")
+    # the decision panel is on the case page (issue 14), its options worded by outcome
+    assert v.page.locator("#putuskan h2").inner_text().strip() == f"Putuskan {ticket}"
+    v.choose("Tolak: data tetap", group="Keputusan")
     v.select("Alasan", "Dokumen tidak membuktikannya")
     v.fill("Penjelasan untuk warga", NOTE)
     v.submit("Simpan keputusan", "decided", exact=True)
