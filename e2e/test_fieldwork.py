@@ -12,7 +12,9 @@ JavaScript off, in Bahasa Indonesia:
    there, the photo kept;
 4. they finish and send; "Yang sudah saya kirim" lists it with its date and finding; the
    verifikator reads the checklist answers on the case page;
-5. no page the operator reached shows who filed (NIK, No. KK, mobile number).
+5. no page the operator can reach shows who filed (NIK, No. KK, mobile number): the pages
+   above, then every staff page linked from them, followed;
+6. the verifikator decides on the finding.
 """
 
 from __future__ import annotations
@@ -138,6 +140,15 @@ def test_an_operator_does_the_verval_from_the_task_alone_with_a_draft_and_a_phon
     for name, html in seen.items():
         for secret in (filer["nik"], filer["no_kk"], FILER_PHONE, FILER_PHONE[-9:]):
             assert secret not in html, f"{name} shows the filer ({secret[:4]}...)"
+
+    # 6. the verifikator decides on the finding (one household may have only
+    # APPEAL_MAX_OPEN_PER_SUBJECT open cases, and test_staff files the next one about it)
+    v.visit(case_path, "decide")
+    v.choose("Setuju: usulkan keluar dari bansos", group="Keputusan")
+    v.select("Alasan", "Terbukti dari pemeriksaan lapangan (verval)")
+    v.fill("Penjelasan untuk warga", "Pemeriksaan lapangan membenarkan laporan Anda.")
+    v.submit("Simpan keputusan", "decided", exact=True)
+    assert "Keputusan disimpan." in v.notices()
 
 
 def crawl_staff_pages(phone: Phone, stack: Stack, pages: list[str], limit: int = 150) -> dict:
