@@ -8,6 +8,9 @@ PORT ?= 8000
 WORKERS ?= 2
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
+# the second part of the PostgreSQL run in `make test-both` (created by the suite if missing)
+PG_TEST_URL_2 ?= postgresql+psycopg://postgres@127.0.0.1:5432/test_2
+REDIS_TEST_URL_2 ?= redis://127.0.0.1:6379/1
 
 .DEFAULT_GOAL := help
 .PHONY: help install lock run serve setup-demo test test-sqlite test-postgres test-both lint fmt \
@@ -102,16 +105,20 @@ coverage-report: install ## Combine the coverage runs' data; fail below COVERAGE
 	$(BIN)/python -m coverage combine -q
 	$(BIN)/python -m coverage report --fail-under=$(COVERAGE_FLOOR)
 
-# The two engines side by side (one core each), each run's lines prefixed with its engine,
-# their coverage combined; then tests/faults alone on each, since it restarts PostgreSQL and
-# times answers.
+# The two engines side by side, each run's lines prefixed with its engine, their coverage
+# combined: the SQLite run, and the PostgreSQL run in two parts (--shard, tests/fixtures/shard.py)
+# on a database and a Redis database each, since it has about twice the work; then tests/faults
+# alone on each engine, since it restarts PostgreSQL and times answers.
 test-both: i18n-compile ## The suite on SQLite and on PostgreSQL + Redis in parallel, then the fault tests
 	@set -o pipefail; rc=0; $(BIN)/python -m coverage erase; \
 	( $(MAKE) --no-print-directory test-sqlite PYTEST_ARGS=--ignore=tests/faults COVERAGE=1 2>&1 \
 	    | sed -u 's/^/[sqlite] /' ) & sqlite=$$!; \
-	( $(MAKE) --no-print-directory test-postgres PYTEST_ARGS=--ignore=tests/faults COVERAGE=1 2>&1 \
-	    | sed -u 's/^/[postgres] /' ) & postgres=$$!; \
-	wait $$sqlite || rc=1; wait $$postgres || rc=1; \
+	( $(MAKE) --no-print-directory test-postgres COVERAGE=1 \
+	    PYTEST_ARGS="--ignore=tests/faults --shard 1/2" 2>&1 | sed -u 's/^/[postgres 1] /' ) & pg1=$$!; \
+	( $(MAKE) --no-print-directory test-postgres COVERAGE=1 PG_TEST_URL=$(PG_TEST_URL_2) \
+	    REDIS_TEST_URL=$(REDIS_TEST_URL_2) PYTEST_ARGS="--ignore=tests/faults --shard 2/2" 2>&1 \
+	    | sed -u 's/^/[postgres 2] /' ) & pg2=$$!; \
+	wait $$sqlite || rc=1; wait $$pg1 || rc=1; wait $$pg2 || rc=1; \
 	$(MAKE) --no-print-directory coverage-report || rc=1; \
 	$(MAKE) --no-print-directory test-sqlite PYTEST_ARGS=tests/faults || rc=1; \
 	$(MAKE) --no-print-directory test-postgres PYTEST_ARGS=tests/faults || rc=1; \

@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.fixtures.factories",
     "tests.fixtures.staff",
     "tests.fixtures.guards",
+    "tests.fixtures.shard",
 ]

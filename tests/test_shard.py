@@ -1,0 +1,53 @@
+"""The suite's --shard split (tests/fixtures/shard.py): each test in exactly one part, the
+parts' work close, the same split in every process."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from tests.fixtures.shard import parse, split, weight
+
+
+def modules(count: int, seed: int) -> dict[str, float]:
+    rng = random.Random(seed)
+    return {f"tests/p{i % 7}/test_m{i}.py": rng.uniform(0.2, 40.0) for i in range(count)}
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3, 5])
+def test_every_module_is_in_exactly_one_part(parts: int) -> None:
+    work = modules(120, seed=parts)
+    chosen = split(work, parts)
+    assert len(chosen) == parts
+    assert sum(len(part) for part in chosen) == len(work)
+    assert set().union(*chosen) == set(work)
+
+
+def test_the_parts_end_within_one_module_of_each_other() -> None:
+    work = modules(150, seed=7)
+    loads = sorted(sum(work[m] for m in part) for part in split(work, 2))
+    assert loads[1] - loads[0] <= max(work.values())
+    assert loads[0] > 0.45 * sum(work.values())
+
+
+def test_the_split_does_not_depend_on_the_order_of_collection() -> None:
+    work = modules(80, seed=3)
+    shuffled = list(work.items())
+    random.Random(1).shuffle(shuffled)
+    assert split(work, 2) == split(dict(shuffled), 2)
+
+
+def test_a_package_weighs_its_measured_figure() -> None:
+    assert weight("tests/dataimport/test_loader.py") > weight("tests/test_config.py")
+    assert weight("tests/test_config.py") == weight("tests/core/test_nik.py")
+
+
+@pytest.mark.parametrize("bad", ["0/2", "3/2", "1", "a/b", "1/0", ""])
+def test_a_malformed_shard_is_a_usage_error(bad: str) -> None:
+    with pytest.raises(pytest.UsageError):
+        parse(bad)
+
+
+def test_a_shard_is_parsed() -> None:
+    assert parse("2/3") == (2, 3)
