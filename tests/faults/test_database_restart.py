@@ -117,7 +117,10 @@ def test_lookups_answer_503_while_postgresql_is_down_and_the_household_once_it_i
 
     assert before, "no look-up before the stop"
     assert all(a.kind == "household" for a in before), "the household was not found at first"
-    assert others == [], f"answers that are neither the household nor the 503 page: {others[:5]}"
+    assert others == [], (
+        f"answers that are neither the household nor the 503 page: {others[:5]}\n"
+        f"the portal's log:\n{served.portal.log_tail(80)}"
+    )
     assert len(down) >= 10, f"only {len(down)} look-ups while PostgreSQL was down"
     assert all(a.kind == "unavailable" for a in down)
     assert last_failure - started < RECOVERY_LIMIT, (
