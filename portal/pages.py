@@ -13,6 +13,10 @@ changing any page:
   through ``Context.call`` on every string. They take the evaluation context only (all
   they need is whether it autoescapes): a callable that takes the whole context makes Jinja
   derive a new context on each call inside a loop or a block with variables.
+- ``fragment(name)`` in templates gives the parts of the public layout that depend only on
+  the language and the script root (the header around the language switch, the fraud
+  warning, the footer: ``templates/layouts/_<name>.html``), rendered once a language and
+  script root a process instead of some 25 ``url_for`` and translated strings a page.
 - :func:`translated` does the same for a label made with ``lazy_gettext`` (a program's,
   a relation's name), which would otherwise look up the app, the domain and the locale.
 """
@@ -97,6 +101,23 @@ def _ngettext(eval_ctx: EvalContext, singular: str, plural: str, num: int, **var
     return value % variables
 
 
+def _fragment(app: Flask) -> Any:
+    """``fragment(name)``: ``layouts/_<name>.html`` rendered once per translations (the
+    language) and script root. Such a template may use only ``_``/``gettext``, ``{% trans %}``
+    and ``url_for`` of the endpoints without values: nothing of the request or the session."""
+    cache: dict[tuple[str, NullTranslations, str], Markup] = {}
+
+    def fragment(name: str) -> Markup:
+        key = (name, _translations(), request.script_root)
+        html = cache.get(key)
+        if html is None:
+            template = app.jinja_env.get_template(f"layouts/_{name}.html")
+            html = cache[key] = Markup(template.render())  # noqa: S704 (our templates, autoescaped)
+        return html
+
+    return fragment
+
+
 def template_globals(app: Flask) -> dict[str, Any]:
     """The template globals that replace Flask's ``url_for`` and Flask-Babel's gettext
     callables (registered by portal.templating, after Flask-Babel's init_app)."""
@@ -105,4 +126,5 @@ def template_globals(app: Flask) -> dict[str, Any]:
         "gettext": _gettext,
         "_": _gettext,
         "ngettext": _ngettext,
+        "fragment": _fragment(app),
     }
