@@ -26,7 +26,8 @@ from __future__ import annotations
 from typing import Any
 
 from babel.support import NullTranslations
-from flask import Flask, g, request
+from flask import Flask, request
+from flask.globals import _cv_app
 from flask_babel import get_translations
 from flask_babel.speaklater import LazyString
 from jinja2 import pass_eval_context
@@ -58,7 +59,10 @@ def _translations() -> NullTranslations:
     get_translations looks up the app, the domain and the locale on every string. Kept beside
     Flask-Babel's per-request state (``g._flask_babel``) and only while its locale is the same
     object, so ``force_locale`` (e-mails, exports) gets its own language."""
-    state = g.get("_flask_babel")
+    app_ctx = _cv_app.get(None)  # what the ``g`` proxy resolves, without its two calls
+    if app_ctx is None:
+        return get_translations()
+    state = getattr(app_ctx.g, "_flask_babel", None)
     locale = getattr(state, "babel_locale", None)
     if locale is None:
         return get_translations()
