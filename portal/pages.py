@@ -62,7 +62,7 @@ def _translations() -> NullTranslations:
     app_ctx = _cv_app.get(None)  # what the ``g`` proxy resolves, without its two calls
     if app_ctx is None:
         return get_translations()
-    state = getattr(app_ctx.g, "_flask_babel", None)
+    state: Any = getattr(app_ctx.g, "_flask_babel", None)
     locale = getattr(state, "babel_locale", None)
     if locale is None:
         return get_translations()
