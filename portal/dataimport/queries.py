@@ -99,7 +99,7 @@ def _matching(count: int) -> Any:
     anew on every execution."""
     stmt = _MATCHING.get(count)
     if stmt is None:
-        ids = [bindparam(f"id{i}") for i in range(count)]
+        ids: list[Any] = [bindparam(f"id{i}") for i in range(count)]
         stmt = _MATCHING[count] = select(Person.snapshot_id).where(
             Person.snapshot_id.in_(ids),
             Person.nik_hmac == bindparam("nik"),
