@@ -13,6 +13,10 @@ changing any page:
   through ``Context.call`` on every string. They take the evaluation context only (all
   they need is whether it autoescapes): a callable that takes the whole context makes Jinja
   derive a new context on each call inside a loop or a block with variables.
+- ``fragment(name)`` in templates gives the parts of the public layout that depend only on
+  the language and the script root (the header around the language switch, the fraud
+  warning, the footer: ``templates/layouts/_<name>.html``), rendered once a language and
+  script root a process instead of some 25 ``url_for`` and translated strings a page.
 - :func:`translated` does the same for a label made with ``lazy_gettext`` (a program's,
   a relation's name), which would otherwise look up the app, the domain and the locale.
 """
@@ -22,7 +26,8 @@ from __future__ import annotations
 from typing import Any
 
 from babel.support import NullTranslations
-from flask import Flask, g, request
+from flask import Flask, request
+from flask.globals import _cv_app
 from flask_babel import get_translations
 from flask_babel.speaklater import LazyString
 from jinja2 import pass_eval_context
@@ -54,7 +59,10 @@ def _translations() -> NullTranslations:
     get_translations looks up the app, the domain and the locale on every string. Kept beside
     Flask-Babel's per-request state (``g._flask_babel``) and only while its locale is the same
     object, so ``force_locale`` (e-mails, exports) gets its own language."""
-    state = g.get("_flask_babel")
+    app_ctx = _cv_app.get(None)  # what the ``g`` proxy resolves, without its two calls
+    if app_ctx is None:
+        return get_translations()
+    state: Any = getattr(app_ctx.g, "_flask_babel", None)
     locale = getattr(state, "babel_locale", None)
     if locale is None:
         return get_translations()
@@ -97,6 +105,23 @@ def _ngettext(eval_ctx: EvalContext, singular: str, plural: str, num: int, **var
     return value % variables
 
 
+def _fragment(app: Flask) -> Any:
+    """``fragment(name)``: ``layouts/_<name>.html`` rendered once per translations (the
+    language) and script root. Such a template may use only ``_``/``gettext``, ``{% trans %}``
+    and ``url_for`` of the endpoints without values: nothing of the request or the session."""
+    cache: dict[tuple[str, NullTranslations, str], Markup] = {}
+
+    def fragment(name: str) -> Markup:
+        key = (name, _translations(), request.script_root)
+        html = cache.get(key)
+        if html is None:
+            template = app.jinja_env.get_template(f"layouts/_{name}.html")
+            html = cache[key] = Markup(template.render())  # noqa: S704 (our templates, autoescaped)
+        return html
+
+    return fragment
+
+
 def template_globals(app: Flask) -> dict[str, Any]:
     """The template globals that replace Flask's ``url_for`` and Flask-Babel's gettext
     callables (registered by portal.templating, after Flask-Babel's init_app)."""
@@ -105,4 +130,5 @@ def template_globals(app: Flask) -> dict[str, Any]:
         "gettext": _gettext,
         "_": _gettext,
         "ngettext": _ngettext,
+        "fragment": _fragment(app),
     }

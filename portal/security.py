@@ -57,21 +57,36 @@ def ip_prefix(address: str | None) -> str:
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
+# Every response's headers, each unless the view set it already (in this order).
+# Referrer-Policy: our own pages send their address to our own pages only (the same-origin
+# check in portal.guard reads it); other sites never learn which page a citizen came from.
+_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+_HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+# pages may show personal data: never cache them anywhere
+_NO_STORE = ("Cache-Control", "no-store")
+
+
 def _security_headers(response: Response) -> Response:
+    """The headers above, those the view did not set: what ``headers.setdefault`` does for
+    each, from one pass over the response's headers instead of a search (and a KeyError) a
+    header."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    # Our own pages send their address to our own pages only (the same-origin check in
-    # portal.guard reads it); other sites never learn which page a citizen came from.
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    present = {key.lower() for key, _value in headers}
+    wanted = [*_HEADERS]
     if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        wanted.append(_HSTS)
     if request.endpoint != "static":
-        # pages may show personal data: never cache them anywhere
-        headers.setdefault("Cache-Control", "no-store")
+        wanted.append(_NO_STORE)
+    for key, value in wanted:
+        if key.lower() not in present:
+            headers.add(key, value)
     return response
 
 

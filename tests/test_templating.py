@@ -82,3 +82,25 @@ def test_gettext_in_templates_formats_as_jinja_newstyle_does(app: Flask) -> None
             '{{ _("For %(who)s", who="<i>") }}|{{ ngettext("%(num)d x", "%(num)d xs", 2) }}'
         )
     assert shown == "Up to 50% of it|Plain <b>text</b>|For &lt;i&gt;|2 xs"
+
+
+def test_the_public_layouts_fixed_parts_follow_the_language_and_the_script_root(
+    app: Flask,
+) -> None:
+    """The header, fraud warning and footer are rendered once a language and script root
+    (portal.pages.fragment): a page in one language never shows another's, and a portal
+    mounted under a prefix links under it."""
+    client = app.test_client()
+    for root in ("", "/cek"):
+        for lang in ("id", "en", "id"):
+            page = client.get(f"/?lang={lang}", base_url=f"http://localhost{root}/")
+            assert page.status_code == 200
+            html = page.get_data(as_text=True)
+            header = html[html.index('<header class="site-header">') : html.index("<main")]
+            footer = html[html.index('<footer class="site-footer">') :]
+            track = "Lacak laporan" if lang == "id" else "Track a case"
+            assert f'<a href="{root}/lacak">{track}</a>' in header
+            assert f'href="{root}/waspada"' in header  # the fraud warning's link
+            assert f'href="{root}/statistik"' in footer
+            other = "Track a case" if lang == "id" else "Lacak laporan"
+            assert other not in html

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import bindparam, select
@@ -83,19 +84,32 @@ def matching_snapshots(nik_hmac: str, kk_hmac: str, snapshot_ids: list[int]) -> 
 
     This is the question a stranger would like answered: only after portal.policy.admit."""
     policy.require_admission()
-    found = db.session.connection().execute(
-        _MATCHING, {"ids": snapshot_ids, "nik": nik_hmac, "kk": kk_hmac}
-    )
+    values: dict[str, Any] = {f"id{i}": sid for i, sid in enumerate(snapshot_ids)}
+    values.update(nik=nik_hmac, kk=kk_hmac)
+    found = db.session.connection().execute(_matching(len(snapshot_ids)), values)
     return set(found.scalars())
+
+
+_MATCHING: dict[int, Any] = {}
+
+
+def _matching(count: int) -> Any:
+    """matching_snapshots' statement for COUNT snapshots, built once a process: one bound
+    value a snapshot (``IN (?, ?)``) rather than an expanding IN, which SQLAlchemy renders
+    anew on every execution."""
+    stmt = _MATCHING.get(count)
+    if stmt is None:
+        ids: list[Any] = [bindparam(f"id{i}") for i in range(count)]
+        stmt = _MATCHING[count] = select(Person.snapshot_id).where(
+            Person.snapshot_id.in_(ids),
+            Person.nik_hmac == bindparam("nik"),
+            Person.kk_hmac == bindparam("kk"),
+        )
+    return stmt
 
 
 # The look-up's statements, built once a process (building and keying a statement cost more
 # than running it on SQLite); values are bound at execution.
-_MATCHING = select(Person.snapshot_id).where(
-    Person.snapshot_id.in_(bindparam("ids", expanding=True)),
-    Person.nik_hmac == bindparam("nik"),
-    Person.kk_hmac == bindparam("kk"),
-)
 _HOUSEHOLD = select(Household.desil, Household.kode_desa).where(
     Household.snapshot_id == bindparam("sid"), Household.kk_hmac == bindparam("kk")
 )

@@ -333,7 +333,8 @@ def _history_statement() -> Any:
             and_(
                 person.snapshot_id == pc.previous_snapshot_id,
                 person.nik_hmac == pc.nik_hmac,
-                pc.kind.in_(("left", "removed")),
+                # two bound values, not an expanding IN: the statement is compiled once
+                pc.kind.in_([literal("left"), literal("removed")]),
             ),
         )
         .where(pc.snapshot_id == bindparam("sid"), pc.kk_hmac == bindparam("kk"))
