@@ -105,6 +105,9 @@ def _ngettext(eval_ctx: EvalContext, singular: str, plural: str, num: int, **var
     return value % variables
 
 
+_FRAGMENTS_KEPT = 64  # three fragments x languages x script roots; more is not normal
+
+
 def _fragment(app: Flask) -> Any:
     """``fragment(name)``: ``layouts/_<name>.html`` rendered once per translations (the
     language) and script root. Such a template may use only ``_``/``gettext``, ``{% trans %}``
@@ -115,6 +118,8 @@ def _fragment(app: Flask) -> Any:
         key = (name, _translations(), request.script_root)
         html = cache.get(key)
         if html is None:
+            if len(cache) >= _FRAGMENTS_KEPT:  # script roots are the server's, but bounded
+                cache.clear()
             template = app.jinja_env.get_template(f"layouts/_{name}.html")
             html = cache[key] = Markup(template.render())  # noqa: S704 (our templates, autoescaped)
         return html

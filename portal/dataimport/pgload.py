@@ -103,12 +103,12 @@ def _check_copy_header(first: bytes) -> None:
         raise _NotForCopy("header")
 
 
-# Programs in the order of PROGRAMS, each at most once: ";PKH;PBI-JK" matches. Another order
-# (or an alias, lower case, spaces) is left to the reader, which gives the same row or reason.
 # the kecamatan codes a NIK can name: two digits, dot, two, dot, two (without a regex: the
 # server's took 90 ms over the 7,000 kecamatan, LIKE and translate 10)
 _KECAMATAN_SQL = "code LIKE '__.__.__' AND translate(code, '0123456789', '') = '..'"
 _PERIOD = re.compile(rb"20\d\dQ[1-4]|2100Q[1-4]")  # as str(Period) writes it
+# Programs in the order of PROGRAMS, each at most once: ";PKH;PBI-JK" matches. Another order
+# (or an alias, lower case, spaces) is left to the reader, which gives the same row or reason.
 _PROGRAMS_IN_ORDER = "^" + "".join(f"(;{code})?" for code in PROGRAMS) + "$"
 
 
