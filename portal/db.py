@@ -7,16 +7,19 @@ views never do.
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from flask import Flask, current_app, g
 from sqlalchemy import CursorResult, DateTime, Engine, MetaData, Result, create_engine, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 from werkzeug.local import LocalProxy
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -156,9 +159,20 @@ def _get_session() -> Session:
 
 
 def _close_session(_exc: BaseException | None) -> None:
+    """Close the context's session: roll back whatever was not committed and return the
+    connection to the pool.
+
+    The answer is made by now, and anything it acknowledged was committed before it was
+    made. If the database went away since the request's last statement (a restart), the
+    rollback fails on the dead connection, which SQLAlchemy has already invalidated; raising
+    here, after the view, would turn that answer into the server's bare 500 page."""
     db_session = g.pop("db_session", None)
-    if db_session is not None:
+    if db_session is None:
+        return
+    try:
         db_session.close()
+    except DBAPIError as exc:
+        log.warning("database connection lost while closing the session: %s", type(exc).__name__)
 
 
 session: Session = cast(Session, LocalProxy(_get_session))

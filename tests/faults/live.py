@@ -258,6 +258,17 @@ class Portal:
         except FileNotFoundError:
             return ""
 
+    def log_problems(self, lines: int = 80) -> str:
+        """The log without the access lines of answered requests (2xx, 3xx): the errors,
+        their tracebacks and the failed requests, which a plain tail buries under traffic."""
+        answered = re.compile(r'^"[A-Z]+ [^"]*" [23]\d\d ')
+        try:
+            text = self.log.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+        kept = [line for line in text.splitlines() if not answered.match(line)]
+        return "\n".join(kept[-lines:])
+
     def serve(self, workers: int = 2, *extra: str) -> None:
         self.port = free_port()
         with self.log.open("ab") as log:

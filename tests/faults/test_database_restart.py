@@ -119,7 +119,7 @@ def test_lookups_answer_503_while_postgresql_is_down_and_the_household_once_it_i
     assert all(a.kind == "household" for a in before), "the household was not found at first"
     assert others == [], (
         f"answers that are neither the household nor the 503 page: {others[:5]}\n"
-        f"the portal's log:\n{served.portal.log_tail(80)}"
+        f"the portal's log, without answered requests:\n{served.portal.log_problems(80)}"
     )
     assert len(down) >= 10, f"only {len(down)} look-ups while PostgreSQL was down"
     assert all(a.kind == "unavailable" for a in down)

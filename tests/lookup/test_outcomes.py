@@ -16,6 +16,8 @@ import pytest
 from babel.dates import format_date
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from portal import create_app, db
 from portal.dataimport.models import Snapshot
@@ -293,6 +295,33 @@ def test_database_failure_answers_503_with_retry_after_not_not_found(
     assert "Service unavailable" in page.h1
     assert "No family found" not in page
     assert "does not mean that your data was not found" in main_text(page)
+
+
+def test_connection_lost_after_the_answer_was_made_still_gives_the_answer(
+    client: Client, factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL stopping between a request's last statement and its teardown: closing the
+    session rolls back on a dead connection and raises. That must not turn the answer
+    already made into a 500 (seen once in ten restarts in tests/faults)."""
+    house = factory.household(desil=2, programs=("PKH",), size=2)
+    factory.publish("2026Q3", [house])
+    closes = {"failed": 0}
+    close = Session.close
+
+    def dying_close(self: Session) -> None:
+        if not closes["failed"]:
+            closes["failed"] += 1
+            close(self)
+            raise OperationalError("ROLLBACK", {}, Exception("server closed the connection"))
+        close(self)
+
+    monkeypatch.setattr(Session, "close", dying_close)
+
+    page = look_up(client, house.members[1].nik, house.no_kk, status=200)
+
+    assert closes["failed"] == 1
+    assert "receives bansos" in page.h1
+    assert page.texts(".member__name") == ["B*** S******", "S*** A*****"]
 
 
 def test_database_failure_makes_readyz_fail_while_healthz_answers(dead_db_app: Flask) -> None:
