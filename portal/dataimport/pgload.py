@@ -103,9 +103,6 @@ def _check_copy_header(first: bytes) -> None:
         raise _NotForCopy("header")
 
 
-# the kecamatan codes a NIK can name: two digits, dot, two, dot, two (without a regex: the
-# server's took 90 ms over the 7,000 kecamatan, LIKE and translate 10)
-_KECAMATAN_SQL = "code LIKE '__.__.__' AND translate(code, '0123456789', '') = '..'"
 _PERIOD = re.compile(rb"20\d\dQ[1-4]|2100Q[1-4]")  # as str(Period) writes it
 # Programs in the order of PROGRAMS, each at most once: ";PKH;PBI-JK" matches. Another order
 # (or an alias, lower case, spaces) is left to the reader, which gives the same row or reason.
@@ -124,15 +121,29 @@ def _digits(cell: str, length: int) -> str:
     return f"(octet_length({cell}) = {length} AND {cell} !~ '[^0-9]')"
 
 
-def _rules_sql(staging: str, raw: str, sid: int, today: date, period: str) -> str:
+def _rules_sql(staging: str, raw: str, today: date, period: str) -> str:
     """CREATE TABLE AS: every row of RAW with ``ok`` when it passes the reader's rules per
     row and is already in the reader's normal form (upper case, single spaces, printable
     ASCII, canonical program codes, the file's PERIOD as written...), its values typed;
     otherwise ``cells``, its raw cells, for the reader. ``ok`` is true only where
     reader_rules returns the same values: when in doubt a row goes to the reader. Every cast
     runs under a CASE that checked its digits first. PERIOD and the codes are checked
-    constants (no value of the file is put into the SQL)."""
-    kec, desa = f"{SCHEMA}.kecamatan_{sid}", f"{SCHEMA}.desa_{sid}"
+    constants (no value of the file is put into the SQL).
+
+    The region codes are looked up in the wilayah table itself, as wilayah.codes gives them
+    to the reader: the kecamatan written with dots as nik.kecamatan_of does (321601 ->
+    32.16.01), the desa as it is, each of its level. In the table's default collation, so
+    a small file is checked through its primary key and a large one by a hash join. (Copied
+    into tables of their own first, the codes cost each import two table creations and
+    ANALYZEs, most of a small import's time; hashed whole per import, about 100 ms.)"""
+    kec, desa = int(Level.KECAMATAN), int(Level.DESA)
+
+    def dotted(cell: str) -> str:
+        return (
+            f"(substr({cell}, 1, 2) || '.' || substr({cell}, 3, 2) || '.' || substr({cell}, 5, 2))"
+            ' COLLATE "default"'
+        )
+
     hubungan = ", ".join(f"'{h}'" for h in sorted(HUBUNGAN))
     desils = ", ".join(f"'{n}'" for n in DESIL_RANGE)
     y, m, d = today.year, today.month, today.day
@@ -179,9 +190,9 @@ FROM (SELECT r.*, {_digits("r.nik", 16)} AS nik_ok, {_digits("r.no_kk", 16)} AS 
         kk_kec.code IS NOT NULL AS kk_kec, nik_kec.code IS NOT NULL AS nik_kec,
         desa.code IS NOT NULL AS desa_ok
     FROM {raw} r
-    LEFT JOIN {kec} kk_kec ON kk_kec.code = left(r.no_kk, 6)
-    LEFT JOIN {kec} nik_kec ON nik_kec.code = left(r.nik, 6)
-    LEFT JOIN {desa} desa ON desa.code = r.kode_desa
+    LEFT JOIN wilayah kk_kec ON kk_kec.code = {dotted("r.no_kk")} AND kk_kec.level = {kec}
+    LEFT JOIN wilayah nik_kec ON nik_kec.code = {dotted("r.nik")} AND nik_kec.level = {kec}
+    LEFT JOIN wilayah desa ON desa.code = r.kode_desa COLLATE "default" AND desa.level = {desa}
     OFFSET 0) a OFFSET 0) b OFFSET 0) c OFFSET 0) s
 """
 
@@ -299,7 +310,6 @@ class PostgresLoad(_Load):
                 f"kk_hmac {C_TEXT}, {', '.join(f'{c} {C_TEXT}' for c in COLUMNS)})"
             )
         )
-        self._load_codes()
         sent = self._stream(raw, size, progress)
         copied = self._end_copy()
         if copied != sent:  # COPY read the lines otherwise than we wrote them
@@ -332,26 +342,6 @@ class PostgresLoad(_Load):
         self._errors.append(RowError(line, reason))
         if len(self._errors) > 4 * loader.MAX_REPORTED_ERRORS:
             self._errors = sorted(self._errors, key=lambda e: e.line)[: loader.MAX_REPORTED_ERRORS]
-
-    def _load_codes(self) -> None:
-        """The region codes the reader checks against (wilayah.codes: the wilayah table), as
-        two small tables the rules join, built in the server: kecamatan codes as the NIK
-        writes them (32.16.01 -> 321601), desa codes as they are. (Streamed from Python they
-        cost about 50 ms of each import's CPU on both sides, whatever the file's size.)"""
-        sid = self.snapshot_id
-        for name, level, code, where in (
-            ("kecamatan", Level.KECAMATAN, "replace(code, '.', '')", f" AND {_KECAMATAN_SQL}"),
-            ("desa", Level.DESA, "code", ""),
-        ):
-            self.conn.execute(
-                text(
-                    f"CREATE UNLOGGED TABLE {SCHEMA}.{name}_{sid} AS"
-                    f' SELECT {code}::text COLLATE "C" AS code FROM wilayah'
-                    f" WHERE level = :level{where}"
-                ),
-                {"level": int(level)},
-            )
-            self.conn.execute(text(f"ANALYZE {SCHEMA}.{name}_{sid}"))
 
     def _stream(self, raw: BinaryIO, size: int, progress: Progress | None) -> int:
         """Send every data line to COPY as ``line,nik_hmac,kk_hmac,<the line>``; return how
@@ -500,11 +490,8 @@ class PostgresLoad(_Load):
         conn.execute(text(f"ANALYZE {self.raw_name}"))  # its size: the plan uses two workers
         _tune(conn)
         period = self._period_hint or "none"  # none: no row is vouched for, the reader judges
-        conn.execute(text(_rules_sql(staging, self.raw_name, self.snapshot_id, today, period)))
-        sid = self.snapshot_id
-        conn.execute(
-            text(f"DROP TABLE {self.raw_name}, {SCHEMA}.kecamatan_{sid}, {SCHEMA}.desa_{sid}")
-        )
+        conn.execute(text(_rules_sql(staging, self.raw_name, today, period)))
+        conn.execute(text(f"DROP TABLE {self.raw_name}"))
         db.session.commit()
         conn = self.conn
         # one scan for both questions: rows to judge in Python, and the file's periods (the
