@@ -13,7 +13,7 @@ PG_TEST_URL_2 ?= postgresql+psycopg://postgres@127.0.0.1:5432/test_2
 REDIS_TEST_URL_2 ?= redis://127.0.0.1:6379/1
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run serve setup-demo test test-sqlite test-postgres test-both lint fmt \
+.PHONY: help install lock run serve setup-demo test test-sqlite test-postgres test-both test-durations lint fmt \
         coverage-report e2e i18n-extract i18n-update i18n-compile i18n-check db-upgrade bench bench-staff \
         bench-export load clean
 
@@ -93,7 +93,17 @@ PYTEST_ARGS ?=
 COVERAGE ?=
 COVERAGE_FLOOR ?= 90
 COVERAGE_FLOOR_SQLITE ?= 86
-PYTEST := $(BIN)/python -m $(if $(COVERAGE),coverage run --parallel-mode -m,) pytest -q -p no:cacheprovider
+# COVERAGE_SOURCE: measure only these modules (coverage's --source) instead of all of portal/.
+# make test-both's PostgreSQL parts measure COVERAGE_ENGINE_SOURCE: the packages and modules
+# whose lines depend on the engine (found by comparing the SQLite run's coverage with both
+# engines': the COPY import, partitions and retention, the Redis session store and counters,
+# SKIP LOCKED claims, migrations); the SQLite parts measure everything. Tracing every module on
+# both engines cost about a minute of the run for no line that only PostgreSQL reaches.
+# Packages are named by directory: a dotted name inside a package (portal.auth.sessions) makes
+# coverage import that package before the tests start, which broke SQLAlchemy's statement cache.
+COVERAGE_SOURCE ?=
+COVERAGE_ENGINE_SOURCE := portal/dataimport,portal/statistik,portal/auth,portal/review,portal/migrations,portal/jobs,portal/access,portal/replay,portal.policy,portal.db,portal.migrate
+PYTEST := $(BIN)/python -m $(if $(COVERAGE),coverage run --parallel-mode $(if $(COVERAGE_SOURCE),--source=$(COVERAGE_SOURCE),) -m,) pytest -q -p no:cacheprovider
 
 test-sqlite: i18n-compile ## Run the suite on SQLite with in-memory rate-limit storage
 	env -u DATABASE_URL -u RATELIMIT_STORAGE_URI $(PYTEST) $(PYTEST_ARGS)
@@ -105,24 +115,36 @@ coverage-report: install ## Combine the coverage runs' data; fail below COVERAGE
 	$(BIN)/python -m coverage combine -q
 	$(BIN)/python -m coverage report --fail-under=$(COVERAGE_FLOOR)
 
-# The two engines side by side, each run's lines prefixed with its engine, their coverage
-# combined: the SQLite run, and the PostgreSQL run in two parts (--shard, tests/fixtures/shard.py)
-# on a database and a Redis database each, since it has about twice the work; then tests/faults
-# alone on each engine, since it restarts PostgreSQL and times answers.
+# The two engines side by side, each in two parts (--shard, tests/fixtures/shard.py, balanced
+# by tests/durations.json), each part's lines prefixed with its name: four processes keep both
+# cores busy to the end. The PostgreSQL parts have a database and a Redis database each. Their
+# coverage is combined; then tests/faults alone on each engine, since it restarts PostgreSQL
+# and times answers.
 test-both: i18n-compile ## The suite on SQLite and on PostgreSQL + Redis in parallel, then the fault tests
-	@set -o pipefail; rc=0; $(BIN)/python -m coverage erase; \
-	( $(MAKE) --no-print-directory test-sqlite PYTEST_ARGS=--ignore=tests/faults COVERAGE=1 2>&1 \
-	    | sed -u 's/^/[sqlite] /' ) & sqlite=$$!; \
-	( $(MAKE) --no-print-directory test-postgres COVERAGE=1 \
-	    PYTEST_ARGS="--ignore=tests/faults --shard 1/2" 2>&1 | sed -u 's/^/[postgres 1] /' ) & pg1=$$!; \
-	( $(MAKE) --no-print-directory test-postgres COVERAGE=1 PG_TEST_URL=$(PG_TEST_URL_2) \
-	    REDIS_TEST_URL=$(REDIS_TEST_URL_2) PYTEST_ARGS="--ignore=tests/faults --shard 2/2" 2>&1 \
-	    | sed -u 's/^/[postgres 2] /' ) & pg2=$$!; \
-	wait $$sqlite || rc=1; wait $$pg1 || rc=1; wait $$pg2 || rc=1; \
+	@set -o pipefail; rc=0; parts=; $(BIN)/python -m coverage erase; \
+	for k in 1 2; do \
+	    ( $(MAKE) --no-print-directory test-sqlite COVERAGE=1 \
+	        PYTEST_ARGS="--ignore=tests/faults --shard $$k/2" 2>&1 | sed -u "s/^/[sqlite $$k] /" ) & \
+	    parts="$$parts $$!"; \
+	done; \
+	( $(MAKE) --no-print-directory test-postgres COVERAGE=1 COVERAGE_SOURCE=$(COVERAGE_ENGINE_SOURCE) \
+	    PYTEST_ARGS="--ignore=tests/faults --shard 1/2" 2>&1 | sed -u 's/^/[postgres 1] /' ) & \
+	parts="$$parts $$!"; \
+	( $(MAKE) --no-print-directory test-postgres COVERAGE=1 COVERAGE_SOURCE=$(COVERAGE_ENGINE_SOURCE) \
+	    PG_TEST_URL=$(PG_TEST_URL_2) REDIS_TEST_URL=$(REDIS_TEST_URL_2) \
+	    PYTEST_ARGS="--ignore=tests/faults --shard 2/2" 2>&1 | sed -u 's/^/[postgres 2] /' ) & \
+	parts="$$parts $$!"; \
+	for part in $$parts; do wait $$part || rc=1; done; \
 	$(MAKE) --no-print-directory coverage-report || rc=1; \
 	$(MAKE) --no-print-directory test-sqlite PYTEST_ARGS=tests/faults || rc=1; \
 	$(MAKE) --no-print-directory test-postgres PYTEST_ARGS=tests/faults || rc=1; \
 	exit $$rc
+
+test-durations: i18n-compile ## Measure each test module's seconds on both engines into tests/durations.json
+	( $(MAKE) --no-print-directory test-sqlite PYTEST_ARGS="--ignore=tests/faults --record-durations" ) & \
+	    sqlite=$$!; \
+	$(MAKE) --no-print-directory test-postgres PYTEST_ARGS="--ignore=tests/faults --record-durations"; \
+	    rc=$$?; wait $$sqlite && exit $$rc
 
 e2e: install ## The browser suite against the wheel behind nginx + TLS, on PostgreSQL + Redis
 	npm ci --prefix e2e --no-audit --no-fund --silent

@@ -4,10 +4,11 @@ parts' work close, the same split in every process."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
-from tests.fixtures.shard import parse, split, weight
+from tests.fixtures.shard import parse, recorded, split, work
 
 
 def modules(count: int, seed: int) -> dict[str, float]:
@@ -38,9 +39,21 @@ def test_the_split_does_not_depend_on_the_order_of_collection() -> None:
     assert split(work, 2) == split(dict(shuffled), 2)
 
 
-def test_a_package_weighs_its_measured_figure() -> None:
-    assert weight("tests/dataimport/test_loader.py") > weight("tests/test_config.py")
-    assert weight("tests/test_config.py") == weight("tests/core/test_nik.py")
+def test_a_module_weighs_its_recorded_seconds_or_its_tests_at_the_mean() -> None:
+    counts = {"tests/a/test_slow.py": 3, "tests/test_new.py": 4}
+    seconds = {"tests/a/test_slow.py": 30.0, "tests/gone/test_old.py": 9.0}
+    assert work(counts, seconds, per_test=0.5) == {
+        "tests/a/test_slow.py": 30.0,
+        "tests/test_new.py": 2.0,
+    }
+
+
+def test_a_missing_or_broken_durations_file_is_no_record(tmp_path: Path) -> None:
+    assert recorded(tmp_path / "none.json") == {}
+    (tmp_path / "bad.json").write_text("{not json")
+    assert recorded(tmp_path / "bad.json") == {}
+    (tmp_path / "list.json").write_text("[1, 2]")
+    assert recorded(tmp_path / "list.json") == {}
 
 
 @pytest.mark.parametrize("bad", ["0/2", "3/2", "1", "a/b", "1/0", ""])
