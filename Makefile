@@ -6,11 +6,14 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app portal
 PORT ?= 8000
 WORKERS ?= 2
-PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
-REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
-# the second part of the PostgreSQL run in `make test-both` (created by the suite if missing)
-PG_TEST_URL_2 ?= postgresql+psycopg://postgres@127.0.0.1:5432/test_2
-REDIS_TEST_URL_2 ?= redis://127.0.0.1:6379/1
+PG_TEST_SERVER ?= postgresql+psycopg://postgres@127.0.0.1:5432
+REDIS_TEST_SERVER ?= redis://127.0.0.1:6379
+PG_TEST_URL ?= $(PG_TEST_SERVER)/test
+REDIS_TEST_URL ?= $(REDIS_TEST_SERVER)/0
+# `make test-both` runs each engine's suite in parts side by side; PostgreSQL part K uses the
+# database test_K (test for the first; created by the suite if missing) and Redis database K-1
+SQLITE_PARTS ?= 2
+PG_PARTS ?= 3
 
 .DEFAULT_GOAL := help
 .PHONY: help install lock run serve setup-demo test test-sqlite test-postgres test-both test-durations lint fmt \
@@ -93,17 +96,19 @@ PYTEST_ARGS ?=
 COVERAGE ?=
 COVERAGE_FLOOR ?= 90
 COVERAGE_FLOOR_SQLITE ?= 86
-# COVERAGE_SOURCE: measure only these modules (coverage's --source) instead of all of portal/.
-# make test-both's PostgreSQL parts measure COVERAGE_ENGINE_SOURCE: the packages and modules
-# whose lines depend on the engine (found by comparing the SQLite run's coverage with both
-# engines': the COPY import, partitions and retention, the Redis session store and counters,
-# SKIP LOCKED claims, migrations); the SQLite parts measure everything. Tracing every module on
-# both engines cost about a minute of the run for no line that only PostgreSQL reaches.
-# Packages are named by directory: a dotted name inside a package (portal.auth.sessions) makes
-# coverage import that package before the tests start, which broke SQLAlchemy's statement cache.
-COVERAGE_SOURCE ?=
-COVERAGE_ENGINE_SOURCE := portal/dataimport,portal/statistik,portal/auth,portal/review,portal/migrations,portal/jobs,portal/access,portal/replay,portal.policy,portal.db,portal.migrate
-PYTEST := $(BIN)/python -m $(if $(COVERAGE),coverage run --parallel-mode $(if $(COVERAGE_SOURCE),--source=$(COVERAGE_SOURCE),) -m,) pytest -q -p no:cacheprovider
+# COVERAGE_INCLUDE: measure only the files these patterns match instead of all of portal/.
+# make test-both's PostgreSQL parts measure COVERAGE_ENGINE_INCLUDE: the files whose lines
+# depend on the engine (found by comparing the SQLite run's coverage with both engines': the
+# COPY import, partitions and retention, the Redis session store and counters, SKIP LOCKED
+# claims, migrations); the SQLite parts measure everything. Tracing every module on both
+# engines cost about a minute of the run for no line that only PostgreSQL reaches. (Patterns
+# and no configuration file, since the configuration's `source` overrides them; coverage's
+# `--source` with module names imports portal before the tests start, which broke
+# SQLAlchemy's statement cache and left the test SMTP server's sessions unclosed.)
+COVERAGE_INCLUDE ?=
+COVERAGE_ENGINE_INCLUDE := portal/dataimport/*,portal/statistik/*,portal/auth/sessions.py,portal/review/summary.py,portal/review/dashboard.py,portal/migrations/*,portal/jobs/*,portal/access/*,portal/replay/*,portal/policy.py,portal/db.py,portal/migrate.py
+COVERAGE_RUN = coverage run --parallel-mode $(if $(COVERAGE_INCLUDE),--rcfile=/dev/null --branch --include='$(COVERAGE_INCLUDE)',)
+PYTEST := $(BIN)/python -m $(if $(COVERAGE),$(COVERAGE_RUN) -m,) pytest -q -p no:cacheprovider
 
 test-sqlite: i18n-compile ## Run the suite on SQLite with in-memory rate-limit storage
 	env -u DATABASE_URL -u RATELIMIT_STORAGE_URI $(PYTEST) $(PYTEST_ARGS)
@@ -115,25 +120,28 @@ coverage-report: install ## Combine the coverage runs' data; fail below COVERAGE
 	$(BIN)/python -m coverage combine -q
 	$(BIN)/python -m coverage report --fail-under=$(COVERAGE_FLOOR)
 
-# The two engines side by side, each in two parts (--shard, tests/fixtures/shard.py, balanced
-# by tests/durations.json), each part's lines prefixed with its name: four processes keep both
-# cores busy to the end. The PostgreSQL parts have a database and a Redis database each. Their
-# coverage is combined; then tests/faults alone on each engine, since it restarts PostgreSQL
-# and times answers.
+# The two engines side by side, each in parts (--shard, tests/fixtures/shard.py, balanced by
+# tests/durations.json), each part's lines prefixed with its name: SQLITE_PARTS + PG_PARTS
+# processes keep both cores busy to the end (a PostgreSQL part waits on its server, so that
+# engine has more parts). Their coverage is combined; then tests/faults alone on each engine,
+# since it restarts PostgreSQL and times answers.
 test-both: i18n-compile ## The suite on SQLite and on PostgreSQL + Redis in parallel, then the fault tests
 	@set -o pipefail; rc=0; parts=; $(BIN)/python -m coverage erase; \
-	for k in 1 2; do \
+	for k in $$(seq 1 $(SQLITE_PARTS)); do \
 	    ( $(MAKE) --no-print-directory test-sqlite COVERAGE=1 \
-	        PYTEST_ARGS="--ignore=tests/faults --shard $$k/2" 2>&1 | sed -u "s/^/[sqlite $$k] /" ) & \
+	        PYTEST_ARGS="--ignore=tests/faults --shard $$k/$(SQLITE_PARTS)" 2>&1 \
+	        | sed -u "s/^/[sqlite $$k] /" ) & \
 	    parts="$$parts $$!"; \
 	done; \
-	( $(MAKE) --no-print-directory test-postgres COVERAGE=1 COVERAGE_SOURCE=$(COVERAGE_ENGINE_SOURCE) \
-	    PYTEST_ARGS="--ignore=tests/faults --shard 1/2" 2>&1 | sed -u 's/^/[postgres 1] /' ) & \
-	parts="$$parts $$!"; \
-	( $(MAKE) --no-print-directory test-postgres COVERAGE=1 COVERAGE_SOURCE=$(COVERAGE_ENGINE_SOURCE) \
-	    PG_TEST_URL=$(PG_TEST_URL_2) REDIS_TEST_URL=$(REDIS_TEST_URL_2) \
-	    PYTEST_ARGS="--ignore=tests/faults --shard 2/2" 2>&1 | sed -u 's/^/[postgres 2] /' ) & \
-	parts="$$parts $$!"; \
+	for k in $$(seq 1 $(PG_PARTS)); do \
+	    db=test; [ $$k -eq 1 ] || db=test_$$k; \
+	    ( $(MAKE) --no-print-directory test-postgres COVERAGE=1 \
+	        COVERAGE_INCLUDE='$(COVERAGE_ENGINE_INCLUDE)' PG_TEST_URL=$(PG_TEST_SERVER)/$$db \
+	        REDIS_TEST_URL=$(REDIS_TEST_SERVER)/$$((k - 1)) \
+	        PYTEST_ARGS="--ignore=tests/faults --shard $$k/$(PG_PARTS)" 2>&1 \
+	        | sed -u "s/^/[postgres $$k] /" ) & \
+	    parts="$$parts $$!"; \
+	done; \
 	for part in $$parts; do wait $$part || rc=1; done; \
 	$(MAKE) --no-print-directory coverage-report || rc=1; \
 	$(MAKE) --no-print-directory test-sqlite PYTEST_ARGS=tests/faults || rc=1; \
