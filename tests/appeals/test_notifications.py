@@ -5,7 +5,6 @@ sees, no duplicate after a worker dies, SKIP LOCKED claims on PostgreSQL, what a
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 import json
@@ -71,47 +70,12 @@ class Mailbox:
 def smtp() -> Iterator[tuple[Mailbox, int]]:
     mailbox = Mailbox()
     port = free_port()
-    controller = _Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
         yield mailbox, port
     finally:
-        controller.stop_when_idle()
-
-
-class _Controller(Controller):
-    """aiosmtpd's controller, stopped only once its sessions have ended. Its stop() cancels
-    the sessions' tasks and closes the loop at once: a session still closing (the client's
-    QUIT answered, a killed worker's socket not yet read) kept a transport that was never
-    closed, whose ResourceWarning surfaced in whichever later test collected it, on a busy
-    machine."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.sessions = 0  # changed on the server's loop only
-
-    def factory(self) -> Any:
-        smtp = super().factory()
-        made, lost = smtp.connection_made, smtp.connection_lost
-
-        def connection_made(transport: Any) -> None:
-            self.sessions += 1
-            made(transport)
-
-        def connection_lost(error: Exception | None) -> None:
-            lost(error)
-            self.sessions -= 1
-
-        smtp.connection_made, smtp.connection_lost = connection_made, connection_lost
-        return smtp
-
-    def stop_when_idle(self, seconds: float = 10) -> None:
-        deadline = time.monotonic() + seconds
-        while self.sessions and time.monotonic() < deadline:
-            time.sleep(0.01)
-        # one more pass of the loop: the last session's transport finishes closing
-        asyncio.run_coroutine_threadsafe(asyncio.sleep(0), self.loop).result(timeout=seconds)
-        self.stop()
+        controller.stop()
 
 
 @dataclass
