@@ -16,15 +16,14 @@ from portal.wilayah.models import Level, Wilayah
 
 
 @lru_cache(maxsize=8)
-def _codes(engine_id: int, level: int) -> frozenset[str]:
+def _codes(database: str, level: int) -> frozenset[str]:
     rows = db.session.scalars(select(Wilayah.code).where(Wilayah.level == level))
     return frozenset(rows)
 
 
 def codes(level: Level) -> frozenset[str]:
-    """All codes of one level. Cached per engine; clear_cache() after an import."""
-    engine_id = id(current_app.extensions["db_engine"])
-    result = _codes(engine_id, int(level))
+    """All codes of one level. Cached per database; clear_cache() after an import."""
+    result = _codes(_database(), int(level))
     if not result:  # never cache an empty table: the import may come later
         _codes.cache_clear()
     return result
@@ -38,8 +37,12 @@ def _epoch() -> int:
     return int(time.monotonic() // CACHE_SECONDS)
 
 
-def _engine_id() -> int:
-    return id(current_app.extensions["db_engine"])
+def _database() -> str:
+    """The cache key of the app's database: its URL (password masked), not the engine object,
+    so that apps on one database (a test suite's, a CLI command beside the app) share the
+    91,599 regions read once, and a new engine at a freed engine's address cannot inherit
+    another database's entries."""
+    return str(current_app.extensions["db_engine"].url)
 
 
 def clear_cache() -> None:
@@ -51,14 +54,14 @@ def clear_cache() -> None:
 
 
 @lru_cache(maxsize=4096)
-def _place(engine_id: int, code: str) -> str:
+def _place(database: str, code: str) -> str:
     return ", ".join(w.name for w in reversed(lineage(code)[1:]))
 
 
 def place(code: str) -> str:
     """'Desa, Kecamatan, Kabupaten' (or 'Kecamatan, Kabupaten') for a region code, cached per
     process: the look-up shows it on every hit and the region table changes only on import."""
-    return _place(id(current_app.extensions["db_engine"]), code)
+    return _place(_database(), code)
 
 
 def kecamatan_exists(code: str) -> bool:
@@ -73,14 +76,14 @@ def get(code: str) -> Wilayah | None:
     return db.session.get(Wilayah, code)
 
 
-_names: dict[tuple[int, int, str], str | None] = {}
+_names: dict[tuple[str, int, str], str | None] = {}
 
 
 def names(codes_: set[str]) -> dict[str, str]:
     """Name of each known code (unknown codes are left out); cached per process."""
     if not codes_:
         return {}
-    key = (_engine_id(), _epoch())
+    key = (_database(), _epoch())
     missing = {c for c in codes_ if (*key, c) not in _names}
     if missing:
         if len(_names) > 200_000:  # every region of Indonesia is 91,599: a stale epoch's
@@ -163,12 +166,12 @@ def children(code: str) -> list[Wilayah]:
     """The regions directly under CODE, by name (detached copies, cached per process)."""
     return [
         Wilayah(code=c, level=level, parent_code=parent, name=name)
-        for c, level, parent, name in _children(_engine_id(), _epoch(), code)
+        for c, level, parent, name in _children(_database(), _epoch(), code)
     ]
 
 
 @lru_cache(maxsize=1024)
-def _children(engine_id: int, epoch: int, code: str) -> tuple[tuple[str, int, str, str], ...]:
+def _children(database: str, epoch: int, code: str) -> tuple[tuple[str, int, str, str], ...]:
     rows = db.session.execute(
         select(Wilayah.code, Wilayah.level, Wilayah.parent_code, Wilayah.name)
         .where(Wilayah.parent_code == code)
@@ -180,11 +183,11 @@ def _children(engine_id: int, epoch: int, code: str) -> tuple[tuple[str, int, st
 def desa_in_kabupaten(kabupaten: str) -> list[str]:
     """Desa codes of a kabupaten/kota, by code; cached per process (the staff queue's
     filter lists them on every page)."""
-    return list(_desa_in_kabupaten(_engine_id(), _epoch(), kabupaten))
+    return list(_desa_in_kabupaten(_database(), _epoch(), kabupaten))
 
 
 @lru_cache(maxsize=64)
-def _desa_in_kabupaten(engine_id: int, epoch: int, kabupaten: str) -> tuple[str, ...]:
+def _desa_in_kabupaten(database: str, epoch: int, kabupaten: str) -> tuple[str, ...]:
     # walk the tree by parent code (indexed): a LIKE on the code reads every region on
     # PostgreSQL unless the collation is C
     kecamatan = select(Wilayah.code).where(
