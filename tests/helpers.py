@@ -38,10 +38,15 @@ class Page:
     def soup(self) -> BeautifulSoup:
         return BeautifulSoup(self.text, "lxml")
 
+    @functools.cached_property
+    def tree(self) -> Any:
+        """lxml's tree of the page: for the checks and for finding a form to send."""
+        return lxml.html.document_fromstring(self.text)
+
     # --- what every HTML page must satisfy -------------------------------------------------
     def check(self) -> Page:
         assert HTML_TAG.search(self.text), "no <html>"
-        root = lxml.html.document_fromstring(self.text)
+        root = self.tree
         assert root.get("lang") in ("id", "en"), "<html lang> missing"
         title = root.find("head/title")
         assert title is not None, "<title> missing"

@@ -167,11 +167,12 @@ def walk(
 
 def post_on(client: Client, page: Page, data: dict[str, Any]) -> Page:
     """Submit the POST form of PAGE (as shown, with its csrf_token) to its action."""
-    form = page.soup.find("form", method="post")
-    assert form is not None, "no POST form on the page"
-    assert form.find("button", type="submit"), "a form that needs script to send"
-    token = form.find("input", attrs={"name": "csrf_token"})["value"]
-    response = Page(client.post(form["action"], data={"csrf_token": token, **data}))
+    forms = page.tree.xpath("//form[@method='post']")
+    assert forms, "no POST form on the page"
+    form = forms[0]
+    assert form.xpath(".//button[@type='submit']"), "a form that needs script to send"
+    token = form.xpath(".//input[@name='csrf_token']/@value")[0]
+    response = Page(client.post(form.get("action"), data={"csrf_token": token, **data}))
     return response.check() if "html" in response.response.content_type else response
 
 
