@@ -8,6 +8,10 @@ PORT ?= 8000
 WORKERS ?= 2
 PG_TEST_SERVER ?= postgresql+psycopg://postgres@127.0.0.1:5432
 REDIS_TEST_SERVER ?= redis://127.0.0.1:6379
+# Python's default: modules compiled once into __pycache__, and pytest's rewritten test
+# modules kept there too. An environment that sets PYTHONDONTWRITEBYTECODE (this sandbox
+# does) made every test process compile portal and rewrite each test module's asserts again.
+export PYTHONDONTWRITEBYTECODE :=
 PG_TEST_URL ?= $(PG_TEST_SERVER)/test
 REDIS_TEST_URL ?= $(REDIS_TEST_SERVER)/0
 # `make test-both` runs each engine's suite in parts side by side; PostgreSQL part K uses the
@@ -49,8 +53,14 @@ lock: ## Re-resolve requirements/*.txt from the ranges in pyproject.toml (networ
 	$(LOCK) --upgrade --extra dev -o requirements/dev.txt pyproject.toml
 	rm -rf $(LOCK_VENV)
 
-i18n-compile: install ## Compile the translation catalogs (.mo files are not committed)
-	$(BIN)/pybabel compile -d translations --statistics
+# Each catalog is compiled when its .po is newer than its .mo, so the parts of make test-both
+# (each a make test-sqlite or test-postgres) do not compile them again side by side.
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
+
+i18n-compile: $(CATALOGS) ## Compile the translation catalogs (.mo files are not committed)
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po | $(VENV)/.installed
+	$(BIN)/pybabel compile -i $< -o $@ --statistics
 
 i18n-extract: install ## Extract strings into translations/messages.pot
 	$(BIN)/python -m portal.i18n.catalogs extract
