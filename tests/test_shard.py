@@ -64,3 +64,31 @@ def test_a_malformed_shard_is_a_usage_error(bad: str) -> None:
 
 def test_a_shard_is_parsed() -> None:
     assert parse("2/3") == (2, 3)
+
+
+pytest_plugins = ["pytester"]
+
+
+def test_a_part_imports_only_its_own_test_modules(pytester: pytest.Pytester) -> None:
+    """Each test module is imported (its asserts rewritten) in exactly one part: the split is
+    made from the file names before collection, and every test runs once in all."""
+    pytester.makeconftest('pytest_plugins = ["tests.fixtures.shard"]')
+    imported = pytester.path / "imported.txt"
+    for i in range(6):
+        pytester.makepyfile(
+            **{
+                f"pkg{i % 2}/test_m{i}": (
+                    f"with open({str(imported)!r}, 'a') as out:\n    out.write('m{i}\\n')\n"
+                    + "".join(f"def test_{t}():\n    pass\n" for t in range(i + 1))
+                )
+            }
+        )
+    ran = 0
+    for part in ("1/2", "2/2"):
+        result = pytester.runpytest_inprocess("--shard", part, "-p", "no:cacheprovider")
+        outcomes = result.parseoutcomes()
+        assert "deselected" not in outcomes  # nothing of another part was collected
+        ran += outcomes["passed"]
+    lines = imported.read_text().split()
+    assert sorted(lines) == [f"m{i}" for i in range(6)]  # each module once, in one part
+    assert ran == sum(range(1, 7))
