@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.fixtures.staff",
     "tests.fixtures.guards",
     "tests.fixtures.shard",
+    "tests.fixtures.coverage_scope",
 ]

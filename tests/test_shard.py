@@ -1,5 +1,6 @@
 """The suite's --shard split (tests/fixtures/shard.py): each test in exactly one part, the
-parts' work close, the same split in every process."""
+parts' work close, the same split in every process. And --measure-only's choice of tests
+(tests/fixtures/coverage_scope.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.coverage_scope import wanted
 from tests.fixtures.shard import parse, recorded, split, work
 
 
@@ -92,3 +94,17 @@ def test_a_part_imports_only_its_own_test_modules(pytester: pytest.Pytester) -> 
     lines = imported.read_text().split()
     assert sorted(lines) == [f"m{i}" for i in range(6)]  # each module once, in one part
     assert ran == sum(range(1, 7))
+
+
+@pytest.mark.parametrize(
+    ("nodeid", "expected"),
+    [
+        ("tests/lookup/test_smoke.py::test_a", True),  # under a directory
+        ("tests/test_config.py::test_b[x]", True),  # a module
+        ("tests/lookup_extra/test_c.py::test_c", False),  # a name that only starts alike
+        ("tests/test_config_more.py::test_d", False),
+        ("tests/appeals/test_filing.py::test_e", False),
+    ],
+)
+def test_measure_only_picks_the_tests_under_its_paths(nodeid: str, expected: bool) -> None:
+    assert wanted(nodeid, ("tests/lookup", "tests/test_config.py")) is expected
