@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import random
 
@@ -23,6 +24,7 @@ def gps_exif() -> Image.Exif:
     return exif
 
 
+@functools.lru_cache(maxsize=8)  # bytes: the same photo for every test that asks again
 def phone_photo(seed: int, size: tuple[int, int] = (4000, 3000), quality: int = 90) -> bytes:
     """A JPEG like a 12 MP phone camera's (3-5 MB at the defaults): smooth areas, sensor
     noise, GPS in the EXIF."""
