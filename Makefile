@@ -137,8 +137,9 @@ coverage-report: install ## Combine the coverage runs' data; fail below COVERAGE
 # The two engines side by side, each in parts (--shard, tests/fixtures/shard.py, balanced by
 # tests/durations.json), each part's lines prefixed with its name: SQLITE_PARTS + PG_PARTS
 # processes keep both cores busy to the end (a PostgreSQL part waits on its server, so that
-# engine has more parts). Their coverage is combined; then tests/faults alone on each engine,
-# since it restarts PostgreSQL and times answers.
+# engine has more parts). Their coverage is combined; then tests/faults alone on PostgreSQL +
+# Redis (it runs only there: on SQLite each of its tests skips), since it stops and starts a
+# PostgreSQL cluster of its own and times answers.
 test-both: i18n-compile ## The suite on SQLite and on PostgreSQL + Redis in parallel, then the fault tests
 	@set -o pipefail; rc=0; parts=; $(BIN)/python -m coverage erase; \
 	for k in $$(seq 1 $(SQLITE_PARTS)); do \
@@ -158,7 +159,6 @@ test-both: i18n-compile ## The suite on SQLite and on PostgreSQL + Redis in para
 	done; \
 	for part in $$parts; do wait $$part || rc=1; done; \
 	$(MAKE) --no-print-directory coverage-report || rc=1; \
-	$(MAKE) --no-print-directory test-sqlite PYTEST_ARGS=tests/faults || rc=1; \
 	$(MAKE) --no-print-directory test-postgres PYTEST_ARGS=tests/faults || rc=1; \
 	exit $$rc
 
