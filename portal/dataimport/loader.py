@@ -8,8 +8,9 @@ Three steps, the same on both engines:
    size of the file.
 
    - PostgreSQL (the COPY path, ``pgload.PostgresLoad``): Python touches each line once (a
-     split and one HMAC; the No. KK's once per household) and sends ``line,nik_hmac,kk_hmac,<the
-     line as written>`` to ``COPY ... (FORMAT csv)`` into an UNLOGGED table, while the
+     split, one HMAC (the No. KK's once per household) and its region codes looked up in
+     sets) and sends ``line,nik_hmac,kk_hmac,regions,<the line as written>`` to ``COPY ...
+     (FORMAT csv)`` into an UNLOGGED table, while the
      server parses it on the other core. The rules per row of reader.py then run in SQL, in
      one parallel ``CREATE TABLE AS`` (``_rules_sql``): a row SQL vouches for is already in
      the reader's normal form; the few others (lower case, aliases, stray spaces, other

@@ -88,6 +88,13 @@ def bad_files(factory, tmp_path: Path) -> dict[str, Path]:
     variant("kk_desil", {(1, col("desil")): "4"})  # one desil per No. KK
     variant("nik_twice", {(4, col("nik")): "@0"})
     files["nik_twice"][4][col("nik")] = files["nik_twice"][0][col("nik")]
+    variant("nik_region", {})  # the No. KK's kecamatan exists, the NIK's does not
+    files["nik_region"][0][col("nik")] = "999901" + files["nik_region"][0][col("nik")][6:]
+    # a quoted line (Python parses it before COPY) with a desa that does not exist
+    variant(
+        "quoted_desa",
+        {(1, col("alamat")): "KP. SAGARA, RT 01", (1, col("kode_desa")): "32.16.01.9999"},
+    )
     variant("lower_and_bad", {(0, col("nama")): "budi santoso", (1, col("desil")): "0"})
     variant("first_row_bad_period", {(0, col("periode")): "2026Q9"})
     paths = {name: write(tmp_path / f"{name}.csv", rows) for name, rows in files.items()}
