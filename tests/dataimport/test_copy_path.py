@@ -184,6 +184,31 @@ def test_a_good_file_written_unusually_is_stored_as_the_reader_reads_it(
     assert stored(app) == expected(app, path)
 
 
+def test_names_and_addresses_off_by_one_character_are_stored_as_the_reader_reads_them(
+    app: Flask, runner: FlaskCliRunner, factory, tmp_path: Path
+) -> None:
+    """Each cell differs from the reader's normal form in one way only, so that the COPY
+    path's check of the bytes (pgload._LineChecks) must notice that very thing."""
+    rows = rows_of(factory, houses=4)  # 3 persons each: the names of the 2nd and 3rd
+    col = COLUMNS.index
+    rows[3][col("nama")] = rows[3][col("nama")].lower()
+    rows[4][col("nama")] = rows[4][col("nama")].replace(" ", "  ", 1) + "  X"
+    rows[5][col("nama")] += " "
+    rows[6][col("nama")] = " " + rows[6][col("nama")]
+    first, second = rows[0][col("no_kk")], rows[-1][col("no_kk")]  # the addresses: 1st, 4th
+    for row in rows:
+        if row[col("no_kk")] == first:
+            row[col("alamat")] = "JL.  MERDEKA NO. 5"
+        elif row[col("no_kk")] == second:
+            row[col("alamat")] = "JL. MERDEKA NO. 5 "
+    path = write(tmp_path / "off-by-one.csv", rows)
+
+    result = dtsen_import(runner, path)
+
+    assert result.exit_code == 0, result.output
+    assert stored(app) == expected(app, path)
+
+
 def test_an_ordinary_file_is_stored_as_the_reader_reads_it(
     app: Flask, runner: FlaskCliRunner, factory, tmp_path: Path
 ) -> None:
