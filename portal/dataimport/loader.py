@@ -8,17 +8,16 @@ Three steps, the same on both engines:
    size of the file.
 
    - PostgreSQL (the COPY path, ``pgload.PostgresLoad``): Python touches each line once (a
-     split, one HMAC (the No. KK's once per household) and its region codes looked up in
-     sets) and sends ``line,nik_hmac,kk_hmac,regions,<the line as written>`` to ``COPY ...
-     (FORMAT csv)`` into an UNLOGGED table, while the
-     server parses it on the other core. The rules per row of reader.py then run in SQL, in
-     one parallel ``CREATE TABLE AS`` (``_rules_sql``): a row SQL vouches for is already in
-     the reader's normal form; the few others (lower case, aliases, stray spaces, other
-     scripts, bad values...) go through the reader's own rules (``reader_rules``) in Python,
-     which accepts them normalised or reports them with the reader's reason. A file that COPY
-     cannot take as it is (a quoted cell across lines, a bare carriage return, NUL, bytes
-     that are not UTF-8, a header to report) goes through the reader row by row
-     (``_Load.run``), with the same messages.
+     split, one HMAC (the No. KK's once per household) and its region codes looked up in sets)
+     and sends ``line,nik_hmac,kk_hmac,regions,<the line as written>`` to ``COPY ... (FORMAT
+     csv)`` into an UNLOGGED table, while the server parses it on the other core. The rules per
+     row of reader.py then run in SQL, on WRITERS connections side by side (``_rules_select``):
+     a row SQL vouches for is already in the reader's normal form; the few others (lower case,
+     aliases, stray spaces, other scripts, bad values...) go through the reader's own rules
+     (``reader_rules``) in Python, which accepts them normalised or reports them with the
+     reader's reason. A file that COPY cannot take as it is (a quoted cell across lines, a bare
+     carriage return, NUL, bytes that are not UTF-8, a header to report) goes through the reader
+     row by row (``_Load.run``), with the same messages.
    - SQLite: the reader (reader.py) validates each row in Python and good rows go to a TEMP
      table by chunked ``executemany``.
 2. **Check across rows, set-based in SQL** on the staging table: one row per NIK, one desil

@@ -3,13 +3,14 @@
 The COPY path: Python touches each line once (a split, one HMAC (the No. KK's once per
 household) and three look-ups of its region codes in sets) and sends ``line,nik_hmac,kk_hmac,
 regions,<the line as written>`` to ``COPY ... (FORMAT csv)`` into an UNLOGGED table, while the
-server parses it on the other core. The rules per row of reader.py then run in SQL, in one
-parallel ``CREATE TABLE AS`` (``_rules_sql``); rows SQL cannot vouch for go through the
-reader's own rules (``reader_rules``) in Python. The checks across rows are loader.py's
-(``_Load.cross_row_errors``), here on bytewise (COLLATE "C") text, a unique index standing for
-the grouping of the NIKs. The new snapshot's tables are filled and indexed, then attached as
-partitions in the publishing transaction. A file that COPY cannot take as it is goes through
-the reader row by row (``_Load.run``), with the same messages.
+server parses it on the other core. The rules per row of reader.py then run in SQL
+(``_rules_select``), the rows split among WRITERS connections that fill the staging table side
+by side; rows SQL cannot vouch for go through the reader's own rules (``reader_rules``) in
+Python. The checks across rows are loader.py's (``_Load.cross_row_errors``), here on bytewise
+(COLLATE "C") text, a unique index standing for the grouping of the NIKs. The new snapshot's
+tables are filled and indexed, then attached as partitions in the publishing transaction. A
+file that COPY cannot take as it is goes through the reader row by row (``_Load.run``), with
+the same messages.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import contextlib
 import csv
 import io
 import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any, BinaryIO
 
@@ -122,8 +125,8 @@ def _digits(cell: str, length: int) -> str:
     return f"(octet_length({cell}) = {length} AND {cell} !~ '[^0-9]')"
 
 
-def _rules_sql(staging: str, raw: str, today: date, period: str) -> str:
-    """CREATE TABLE AS: every row of RAW with ``ok`` when it passes the reader's rules per
+def _rules_select(raw: str, today: date, period: str) -> str:
+    """SELECT: every row of RAW with ``ok`` when it passes the reader's rules per
     row and is already in the reader's normal form (upper case, single spaces, printable
     ASCII, canonical program codes, the file's PERIOD as written...), its values typed;
     otherwise ``cells``, its raw cells, for the reader. ``ok`` is true only where
@@ -157,7 +160,6 @@ def _rules_sql(staging: str, raw: str, today: date, period: str) -> str:
     # an expression into every place that uses it)
     cells = ", ".join(COLUMNS)
     return f"""
-CREATE UNLOGGED TABLE {staging} AS
 SELECT line, ok, nik_hmac, kk_hmac, periode AS period, nik, no_kk, nama, jenis_kelamin,
        CASE WHEN ok THEN make_date(ty, tm, td) END AS tanggal_lahir,
        hubungan, kode_desa, alamat,
@@ -179,8 +181,7 @@ FROM (SELECT r.*, {_digits("r.nik", 16)} AS nik_ok, {_digits("r.no_kk", 16)} AS 
         AND substr(r.tanggal_lahir, 8, 1) = '-'
         AND translate(r.tanggal_lahir, '-', '') !~ '[^0-9]' AS t_ok
     FROM {raw} r
-    OFFSET 0) a OFFSET 0) b OFFSET 0) c OFFSET 0) s
-"""
+    OFFSET 0) a OFFSET 0) b OFFSET 0) c OFFSET 0) s"""
 
 
 def _tune(conn: Connection) -> None:
@@ -218,6 +219,28 @@ class _Regions:
 
 
 _KECAMATAN = re.compile(r"\d\d\.\d\d\.\d\d")
+
+
+WRITERS = 2  # connections that write a large table side by side (a core each)
+
+
+def _insert_side_by_side(table: str, select: Callable[[str], str]) -> None:
+    """INSERT INTO TABLE the rows of SELECT(condition), the condition splitting them by line
+    among WRITERS connections, each in its own transaction, at once. PostgreSQL inserts the
+    rows of a query in one process, whatever its parallel workers read: a 1 M-row pass of
+    the rules spent most of its time in that one process. TABLE is a committed scratch
+    table: if a writer fails, the import is abandoned and the table dropped with it."""
+    engine = db.get_engine()
+
+    def write(k: int) -> None:
+        with engine.begin() as conn:
+            _tune(conn)
+            conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+            conn.execute(text(f"INSERT INTO {table} {select(f'line % {WRITERS} = {k}')}"))
+
+    with ThreadPoolExecutor(WRITERS) as pool:
+        for done in [pool.submit(write, k) for k in range(WRITERS)]:
+            done.result()
 
 
 class _NotForCopy(Exception):
@@ -501,16 +524,22 @@ class PostgresLoad(_Load):
         db.session.commit()  # (no ANALYZE: the checks are aggregates, whatever the plan)
 
     def _check_rows(self, today: date) -> None:
-        """The rules per row in SQL, in one parallel pass: the staging table gets every row
-        with ``ok`` when SQL vouches for it (values already in the reader's normal form), or
-        its raw cells otherwise. Those few go through the reader's own rules here: a good one
-        is written back normalised, a bad one reported with the reader's reason."""
+        """The rules per row in SQL, WRITERS connections side by side: the staging table gets
+        every row with ``ok`` when SQL vouches for it (values already in the reader's normal
+        form), or its raw cells otherwise. Those few go through the reader's own rules here: a
+        good one is written back normalised, a bad one reported with the reader's reason."""
         conn, staging = self.conn, self.staging_name
-        conn.execute(text(f"ANALYZE {self.raw_name}"))  # its size: the plan uses two workers
-        _tune(conn)
         period = self._period_hint or "none"  # none: no row is vouched for, the reader judges
-        conn.execute(text(_rules_sql(staging, self.raw_name, today, period)))
-        conn.execute(text(f"DROP TABLE {self.raw_name}"))
+        raw_name = self.raw_name
+
+        def rules(where: str) -> str:
+            return _rules_select(f"(SELECT * FROM {raw_name} WHERE {where})", today, period)
+
+        conn.execute(text(f"CREATE UNLOGGED TABLE {staging} AS {rules('true')} WITH NO DATA"))
+        db.session.commit()
+        _insert_side_by_side(staging, rules)
+        conn = self.conn
+        conn.execute(text(f"DROP TABLE {raw_name}"))
         db.session.commit()
         conn = self.conn
         # one scan for both questions: rows to judge in Python, and the file's periods (the
@@ -620,14 +649,19 @@ class PostgresLoad(_Load):
                 f"INCLUDING CONSTRAINTS, CONSTRAINT snapshot_is_{sid} CHECK (snapshot_id = {sid}))"
             )
         )
-        conn.execute(
-            text(
-                f"INSERT INTO {persons} (snapshot_id, nik_hmac, kk_hmac, position, nik, nama, "
-                "jenis_kelamin, tanggal_lahir, hubungan, programs) "
-                f"SELECT {sid}, nik_hmac, kk_hmac, line, nik, nama, jenis_kelamin, "
-                f"tanggal_lahir, hubungan, programs FROM {self.staging_name}"
-            )
+        db.session.commit()  # both tables, for the writers (not partitions: nothing shows them)
+        staging = self.staging_name
+        _insert_side_by_side(
+            persons,
+            lambda where: (
+                "(snapshot_id, nik_hmac, kk_hmac, position, nik, nama, jenis_kelamin, "
+                f"tanggal_lahir, hubungan, programs) SELECT {sid}, nik_hmac, kk_hmac, line, nik, "
+                f"nama, jenis_kelamin, tanggal_lahir, hubungan, programs FROM {staging} "
+                f"WHERE {where}"
+            ),
         )
+        conn = self.conn
+        _tune(conn)
         # the parents' indexes, built once on the filled tables; ATTACH adopts them
         conn.execute(text(f"ALTER TABLE {households} ADD PRIMARY KEY (snapshot_id, kk_hmac)"))
         conn.execute(text(f"CREATE INDEX ON {households} (snapshot_id, kode_desa)"))
