@@ -224,22 +224,30 @@ _KECAMATAN = re.compile(r"\d\d\.\d\d\.\d\d")
 WRITERS = 2  # connections that write a large table side by side (a core each)
 
 
-def _insert_side_by_side(table: str, select: Callable[[str], str]) -> None:
-    """INSERT INTO TABLE the rows of SELECT(condition), the condition splitting them by line
-    among WRITERS connections, each in its own transaction, at once. PostgreSQL inserts the
-    rows of a query in one process, whatever its parallel workers read: a 1 M-row pass of
-    the rules spent most of its time in that one process. TABLE is a committed scratch
-    table: if a writer fails, the import is abandoned and the table dropped with it."""
+def _insert_side_by_side(table: str, select: Callable[[str], str], last_line: int) -> None:
+    """INSERT INTO TABLE the rows of SELECT(condition), the condition splitting them into
+    WRITERS ranges of lines (2 to LAST_LINE, any line outside them in the first or last), one
+    a connection, each in its own transaction, at once. PostgreSQL inserts the rows of a
+    query in one process, whatever its parallel workers read: a 1 M-row pass of the rules
+    spent most of its time in that one process. Ranges, not every other line: a household's
+    rows are adjacent lines, so they stay together in the table (one page for the look-up of
+    its members, one group per worker in the households' aggregate). TABLE is a committed
+    scratch table: if a writer fails, the import is abandoned and the table dropped with it."""
     engine = db.get_engine()
+    cuts = [2 + (last_line - 1) * k // WRITERS for k in range(1, WRITERS)]
+    lows, highs = [None, *cuts], [*cuts, None]
 
-    def write(k: int) -> None:
+    def write(low: int | None, high: int | None) -> None:
+        where = " AND ".join(
+            [f"line >= {low}"] * (low is not None) + [f"line < {high}"] * (high is not None)
+        )
         with engine.begin() as conn:
             _tune(conn)
             conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
-            conn.execute(text(f"INSERT INTO {table} {select(f'line % {WRITERS} = {k}')}"))
+            conn.execute(text(f"INSERT INTO {table} {select(where or 'true')}"))
 
     with ThreadPoolExecutor(WRITERS) as pool:
-        for done in [pool.submit(write, k) for k in range(WRITERS)]:
+        for done in [pool.submit(write, lo, hi) for lo, hi in zip(lows, highs, strict=True)]:
             done.result()
 
 
@@ -257,6 +265,7 @@ class PostgresLoad(_Load):
     row by row (``_Load.run``), with the same messages."""
 
     scratch = "UNLOGGED"
+    _last_line: int | None = None  # the file's last line, once the COPY path has read it
 
     @property
     def staging_name(self) -> str:
@@ -289,6 +298,7 @@ class PostgresLoad(_Load):
             except (psycopg.errors.DataError, sqlalchemy.exc.DataError):
                 self.abandon()  # bytes COPY refuses (NUL, not UTF-8): the reader says which
         raw.seek(0)  # the text wrapper has read nothing yet
+        self._last_line = None  # fill_tables asks the staged rows
         return super().run(fh, raw, size, source, sha, today, replace, progress)
 
     def _new_snapshot(self, sha: str, source: str) -> None:
@@ -450,6 +460,7 @@ class PostgresLoad(_Load):
             sent += len(batch)
         if progress is not None:
             progress(sent, size, size)
+        self._last_line = line_no
         return sent
 
     def _wrong_columns(self, line: bytes, line_no: int, found: int) -> None:
@@ -537,7 +548,7 @@ class PostgresLoad(_Load):
 
         conn.execute(text(f"CREATE UNLOGGED TABLE {staging} AS {rules('true')} WITH NO DATA"))
         db.session.commit()
-        _insert_side_by_side(staging, rules)
+        _insert_side_by_side(staging, rules, self._last_line or 1)
         conn = self.conn
         conn.execute(text(f"DROP TABLE {raw_name}"))
         db.session.commit()
@@ -630,6 +641,12 @@ class PostgresLoad(_Load):
     def fill_tables(self) -> int:
         conn, sid = self.conn, self.snapshot_id
         _tune(conn)
+        if self._last_line is None:  # the reader's path: ask the rows
+            self._last_line = int(
+                conn.execute(
+                    text(f"SELECT coalesce(max(line), 1) FROM {self.staging_name}")
+                ).scalar_one()
+            )
         persons, households = f"{SCHEMA}.persons_{sid}", f"{SCHEMA}.households_{sid}"
         conn.execute(
             text(
@@ -659,6 +676,7 @@ class PostgresLoad(_Load):
                 f"nama, jenis_kelamin, tanggal_lahir, hubungan, programs FROM {staging} "
                 f"WHERE {where}"
             ),
+            self._last_line,
         )
         conn = self.conn
         _tune(conn)
