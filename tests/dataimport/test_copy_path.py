@@ -209,6 +209,27 @@ def test_names_and_addresses_off_by_one_character_are_stored_as_the_reader_reads
     assert stored(app) == expected(app, path)
 
 
+def test_a_good_file_that_copy_cannot_take_is_published_through_the_reader(
+    app: Flask, runner: FlaskCliRunner, factory, tmp_path: Path
+) -> None:
+    """A quoted address across two lines: COPY cannot take the file as it is, so the whole
+    file goes through the reader, and its rows are stored all the same (on PostgreSQL, the
+    new tables are then filled without the line count the COPY path keeps)."""
+    rows = rows_of(factory, houses=3)
+    col = COLUMNS.index
+    kk = rows[0][col("no_kk")]
+    for row in rows:
+        if row[col("no_kk")] == kk:
+            row[col("alamat")] = "JL. MERDEKA\nNO. 5"
+    path = write(tmp_path / "across-lines.csv", rows)
+
+    result = dtsen_import(runner, path)
+
+    assert result.exit_code == 0, result.output
+    assert stored(app) == expected(app, path)
+    assert len(stored(app)) == len(rows) + 3  # every person and household
+
+
 def test_an_ordinary_file_is_stored_as_the_reader_reads_it(
     app: Flask, runner: FlaskCliRunner, factory, tmp_path: Path
 ) -> None:
