@@ -40,6 +40,15 @@ def rows_of(factory, period: str = "2026Q3", houses: int = 2) -> list[list[str]]
     return out
 
 
+def set_household(rows: list[list[str]], member: list[str], column: str, value: str) -> None:
+    """Set COLUMN to VALUE on every row of MEMBER's household (its No. KK): a household's
+    address, desil and desa are one, or the file is refused."""
+    kk = COLUMNS.index("no_kk")
+    for row in rows:
+        if row[kk] == member[kk]:
+            row[COLUMNS.index(column)] = value
+
+
 def write(path: Path, rows: list[list[str]], *, end: str = "\n", raw: str = "") -> Path:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator=end)
@@ -188,19 +197,15 @@ def test_names_and_addresses_off_by_one_character_are_stored_as_the_reader_reads
     app: Flask, runner: FlaskCliRunner, factory, tmp_path: Path
 ) -> None:
     """Each cell differs from the reader's normal form in one way only, so that the COPY
-    path's check of the bytes (pgload._LineChecks) must notice that very thing."""
+    path's rules (pgload._rules_select: nama and alamat) must notice that very thing."""
     rows = rows_of(factory, houses=4)  # 3 persons each: the names of the 2nd and 3rd
     col = COLUMNS.index
     rows[3][col("nama")] = rows[3][col("nama")].lower()
     rows[4][col("nama")] = rows[4][col("nama")].replace(" ", "  ", 1) + "  X"
     rows[5][col("nama")] += " "
     rows[6][col("nama")] = " " + rows[6][col("nama")]
-    first, second = rows[0][col("no_kk")], rows[-1][col("no_kk")]  # the addresses: 1st, 4th
-    for row in rows:
-        if row[col("no_kk")] == first:
-            row[col("alamat")] = "JL.  MERDEKA NO. 5"
-        elif row[col("no_kk")] == second:
-            row[col("alamat")] = "JL. MERDEKA NO. 5 "
+    set_household(rows, rows[0], "alamat", "JL.  MERDEKA NO. 5")  # the 1st household
+    set_household(rows, rows[-1], "alamat", "JL. MERDEKA NO. 5 ")  # the 4th
     path = write(tmp_path / "off-by-one.csv", rows)
 
     result = dtsen_import(runner, path)
@@ -216,11 +221,7 @@ def test_a_good_file_that_copy_cannot_take_is_published_through_the_reader(
     file goes through the reader, and its rows are stored all the same (on PostgreSQL, the
     new tables are then filled without the line count the COPY path keeps)."""
     rows = rows_of(factory, houses=3)
-    col = COLUMNS.index
-    kk = rows[0][col("no_kk")]
-    for row in rows:
-        if row[col("no_kk")] == kk:
-            row[col("alamat")] = "JL. MERDEKA\nNO. 5"
+    set_household(rows, rows[0], "alamat", "JL. MERDEKA\nNO. 5")
     path = write(tmp_path / "across-lines.csv", rows)
 
     result = dtsen_import(runner, path)
