@@ -6,6 +6,7 @@ suite's own backend (PostgreSQL when TEST_DATABASE_URL is set) is compared read-
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
-from sqlalchemy import inspect
+from sqlalchemy import Connection, inspect, text
 
 from portal import create_app
 from portal.db import Base, get_engine, import_models
@@ -45,11 +46,43 @@ def not_a_partition_detail(obj: Any, name: Any, type_: str, reflected: bool, oth
 
 
 def differences(app: Flask) -> list[Any]:
+    """Alembic's comparison, plus the order of each primary key's columns, which Alembic
+    does not compare (the order decides what the key's index serves)."""
     import_models()
     with app.app_context(), get_engine().connect() as connection:
         opts = {"compare_type": True, "include_object": not_a_partition_detail}
         context = MigrationContext.configure(connection, opts=opts)
-        return list(compare_metadata(context, Base.metadata))
+        found = list(compare_metadata(context, Base.metadata))
+        inspector = inspect(connection)
+        for name, table in Base.metadata.tables.items():
+            key = inspector.get_pk_constraint(name)["constrained_columns"]
+            if key != [c.name for c in table.primary_key.columns]:
+                found.append(("primary key order", name, key))
+        return found + collation_differences(connection)
+
+
+def collation_differences(connection: Connection) -> list[Any]:
+    """PostgreSQL: each column's collation as the models write it (Alembic does not
+    compare collations; the import's index builds depend on them)."""
+    if connection.dialect.name != "postgresql":
+        return []
+    actual = {
+        (table, column): collation
+        for table, column, collation in connection.execute(
+            text(
+                "SELECT table_name, column_name, collation_name FROM information_schema.columns "
+                "WHERE table_schema = 'public'"
+            )
+        )
+    }
+    found = []
+    for name, table in Base.metadata.tables.items():
+        for column in table.columns:
+            written = re.search(r'COLLATE "([^"]+)"', column.type.compile(connection.dialect))
+            wanted = written.group(1) if written else None
+            if actual[(name, column.name)] != wanted:
+                found.append(("collation", name, column.name, actual[(name, column.name)]))
+    return found
 
 
 def table_names(app: Flask) -> set[str]:

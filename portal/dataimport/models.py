@@ -16,12 +16,19 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base, UTCDateTime, utcnow
+
+# A keyed hash of a NIK or No. KK (32 hex digits). PostgreSQL compares it bytewise (COLLATE
+# "C": for hex digits the same order and equality as the database's locale), so its sorts
+# use abbreviated keys and skip strcoll: the import builds the keys that lead with it at a
+# fraction of the cost (3.6 M persons: 9.2 -> 4.4 s for the two indexes, migration 0023).
+Hmac = String(32).with_variant(String(32, collation="C"), "postgresql")
 
 
 class SnapshotStatus(StrEnum):
@@ -52,16 +59,17 @@ class Snapshot(Base):
 class Household(Base):
     __tablename__ = "households"
 
-    snapshot_id: Mapped[int] = mapped_column(
-        ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True
-    )
-    kk_hmac: Mapped[str] = mapped_column(String(32), primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"))
+    kk_hmac: Mapped[str] = mapped_column(Hmac)
     no_kk: Mapped[str] = mapped_column(String(16))
     kode_desa: Mapped[str] = mapped_column(ForeignKey("wilayah.code"))
     alamat: Mapped[str] = mapped_column(String(200))
     desil: Mapped[int] = mapped_column(SmallInteger)
 
     __table_args__ = (
+        # the hash first: a bytewise key of its own, not a constant snapshot_id to compare
+        # before it (on PostgreSQL every partition holds one snapshot)
+        PrimaryKeyConstraint("kk_hmac", "snapshot_id"),
         CheckConstraint("desil BETWEEN 1 AND 10", name="desil_range"),
         Index("ix_households_snapshot_id_kode_desa", "snapshot_id", "kode_desa"),
         # PostgreSQL: one partition per snapshot (retention.py, loader.py)
@@ -72,9 +80,9 @@ class Household(Base):
 class Person(Base):
     __tablename__ = "persons"
 
-    snapshot_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    nik_hmac: Mapped[str] = mapped_column(String(32), primary_key=True)
-    kk_hmac: Mapped[str] = mapped_column(String(32))
+    snapshot_id: Mapped[int] = mapped_column(Integer)
+    nik_hmac: Mapped[str] = mapped_column(Hmac)
+    kk_hmac: Mapped[str] = mapped_column(Hmac)
     position: Mapped[int] = mapped_column(Integer)  # order within the file: the KK's order
     nik: Mapped[str] = mapped_column(String(16))
     nama: Mapped[str] = mapped_column(String(100))
@@ -84,6 +92,7 @@ class Person(Base):
     programs: Mapped[str] = mapped_column(String(100), default="")  # "PKH;BPNT;PBI-JK"
 
     __table_args__ = (
+        PrimaryKeyConstraint("nik_hmac", "snapshot_id"),  # as the households'
         # Deferred: within a snapshot's load, members and households are written in
         # either order (see loader.py).
         ForeignKeyConstraint(

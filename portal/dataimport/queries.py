@@ -162,11 +162,11 @@ def household_summary(
 
 
 def household(snapshot_id: int, kk_hmac: str) -> Household | None:
-    return db.session.get(Household, (snapshot_id, kk_hmac))
+    return db.session.get(Household, {"snapshot_id": snapshot_id, "kk_hmac": kk_hmac})
 
 
 def person(snapshot_id: int, nik_hmac: str) -> Person | None:
-    return db.session.get(Person, (snapshot_id, nik_hmac))
+    return db.session.get(Person, {"snapshot_id": snapshot_id, "nik_hmac": nik_hmac})
 
 
 @dataclass(frozen=True)
