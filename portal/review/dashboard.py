@@ -23,7 +23,7 @@ from portal.appeals.states import OPEN, AppealStatus
 from portal.audit.service import record
 from portal.auth.models import Role, StaffUser
 from portal.review import permissions, queries
-from portal.review.models import AppealCount, DecisionHours
+from portal.review.models import AppealCount, DecidedMonth, DecisionHours, FiledMonth
 from portal.review.permissions import scoped_counts
 from portal.wilayah import queries as wilayah
 
@@ -297,22 +297,33 @@ def months_back(now: datetime, count: int) -> list[str]:
 
 
 def by_month(user: StaffUser, now: datetime | None = None, count: int = 12) -> list[MonthRow]:
-    """Cases filed and decided per month over the last COUNT months, in USER's scope: two
-    grouped queries over the window, zeros included."""
+    """Cases filed and decided per month over the last COUNT months, in USER's scope, zeros
+    included: from the maintained monthly counts (a few rows a kabupaten/kota and month),
+    or, for a desa scope, grouped from its few cases."""
     now = now or db.utcnow()
     months = months_back(now, count)
-    first = datetime.fromisoformat(months[0] + "-01").replace(tzinfo=now.tzinfo)
+    if user.role_enum is Role.OPERATOR_DESA:
+        first = datetime.fromisoformat(months[0] + "-01").replace(tzinfo=now.tzinfo)
 
-    def grouped(column: Any) -> dict[str, int]:
-        bucket = _month_of(column)
-        stmt = (
-            permissions.scoped(select(bucket, func.count()), user)
-            .where(column >= first)
-            .group_by(bucket)
-        )
-        return {str(m): int(n) for m, n in db.session.execute(stmt)}
+        def grouped(column: Any) -> dict[str, int]:
+            bucket = _month_of(column)
+            stmt = (
+                permissions.scoped(select(bucket, func.count()), user)
+                .where(column >= first)
+                .group_by(bucket)
+            )
+            return {str(m): int(n) for m, n in db.session.execute(stmt)}
 
-    filed, decided = grouped(Appeal.created_at), grouped(Appeal.decided_at)
+        filed, decided = grouped(Appeal.created_at), grouped(Appeal.decided_at)
+    else:
+
+        def kept(model: type[FiledMonth] | type[DecidedMonth]) -> dict[str, int]:
+            stmt = scoped_counts(
+                select(model.month, func.sum(model.n)), user, model.kabupaten_code
+            ).where(model.month >= months[0])
+            return {str(m): int(n or 0) for m, n in db.session.execute(stmt.group_by(model.month))}
+
+        filed, decided = kept(FiledMonth), kept(DecidedMonth)
     return [MonthRow(m, filed.get(m, 0), decided.get(m, 0)) for m in months]
 
 

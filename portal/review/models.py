@@ -142,3 +142,25 @@ class DecisionHours(Base):
     kabupaten_code: Mapped[str] = mapped_column(String(5), primary_key=True)
     hours: Mapped[int] = mapped_column(Integer, primary_key=True)
     n: Mapped[int] = mapped_column(Integer)
+
+
+class FiledMonth(Base):
+    """How many cases of a kabupaten/kota were filed in each month (UTC, YYYY-MM): the
+    dashboard's months without reading the cases. Kept by the same triggers as AppealCount."""
+
+    __tablename__ = "appeal_filed_months"
+
+    kabupaten_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class DecidedMonth(Base):
+    """How many cases of a kabupaten/kota were decided in each month (UTC, YYYY-MM; the
+    decision stays through diteruskan and selesai). Kept by the same triggers as AppealCount."""
+
+    __tablename__ = "appeal_decided_months"
+
+    kabupaten_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)

@@ -4,7 +4,9 @@ rows:
 - ``appeal_counts``: cases per kabupaten, kecamatan, reason code, status and decided or not;
 - ``appeal_open_due``: open cases per kabupaten, kecamatan, due date (UTC day) and escalated
   or not; overdue = the days before today here + today's part from the index;
-- ``appeal_decision_hours``: decided cases per kabupaten and whole hours to decision.
+- ``appeal_decision_hours``: decided cases per kabupaten and whole hours to decision;
+- ``appeal_filed_months`` and ``appeal_decided_months``: cases per kabupaten filed, and
+  decided, in each month (UTC, YYYY-MM): the dashboard's last twelve months (migration 0024).
 
 Database triggers on ``appeals`` keep them right on every insert, update and delete, whatever
 code path writes (the filing, ``transition()``'s conditional UPDATE, a contest, the export,
@@ -13,7 +15,8 @@ can bypass. A decrement only updates an existing row, so emptying a summary befo
 (a test's clean-up) leaves no negative rows behind. ``rebuild()`` recomputes them from the
 cases, after a bulk load that bypassed the triggers (bench/seed_cases.py) or to repair.
 Migration 0013 installs the triggers (``create_triggers``: row-level on SQLite, statement-level
-over transition tables on PostgreSQL) and fills the tables.
+over transition tables on PostgreSQL) and fills the tables; a migration that adds a summary
+installs them again over every table it knows (``TABLES_0013`` and the like say which).
 
 The areas stop at the kecamatan: a desa operator's scope, and a desa filter, are a few
 thousand cases at most, counted from the cases through the (kode_desa, status, due_at, id)
@@ -39,6 +42,15 @@ _DAY = {
     "postgresql": "CAST(({r}.due_at AT TIME ZONE 'UTC') AS date)",
     "sqlite": "date({r}.due_at)",
 }
+# YYYY-MM of a timestamp, UTC: as dashboard.month_of writes it
+_MONTH = {
+    "postgresql": "to_char({r}.{column} AT TIME ZONE 'UTC', 'YYYY-MM')",
+    "sqlite": "strftime('%Y-%m', {r}.{column})",
+}
+
+
+def _month(dialect: str, column: str) -> str:
+    return _MONTH[dialect].replace("{column}", column)
 
 
 @dataclass(frozen=True)
@@ -76,7 +88,27 @@ def summaries(dialect: str) -> list[Summary]:
             {"kabupaten_code": "{r}.kabupaten_code", "hours": _HOURS[dialect]},
             "{r}.decided_at IS NOT NULL",
         ),
+        Summary(
+            "appeal_filed_months",
+            {"kabupaten_code": "{r}.kabupaten_code", "month": _month(dialect, "created_at")},
+            "1 = 1",
+        ),
+        Summary(
+            "appeal_decided_months",
+            {"kabupaten_code": "{r}.kabupaten_code", "month": _month(dialect, "decided_at")},
+            "{r}.decided_at IS NOT NULL",
+        ),
     ]
+
+
+# The summaries each migration knew: one that installs the triggers again passes its own list,
+# so that it builds the same triggers whatever summaries came later (None: all of today's).
+TABLES_0013 = ("appeal_counts", "appeal_open_due", "appeal_decision_hours")
+TABLES_0024 = (*TABLES_0013, "appeal_filed_months", "appeal_decided_months")
+
+
+def _known(dialect: str, tables: tuple[str, ...] | None) -> list[Summary]:
+    return [s for s in summaries(dialect) if tables is None or s.table in tables]
 
 
 # an update that changes none of these leaves the summaries alone
@@ -100,9 +132,9 @@ def _match(s: Summary, r: str) -> str:
     return " AND ".join(f"{c} = ({v})" for c, v in zip(s.key, _values(s, r), strict=True))
 
 
-def _add(dialect: str, r: str) -> list[str]:
+def _add(dialect: str, r: str, tables: tuple[str, ...] | None) -> list[str]:
     out = []
-    for s in summaries(dialect):
+    for s in _known(dialect, tables):
         where = s.where.format(r=r)
         out += [
             f"INSERT INTO {s.table} ({', '.join(s.key)}, n) SELECT {', '.join(_values(s, r))}, 0"
@@ -112,10 +144,10 @@ def _add(dialect: str, r: str) -> list[str]:
     return out
 
 
-def _remove(dialect: str, r: str) -> list[str]:
+def _remove(dialect: str, r: str, tables: tuple[str, ...] | None) -> list[str]:
     return [
         f"UPDATE {s.table} SET n = n - 1 WHERE ({s.where.format(r=r)}) AND {_match(s, r)}"
-        for s in summaries(dialect)
+        for s in _known(dialect, tables)
     ]
 
 
@@ -172,12 +204,13 @@ _PG_EVENTS = {
 }
 
 
-def create_triggers(dialect: str) -> list[str]:
-    """DDL that installs the triggers on DIALECT (sqlite or postgresql)."""
+def create_triggers(dialect: str, tables: tuple[str, ...] | None = None) -> list[str]:
+    """DDL that installs the triggers on DIALECT (sqlite or postgresql), keeping TABLES (all
+    of today's summaries when None)."""
     if dialect == "sqlite":  # row-level: SQLite has no statement triggers (nor MVCC chains)
-        insert = "; ".join(_add("sqlite", "NEW"))
-        delete = "; ".join(_remove("sqlite", "OLD"))
-        update = "; ".join(_remove("sqlite", "OLD") + _add("sqlite", "NEW"))
+        insert = "; ".join(_add("sqlite", "NEW", tables))
+        delete = "; ".join(_remove("sqlite", "OLD", tables))
+        update = "; ".join(_remove("sqlite", "OLD", tables) + _add("sqlite", "NEW", tables))
         return [
             f"CREATE TRIGGER appeal_summaries_insert AFTER INSERT ON appeals BEGIN {insert}; END",
             f"CREATE TRIGGER appeal_summaries_delete AFTER DELETE ON appeals BEGIN {delete}; END",
@@ -186,7 +219,7 @@ def create_triggers(dialect: str) -> list[str]:
         ]
     out = []
     for op, (event, referencing, sources) in _PG_EVENTS.items():
-        body = "; ".join(st for s in summaries("postgresql") for st in _apply(s, sources))
+        body = "; ".join(st for s in _known("postgresql", tables) for st in _apply(s, sources))
         out += [
             f"CREATE FUNCTION appeal_summaries_{op}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
             f"BEGIN\n  {body};\n  RETURN NULL;\nEND $$",
@@ -211,9 +244,9 @@ def drop_triggers(dialect: str) -> list[str]:
     ]
 
 
-def rebuild_statements(dialect: str) -> list[str]:
+def rebuild_statements(dialect: str, tables: tuple[str, ...] | None = None) -> list[str]:
     out = []
-    for s in summaries(dialect):
+    for s in _known(dialect, tables):
         values = ", ".join(_values(s, "a"))
         out += [
             f"DELETE FROM {s.table}",

@@ -1,9 +1,10 @@
-"""The maintained counts (appeal_counts, appeal_decision_hours) stay equal to counting the
-cases after every kind of write, on both engines; the region cache is cleared by an import."""
+"""The maintained counts (appeal_counts, appeal_open_due, appeal_decision_hours and the
+months filed and decided) stay equal to counting the cases after every kind of write, on both
+engines; the region cache is cleared by an import."""
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -16,7 +17,13 @@ from portal.appeals.states import OPEN
 from portal.appeals.states import AppealStatus as S
 from portal.review import summary
 from portal.review.dashboard import median_of_histogram
-from portal.review.models import AppealCount, AppealOpenDue, DecisionHours
+from portal.review.models import (
+    AppealCount,
+    AppealOpenDue,
+    DecidedMonth,
+    DecisionHours,
+    FiledMonth,
+)
 from portal.wilayah import queries as wilayah
 from tests.review.test_dashboard import Spec, make_cases
 
@@ -29,14 +36,20 @@ SPECS = [
 ]
 
 
-Summaries = tuple[dict[tuple, int], dict[tuple, int], dict[tuple, int]]
+Summaries = tuple[dict[tuple, int], ...]
+
+
+def month(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m")
 
 
 def live(app: Flask) -> Summaries:
-    """The three summaries as counted from the cases now, in Python."""
+    """The summaries as counted from the cases now, in Python."""
     counts: dict[tuple, int] = {}
     due: dict[tuple, int] = {}
     hours: dict[tuple, int] = {}
+    filed: dict[tuple, int] = {}
+    decided_in: dict[tuple, int] = {}
 
     def bump(table: dict[tuple, int], key: tuple) -> None:
         table[key] = table.get(key, 0) + 1
@@ -51,7 +64,9 @@ def live(app: Flask) -> Summaries:
             if a.decided_at is not None:
                 h = round((a.decided_at - a.created_at).total_seconds() / 3600)
                 bump(hours, (a.kabupaten_code, h))
-    return counts, due, hours
+                bump(decided_in, (a.kabupaten_code, month(a.decided_at)))
+            bump(filed, (a.kabupaten_code, month(a.created_at)))
+    return counts, due, hours, filed, decided_in
 
 
 def kept(app: Flask) -> Summaries:
@@ -71,7 +86,15 @@ def kept(app: Flask) -> Summaries:
             for h in db.session.scalars(select(DecisionHours))
             if h.n
         }
-        return counts, due, hours
+        filed = {
+            (m.kabupaten_code, m.month): m.n for m in db.session.scalars(select(FiledMonth)) if m.n
+        }
+        decided_in = {
+            (m.kabupaten_code, m.month): m.n
+            for m in db.session.scalars(select(DecidedMonth))
+            if m.n
+        }
+        return counts, due, hours, filed, decided_in
 
 
 def assert_kept_right(app: Flask) -> None:
@@ -95,10 +118,12 @@ def case_id(app: Flask, status: S, reason: str) -> int:
 
 @pytest.mark.usefixtures("cases")
 def test_counts_follow_inserts(app: Flask) -> None:
-    counts, due, hours = kept(app)
+    counts, due, hours, filed, decided_in = kept(app)
     assert sum(counts.values()) == len(SPECS)
     assert sum(due.values()) == 3  # the open ones
     assert sum(hours.values()) == 2
+    assert sum(filed.values()) == len(SPECS)
+    assert sum(decided_in.values()) == 2
     assert (("32.16", 168)) in hours  # 9 - 2 days = 7 days = 168 hours
     assert_kept_right(app)
 
@@ -159,6 +184,12 @@ def test_counts_follow_moves_between_areas_reason_changes_and_new_dates(app: Fla
         appeal = db.session.get(Appeal, ident)
         assert appeal.decided_at is not None
         appeal.decided_at = appeal.decided_at + timedelta(hours=30)
+        db.session.commit()
+    assert_kept_right(app)
+    with app.app_context():  # filed and decided in other months (the dashboard's months)
+        appeal = db.session.get(Appeal, ident)
+        appeal.created_at = appeal.created_at - timedelta(days=75)
+        appeal.decided_at = appeal.created_at + timedelta(days=40)
         db.session.commit()
     assert_kept_right(app)
     with app.app_context():  # escalated, and a new due date

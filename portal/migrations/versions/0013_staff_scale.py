@@ -87,9 +87,9 @@ def upgrade() -> None:
         sa.Column("n", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("kabupaten_code", "hours", name=op.f("pk_appeal_decision_hours")),
     )
-    for statement in summary.rebuild_statements(dialect):
+    for statement in summary.rebuild_statements(dialect, summary.TABLES_0013):
         op.execute(statement)
-    for statement in summary.create_triggers(dialect):
+    for statement in summary.create_triggers(dialect, summary.TABLES_0013):
         op.execute(statement)
     if dialect == "postgresql":  # plan the first staff pages on real figures
         op.execute("ANALYZE appeal_counts, appeal_open_due, appeal_decision_hours")
