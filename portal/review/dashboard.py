@@ -280,12 +280,6 @@ def by_desa(user: StaffUser, now: datetime | None = None, limit: int = 50) -> li
     return [DesaLoad(c, known.get(c, c), n, late, oldest) for c, n, late, oldest in rows]
 
 
-def _month_of(column: Any) -> Any:
-    if db.session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
-    return func.strftime("%Y-%m", column)
-
-
 def months_back(now: datetime, count: int) -> list[str]:
     """The last COUNT months up to NOW's, oldest first, as YYYY-MM."""
     year, month = now.year, now.month
@@ -297,33 +291,18 @@ def months_back(now: datetime, count: int) -> list[str]:
 
 
 def by_month(user: StaffUser, now: datetime | None = None, count: int = 12) -> list[MonthRow]:
-    """Cases filed and decided per month over the last COUNT months, in USER's scope, zeros
-    included: from the maintained monthly counts (a few rows a kabupaten/kota and month),
-    or, for a desa scope, grouped from its few cases."""
-    now = now or db.utcnow()
-    months = months_back(now, count)
-    if user.role_enum is Role.OPERATOR_DESA:
-        first = datetime.fromisoformat(months[0] + "-01").replace(tzinfo=now.tzinfo)
+    """Cases filed and decided per month over the last COUNT months, in USER's scope (a
+    kabupaten/kota or national: the dashboard's), zeros included, from the maintained
+    monthly counts: a few rows a kabupaten/kota and month, whatever the number of cases."""
+    months = months_back(now or db.utcnow(), count)
 
-        def grouped(column: Any) -> dict[str, int]:
-            bucket = _month_of(column)
-            stmt = (
-                permissions.scoped(select(bucket, func.count()), user)
-                .where(column >= first)
-                .group_by(bucket)
-            )
-            return {str(m): int(n) for m, n in db.session.execute(stmt)}
+    def kept(model: type[FiledMonth] | type[DecidedMonth]) -> dict[str, int]:
+        stmt = scoped_counts(
+            select(model.month, func.sum(model.n)), user, model.kabupaten_code
+        ).where(model.month >= months[0])
+        return {str(m): int(n or 0) for m, n in db.session.execute(stmt.group_by(model.month))}
 
-        filed, decided = grouped(Appeal.created_at), grouped(Appeal.decided_at)
-    else:
-
-        def kept(model: type[FiledMonth] | type[DecidedMonth]) -> dict[str, int]:
-            stmt = scoped_counts(
-                select(model.month, func.sum(model.n)), user, model.kabupaten_code
-            ).where(model.month >= months[0])
-            return {str(m): int(n or 0) for m, n in db.session.execute(stmt.group_by(model.month))}
-
-        filed, decided = kept(FiledMonth), kept(DecidedMonth)
+    filed, decided = kept(FiledMonth), kept(DecidedMonth)
     return [MonthRow(m, filed.get(m, 0), decided.get(m, 0)) for m in months]
 
 
