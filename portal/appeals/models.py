@@ -130,6 +130,16 @@ class Appeal(Base):
             postgresql_include=["kabupaten_code"],
         ),
         Index("ix_appeals_due_at_id", "due_at", "id"),
+        # the oldest open case of a desa, of an officer (or of nobody) in a kabupaten: the
+        # admin_dinsos dashboard, one probe per status (migration 0024)
+        Index("ix_appeals_kode_desa_status_created_at", "kode_desa", "status", "created_at"),
+        Index(
+            "ix_appeals_kabupaten_code_status_assigned_to_id_created_at",
+            "kabupaten_code",
+            "status",
+            "assigned_to_id",
+            "created_at",
+        ),
         Index("ix_appeals_cluster_of_id", "cluster_of_id"),
         Index("ix_appeals_duplicate_of_id", "duplicate_of_id"),
     )

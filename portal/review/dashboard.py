@@ -11,7 +11,7 @@ page shows tenths of a day) and costs the same at a million cases as at ten.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -23,7 +23,14 @@ from portal.appeals.states import OPEN, AppealStatus
 from portal.audit.service import record
 from portal.auth.models import Role, StaffUser
 from portal.review import permissions, queries
-from portal.review.models import AppealCount, DecidedMonth, DecisionHours, FiledMonth
+from portal.review.models import (
+    AppealCount,
+    DecidedMonth,
+    DecisionHours,
+    FiledMonth,
+    OpenDesaDue,
+    OpenOfficerDue,
+)
 from portal.review.permissions import scoped_counts
 from portal.wilayah import queries as wilayah
 
@@ -220,64 +227,119 @@ def _open_scoped(user: StaffUser, *columns: Any) -> Any:
     return permissions.scoped(select(*columns), user).where(Appeal.status.in_(OPEN_VALUES))
 
 
+def _open_load(
+    user: StaffUser, now: datetime, kept_key: Any, kept_due: Any, kept_n: Any, case_key: Any
+) -> dict[Any, tuple[int, int]]:
+    """(open, overdue) per value of a maintained summary's KEPT_KEY (open cases by due day,
+    kept by the triggers): the days before today from it, today's part (due before NOW)
+    from the cases due today, through the (kabupaten, status, due) index."""
+    midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    kept = scoped_counts(
+        select(
+            kept_key,
+            func.sum(kept_n),
+            func.sum(case((kept_due < midnight.date(), kept_n), else_=0)),
+        ),
+        user,
+        kept_key.table.c.kabupaten_code,
+    ).group_by(kept_key)
+    load = {k: (int(n or 0), int(late or 0)) for k, n, late in db.session.execute(kept) if n}
+    today = _open_scoped(user, case_key, func.count()).where(
+        Appeal.due_at >= midnight, Appeal.due_at < now
+    )
+    for key, late in db.session.execute(today.group_by(case_key)):
+        n, before = load.get(key, (0, 0))
+        load[key] = (n, before + int(late))
+    return load
+
+
+def _oldest(user: StaffUser, column: Any, values: list[Any]) -> dict[Any, datetime | None]:
+    """The filing date of the oldest open case for each of VALUES of COLUMN (None: the cases
+    without one), in one statement: a probe of an index ending in created_at per value and
+    open status (ix_appeals_kode_desa_status_created_at, ..._assigned_to_id_created_at)."""
+    if not values:
+        return {}
+    firsts = [
+        permissions.scoped(select(func.min(Appeal.created_at)), user)
+        .where(Appeal.status == status, column.is_(None) if value is None else column == value)
+        .scalar_subquery()
+        for value in values
+        for status in OPEN_VALUES
+    ]
+    row = db.session.execute(select(*firsts)).one()
+    width = len(OPEN_VALUES)
+    out: dict[Any, datetime | None] = {}
+    for i, value in enumerate(values):
+        found = [t for t in row[i * width : (i + 1) * width] if t is not None]
+        out[value] = min(found) if found else None
+    return out
+
+
 def by_officer(user: StaffUser, now: datetime | None = None) -> list[OfficerLoad]:
-    """Per officer of USER's kabupaten/kota: two grouped queries over the scoped cases (the
-    open ones, through the (kabupaten, status, due) index, and this month's decisions)."""
+    """Per officer of USER's kabupaten/kota: open and overdue cases held, and this month's
+    decisions, from the maintained counts; the oldest open case of each, one index probe."""
     now = now or db.utcnow()
-    overdue = func.sum(case((Appeal.due_at < now, 1), else_=0))
-    held = {
-        sid: (int(n), int(late or 0), oldest)
-        for sid, n, late, oldest in db.session.execute(
-            _open_scoped(
-                user, Appeal.assigned_to_id, func.count(), overdue, func.min(Appeal.created_at)
-            ).group_by(Appeal.assigned_to_id)
-        )
+    load = _open_load(
+        user,
+        now,
+        OpenOfficerDue.assigned_to,
+        OpenOfficerDue.due_on,
+        OpenOfficerDue.n,
+        func.coalesce(Appeal.assigned_to_id, 0),
+    )
+    held = {(int(k) or None): counts for k, counts in load.items()}
+    month = scoped_counts(
+        select(DecidedMonth.decided_by, func.sum(DecidedMonth.n)),
+        user,
+        DecidedMonth.kabupaten_code,
+    ).where(
+        DecidedMonth.month == now.astimezone(UTC).strftime("%Y-%m"), DecidedMonth.decided_by != 0
+    )
+    decided = {
+        int(sid): int(n)
+        for sid, n in db.session.execute(month.group_by(DecidedMonth.decided_by))
+        if n
     }
-    decided: dict[int, int] = {
-        int(str(sid)): int(n)
-        for sid, n in db.session.execute(
-            permissions.scoped(select(Appeal.decided_by_id, func.count()), user)
-            .where(Appeal.decided_at >= month_start(now), Appeal.decided_by_id.is_not(None))
-            .group_by(Appeal.decided_by_id)
-        )
-    }
-    ids: set[int] = {int(i) for i in held if i is not None} | {int(i) for i in decided}
+    oldest = _oldest(user, Appeal.assigned_to_id, list(held))
+    ids: set[int] = {int(i) for i in held if i is not None} | set(decided)
     names = queries.staff_names(ids)
     rows = [
         OfficerLoad(
             sid,
             names.get(sid, "#" + str(sid)),
-            held.get(sid, (0, 0, None))[0],
+            held.get(sid, (0, 0))[0],
             decided.get(sid, 0),
-            held.get(sid, (0, 0, None))[1],
-            held.get(sid, (0, 0, None))[2],
+            held.get(sid, (0, 0))[1],
+            oldest.get(sid),
         )
         for sid in ids
     ]
     rows.sort(key=lambda r: (-r.overdue, -r.open, r.name))
     if None in held:
-        n, late, oldest = held[None]
-        rows.append(OfficerLoad(None, "", n, 0, late, oldest))
+        n, late = held[None]
+        rows.append(OfficerLoad(None, "", n, 0, late, oldest.get(None)))
     return rows
 
 
 def by_desa(user: StaffUser, now: datetime | None = None, limit: int = 50) -> list[DesaLoad]:
-    """The desa with the most open cases in USER's scope: one grouped query over the open
-    cases, the most overdue first."""
+    """The LIMIT desa with the most overdue, then open, cases in USER's scope: from the
+    maintained counts, with the oldest open case of each (one index probe)."""
     now = now or db.utcnow()
-    overdue = func.sum(case((Appeal.due_at < now, 1), else_=0))
-    stmt = (
-        _open_scoped(user, Appeal.kode_desa, func.count(), overdue, func.min(Appeal.created_at))
-        .where(Appeal.kode_desa.is_not(None))
-        .group_by(Appeal.kode_desa)
-        .order_by(overdue.desc(), func.count().desc(), Appeal.kode_desa)
-        .limit(limit)
+    load = _open_load(
+        user,
+        now,
+        OpenDesaDue.kode_desa,
+        OpenDesaDue.due_on,
+        OpenDesaDue.n,
+        func.coalesce(Appeal.kode_desa, ""),
     )
-    rows = [
-        (str(c), int(n), int(late or 0), oldest) for c, n, late, oldest in db.session.execute(stmt)
-    ]
-    known = dict(wilayah.describe([c for c, *_rest in rows]))
-    return [DesaLoad(c, known.get(c, c), n, late, oldest) for c, n, late, oldest in rows]
+    ranked = sorted(
+        ((str(c), n, late) for c, (n, late) in load.items() if c),
+        key=lambda r: (-r[2], -r[1], r[0]),
+    )[:limit]
+    oldest = _oldest(user, Appeal.kode_desa, [c for c, *_rest in ranked])
+    known = dict(wilayah.describe([c for c, *_rest in ranked]))
+    return [DesaLoad(c, known.get(c, c), n, late, oldest.get(c)) for c, n, late in ranked]
 
 
 def months_back(now: datetime, count: int) -> list[str]:

@@ -156,11 +156,37 @@ class FiledMonth(Base):
 
 
 class DecidedMonth(Base):
-    """How many cases of a kabupaten/kota were decided in each month (UTC, YYYY-MM; the
-    decision stays through diteruskan and selesai). Kept by the same triggers as AppealCount."""
+    """How many cases of a kabupaten/kota each officer decided in each month (UTC, YYYY-MM;
+    the decision stays through diteruskan and selesai; decided_by 0: no officer recorded).
+    Kept by the same triggers as AppealCount."""
 
     __tablename__ = "appeal_decided_months"
 
     kabupaten_code: Mapped[str] = mapped_column(String(5), primary_key=True)
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    decided_by: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class OpenDesaDue(Base):
+    """How many open cases of each desa fall due on each day (UTC; kode_desa '': none
+    named): the admin_dinsos dashboard's desa table. Kept by the same triggers."""
+
+    __tablename__ = "appeal_open_desa"
+
+    kabupaten_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    kode_desa: Mapped[str] = mapped_column(String(13), primary_key=True)
+    due_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class OpenOfficerDue(Base):
+    """How many open cases each officer holds that fall due on each day (UTC; assigned_to 0:
+    nobody yet): the admin_dinsos dashboard's officer table. Kept by the same triggers."""
+
+    __tablename__ = "appeal_open_officer"
+
+    kabupaten_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    assigned_to: Mapped[int] = mapped_column(Integer, primary_key=True)
+    due_on: Mapped[date] = mapped_column(Date, primary_key=True)
     n: Mapped[int] = mapped_column(Integer)

@@ -6,7 +6,10 @@ rows:
   or not; overdue = the days before today here + today's part from the index;
 - ``appeal_decision_hours``: decided cases per kabupaten and whole hours to decision;
 - ``appeal_filed_months`` and ``appeal_decided_months``: cases per kabupaten filed, and
-  decided, in each month (UTC, YYYY-MM): the dashboard's last twelve months (migration 0024).
+  decided (per officer), in each month (UTC, YYYY-MM): the dashboard's last twelve months
+  and each officer's decisions this month (migration 0024);
+- ``appeal_open_desa`` and ``appeal_open_officer``: open cases per kabupaten and desa, and
+  per officer holding them, by due date (UTC day): the admin_dinsos dashboard's tables.
 
 Database triggers on ``appeals`` keep them right on every insert, update and delete, whatever
 code path writes (the filing, ``transition()``'s conditional UPDATE, a contest, the export,
@@ -95,8 +98,30 @@ def summaries(dialect: str) -> list[Summary]:
         ),
         Summary(
             "appeal_decided_months",
-            {"kabupaten_code": "{r}.kabupaten_code", "month": _month(dialect, "decided_at")},
+            {
+                "kabupaten_code": "{r}.kabupaten_code",
+                "month": _month(dialect, "decided_at"),
+                "decided_by": "COALESCE({r}.decided_by_id, 0)",
+            },
             "{r}.decided_at IS NOT NULL",
+        ),
+        Summary(
+            "appeal_open_desa",
+            {
+                "kabupaten_code": "{r}.kabupaten_code",
+                "kode_desa": "COALESCE({r}.kode_desa, '')",
+                "due_on": _DAY[dialect],
+            },
+            "{r}.status IN " + OPEN_SQL,
+        ),
+        Summary(
+            "appeal_open_officer",
+            {
+                "kabupaten_code": "{r}.kabupaten_code",
+                "assigned_to": "COALESCE({r}.assigned_to_id, 0)",
+                "due_on": _DAY[dialect],
+            },
+            "{r}.status IN " + OPEN_SQL,
         ),
     ]
 
@@ -104,15 +129,21 @@ def summaries(dialect: str) -> list[Summary]:
 # The summaries each migration knew: one that installs the triggers again passes its own list,
 # so that it builds the same triggers whatever summaries came later (None: all of today's).
 TABLES_0013 = ("appeal_counts", "appeal_open_due", "appeal_decision_hours")
-TABLES_0024 = (*TABLES_0013, "appeal_filed_months", "appeal_decided_months")
+TABLES_0024 = (
+    *TABLES_0013,
+    "appeal_filed_months",
+    "appeal_decided_months",
+    "appeal_open_desa",
+    "appeal_open_officer",
+)
 
 
 def _known(dialect: str, tables: tuple[str, ...] | None) -> list[Summary]:
     return [s for s in summaries(dialect) if tables is None or s.table in tables]
 
 
-# an update that changes none of these leaves the summaries alone
-WATCHED = (
+# an update that changes none of these leaves the summaries alone (0013's, then 0024's)
+WATCHED_0013 = (
     "kabupaten_code",
     "kecamatan_code",
     "reason_code",
@@ -122,6 +153,11 @@ WATCHED = (
     "due_at",
     "escalated_at",
 )
+WATCHED = (*WATCHED_0013, "kode_desa", "assigned_to_id", "decided_by_id")
+
+
+def _watched(tables: tuple[str, ...] | None) -> tuple[str, ...]:
+    return WATCHED_0013 if tables == TABLES_0013 else WATCHED
 
 
 def _values(s: Summary, r: str) -> list[str]:
@@ -151,12 +187,12 @@ def _remove(dialect: str, r: str, tables: tuple[str, ...] | None) -> list[str]:
     ]
 
 
-def _changed(dialect: str) -> str:
+def _changed(dialect: str, tables: tuple[str, ...] | None) -> str:
     """OLD and NEW differ in a watched column (NULL-safe)."""
     differ = (
         "NOT (OLD.{c} IS NEW.{c})" if dialect == "sqlite" else "OLD.{c} IS DISTINCT FROM NEW.{c}"
     )
-    return " OR ".join(differ.format(c=c) for c in WATCHED)
+    return " OR ".join(differ.format(c=c) for c in _watched(tables))
 
 
 def _delta(s: Summary, sources: list[tuple[str, int]]) -> str:
@@ -214,8 +250,9 @@ def create_triggers(dialect: str, tables: tuple[str, ...] | None = None) -> list
         return [
             f"CREATE TRIGGER appeal_summaries_insert AFTER INSERT ON appeals BEGIN {insert}; END",
             f"CREATE TRIGGER appeal_summaries_delete AFTER DELETE ON appeals BEGIN {delete}; END",
-            f"CREATE TRIGGER appeal_summaries_update AFTER UPDATE OF {', '.join(WATCHED)}"
-            f" ON appeals WHEN {_changed('sqlite')} BEGIN {update}; END",
+            "CREATE TRIGGER appeal_summaries_update AFTER UPDATE OF "
+            f"{', '.join(_watched(tables))} ON appeals WHEN {_changed('sqlite', tables)}"
+            f" BEGIN {update}; END",
         ]
     out = []
     for op, (event, referencing, sources) in _PG_EVENTS.items():

@@ -158,3 +158,41 @@ def test_the_printable_summary_refuses_bad_months_and_other_roles(
         assert admin.get(f"{PRINT}?bulan={bad}").status_code == 400
     for role in ("verifikator", "operator_desa"):
         assert sign_in(staff.create(role)).get(PRINT).status_code == 403
+
+
+def test_cases_due_earlier_today_are_overdue_and_later_today_not(
+    app: Flask, staff: StaffFactory, cases: CaseFactory, sign_in: SignIn
+) -> None:
+    """Overdue is whole days before today from the maintained counts plus today's part from
+    the cases: a case due a minute ago counts, one due in a minute does not (at any hour)."""
+    ani = staff.create("verifikator")
+    cases.make(status=S.VERIFIKASI, assigned_to=ani.id, due_in=timedelta(minutes=-1))
+    cases.make(status=S.VERIFIKASI, assigned_to=ani.id, due_in=timedelta(minutes=1))
+    cases.make(desa=KOTA_BEKASI_DESA, status=S.VERIFIKASI, due_in=timedelta(minutes=-1))
+    page = get(sign_in(staff.create("admin_dinsos")), URL)
+    officers = {row[0]: row[1:] for row in rows(page, "table--officers")}
+    assert officers["Officer 1"][:2] == ["2", "1"]
+    assert [r[1:3] for r in rows(page, "table--desa")] == [["2", "1"]]
+
+
+def test_the_oldest_open_case_of_an_officer_and_of_a_desa_whatever_its_status(
+    app: Flask, staff: StaffFactory, cases: CaseFactory
+) -> None:
+    ani = staff.create("verifikator")
+    admin = staff.create("admin_dinsos")
+    now = db.utcnow()
+    old = cases.make(status=S.DITERIMA, assigned_to=ani.id, desa=BABELAN_DESA)
+    newer = cases.make(status=S.VERIFIKASI, assigned_to=ani.id, desa=BABELAN_DESA)
+    done = cases.make(status=S.DITOLAK, assigned_to=ani.id, desa=BABELAN_DESA)
+    set_times(app, old, created_at=now - timedelta(days=40))
+    set_times(app, newer, created_at=now - timedelta(days=10))
+    set_times(app, done, created_at=now - timedelta(days=90))  # decided: not open
+    with app.app_context():
+        user = db.session.get(StaffUser, admin.id)
+        assert user is not None
+        officer = next(o for o in dashboard.by_officer(user, now) if o.id == ani.id)
+        desa = next(d for d in dashboard.by_desa(user, now) if d.code == BABELAN_DESA)
+    for oldest in (officer.oldest, desa.oldest):
+        assert oldest is not None
+        assert abs(oldest - (now - timedelta(days=40))) < timedelta(seconds=1)
+    assert (officer.open, desa.open) == (2, 2)

@@ -23,8 +23,11 @@ from portal.review.models import (
     DecidedMonth,
     DecisionHours,
     FiledMonth,
+    OpenDesaDue,
+    OpenOfficerDue,
 )
 from portal.wilayah import queries as wilayah
+from tests.fixtures.staff import StaffFactory
 from tests.review.test_dashboard import Spec, make_cases
 
 SPECS = [
@@ -50,6 +53,8 @@ def live(app: Flask) -> Summaries:
     hours: dict[tuple, int] = {}
     filed: dict[tuple, int] = {}
     decided_in: dict[tuple, int] = {}
+    open_desa: dict[tuple, int] = {}
+    open_officer: dict[tuple, int] = {}
 
     def bump(table: dict[tuple, int], key: tuple) -> None:
         table[key] = table.get(key, 0) + 1
@@ -61,12 +66,14 @@ def live(app: Flask) -> Summaries:
             if S(a.status) in OPEN:
                 day = a.due_at.astimezone(UTC).date()
                 bump(due, (a.kabupaten_code, a.kecamatan_code, day, a.escalated_at is not None))
+                bump(open_desa, (a.kabupaten_code, a.kode_desa or "", day))
+                bump(open_officer, (a.kabupaten_code, a.assigned_to_id or 0, day))
             if a.decided_at is not None:
                 h = round((a.decided_at - a.created_at).total_seconds() / 3600)
                 bump(hours, (a.kabupaten_code, h))
-                bump(decided_in, (a.kabupaten_code, month(a.decided_at)))
+                bump(decided_in, (a.kabupaten_code, month(a.decided_at), a.decided_by_id or 0))
             bump(filed, (a.kabupaten_code, month(a.created_at)))
-    return counts, due, hours, filed, decided_in
+    return counts, due, hours, filed, decided_in, open_desa, open_officer
 
 
 def kept(app: Flask) -> Summaries:
@@ -90,11 +97,21 @@ def kept(app: Flask) -> Summaries:
             (m.kabupaten_code, m.month): m.n for m in db.session.scalars(select(FiledMonth)) if m.n
         }
         decided_in = {
-            (m.kabupaten_code, m.month): m.n
+            (m.kabupaten_code, m.month, m.decided_by): m.n
             for m in db.session.scalars(select(DecidedMonth))
             if m.n
         }
-        return counts, due, hours, filed, decided_in
+        open_desa = {
+            (d.kabupaten_code, d.kode_desa, d.due_on): d.n
+            for d in db.session.scalars(select(OpenDesaDue))
+            if d.n
+        }
+        open_officer = {
+            (o.kabupaten_code, o.assigned_to, o.due_on): o.n
+            for o in db.session.scalars(select(OpenOfficerDue))
+            if o.n
+        }
+        return counts, due, hours, filed, decided_in, open_desa, open_officer
 
 
 def assert_kept_right(app: Flask) -> None:
@@ -118,12 +135,13 @@ def case_id(app: Flask, status: S, reason: str) -> int:
 
 @pytest.mark.usefixtures("cases")
 def test_counts_follow_inserts(app: Flask) -> None:
-    counts, due, hours, filed, decided_in = kept(app)
+    counts, due, hours, filed, decided_in, open_desa, open_officer = kept(app)
     assert sum(counts.values()) == len(SPECS)
     assert sum(due.values()) == 3  # the open ones
     assert sum(hours.values()) == 2
     assert sum(filed.values()) == len(SPECS)
     assert sum(decided_in.values()) == 2
+    assert sum(open_desa.values()) == sum(open_officer.values()) == 3
     assert (("32.16", 168)) in hours  # 9 - 2 days = 7 days = 168 hours
     assert_kept_right(app)
 
@@ -273,3 +291,31 @@ def test_region_names_are_cached_until_an_import_clears_them(app: Flask) -> None
 
 def test_the_open_statuses_in_the_triggers_are_the_workflow_s() -> None:
     assert "(" + ", ".join(f"'{s.value}'" for s in sorted(OPEN)) + ")" == summary.OPEN_SQL
+
+
+@pytest.mark.usefixtures("cases")
+def test_counts_follow_assignments_and_who_decided(app: Flask, staff: StaffFactory) -> None:
+    """The dashboard's officer and desa tables: taking a case, moving it to another officer,
+    giving it back, and recording who decided, each counted where it now belongs."""
+    ani, budi = staff.create("verifikator"), staff.create("verifikator")
+    open_case = case_id(app, S.VERIFIKASI, "INC-ASN")
+    for holder in (ani.id, budi.id, None):
+        with app.app_context():
+            db.session.get(Appeal, open_case).assigned_to_id = holder
+            db.session.commit()
+        assert_kept_right(app)
+    with app.app_context():  # a bulk UPDATE, as the reassign page makes
+        db.session.execute(
+            update(Appeal).where(Appeal.kabupaten_code == "32.16").values(assigned_to_id=ani.id)
+        )
+        db.session.execute(
+            update(Appeal).where(Appeal.decided_at.is_not(None)).values(decided_by_id=budi.id)
+        )
+        db.session.commit()
+    assert_kept_right(app)
+    with app.app_context():
+        held = {o.assigned_to for o in db.session.scalars(select(OpenOfficerDue)) if o.n}
+        decided_by = {m.decided_by for m in db.session.scalars(select(DecidedMonth)) if m.n}
+    assert ani.id in held
+    assert budi.id not in held
+    assert decided_by == {budi.id}
