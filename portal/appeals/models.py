@@ -10,13 +10,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from portal.auth.models import StaffUser
+
+
+# The officer holding a case, 0 for nobody yet: an index expression (review/dashboard.py's
+# ASSIGNEE writes the same, so that PostgreSQL matches its queries to the index).
+ASSIGNEE_SQL = "coalesce(assigned_to_id, 0)"
 
 
 class Appeal(Base):
@@ -111,7 +116,9 @@ class Appeal(Base):
             "status",
             "due_at",
             "id",
-            postgresql_include=["kecamatan_code"],
+            # + the desa and the officer: today's part of the dashboard's overdue per desa
+            # and per officer, index-only (migration 0024)
+            postgresql_include=["kecamatan_code", "kode_desa", "assigned_to_id"],
         ),
         Index("ix_appeals_kabupaten_code_due_at_id", "kabupaten_code", "due_at", "id"),
         Index(
@@ -133,11 +140,13 @@ class Appeal(Base):
         # the oldest open case of a desa, of an officer (or of nobody) in a kabupaten: the
         # admin_dinsos dashboard, one probe per status (migration 0024)
         Index("ix_appeals_kode_desa_status_created_at", "kode_desa", "status", "created_at"),
+        # (the officer as coalesce(assigned_to_id, 0): "nobody yet" is a value its order
+        # follows, where PostgreSQL does not order by created_at after an IS NULL)
         Index(
-            "ix_appeals_kabupaten_code_status_assigned_to_id_created_at",
+            "ix_appeals_kabupaten_code_status_assignee_created_at",
             "kabupaten_code",
             "status",
-            "assigned_to_id",
+            text(ASSIGNEE_SQL),
             "created_at",
         ),
         Index("ix_appeals_cluster_of_id", "cluster_of_id"),

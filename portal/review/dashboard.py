@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, literal_column, select
 
 from portal import db
 from portal.appeals.models import Appeal
@@ -253,15 +253,20 @@ def _open_load(
     return load
 
 
+# the officer holding a case, 0 for nobody yet, as the index on it writes it (ASSIGNEE_SQL:
+# the 0 a literal, not a parameter, so that PostgreSQL matches the expression to the index)
+ASSIGNEE = func.coalesce(Appeal.assigned_to_id, literal_column("0"))
+
+
 def _oldest(user: StaffUser, column: Any, values: list[Any]) -> dict[Any, datetime | None]:
-    """The filing date of the oldest open case for each of VALUES of COLUMN (None: the cases
-    without one), in one statement: a probe of an index ending in created_at per value and
-    open status (ix_appeals_kode_desa_status_created_at, ..._assigned_to_id_created_at)."""
+    """The filing date of the oldest open case for each of VALUES of COLUMN, in one
+    statement: a probe of an index ending in created_at per value and open status
+    (ix_appeals_kode_desa_status_created_at, ix_appeals_kabupaten_code_status_assignee_...)."""
     if not values:
         return {}
     firsts = [
         permissions.scoped(select(func.min(Appeal.created_at)), user)
-        .where(Appeal.status == status, column.is_(None) if value is None else column == value)
+        .where(Appeal.status == status, column == value)
         .scalar_subquery()
         for value in values
         for status in OPEN_VALUES
@@ -285,7 +290,7 @@ def by_officer(user: StaffUser, now: datetime | None = None) -> list[OfficerLoad
         OpenOfficerDue.assigned_to,
         OpenOfficerDue.due_on,
         OpenOfficerDue.n,
-        func.coalesce(Appeal.assigned_to_id, 0),
+        ASSIGNEE,
     )
     held = {(int(k) or None): counts for k, counts in load.items()}
     month = scoped_counts(
@@ -300,7 +305,8 @@ def by_officer(user: StaffUser, now: datetime | None = None) -> list[OfficerLoad
         for sid, n in db.session.execute(month.group_by(DecidedMonth.decided_by))
         if n
     }
-    oldest = _oldest(user, Appeal.assigned_to_id, list(held))
+    oldest = _oldest(user, ASSIGNEE, [sid or 0 for sid in held])
+    oldest[None] = oldest.pop(0, None)
     ids: set[int] = {int(i) for i in held if i is not None} | set(decided)
     names = queries.staff_names(ids)
     rows = [

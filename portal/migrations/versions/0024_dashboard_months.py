@@ -6,7 +6,8 @@ and its officer table were grouped queries over the cases of the scope: at a mil
 0.16-0.5 s each on PostgreSQL, the page's p95 1.1-1.9 s against the 100 ms of issue 11.
 Four summary tables kept by the triggers of portal/review/summary.py (installed again here
 over every summary, watching the desa and the officers too), filled from the cases; two
-indexes find the oldest open case of a desa and of an officer with one probe per status.
+indexes find the oldest open case of a desa and of an officer with one probe per status, and
+the queue's (kabupaten, status, due) index INCLUDEs the desa and the officer on PostgreSQL.
 
 Revision ID: 0024
 Revises: 0023
@@ -24,15 +25,16 @@ branch_labels = None
 depends_on = None
 
 NEW = ("appeal_filed_months", "appeal_decided_months", "appeal_open_desa", "appeal_open_officer")
-INDEXES = {
+INDEXES: dict[str, list[str | sa.TextClause]] = {
     "ix_appeals_kode_desa_status_created_at": ["kode_desa", "status", "created_at"],
-    "ix_appeals_kabupaten_code_status_assigned_to_id_created_at": [
+    "ix_appeals_kabupaten_code_status_assignee_created_at": [
         "kabupaten_code",
         "status",
-        "assigned_to_id",
+        sa.text("coalesce(assigned_to_id, 0)"),
         "created_at",
     ],
 }
+QUEUE = "ix_appeals_kabupaten_code_status_due_at_id"  # its INCLUDE grows on PostgreSQL
 
 
 def _table(name: str, *key: sa.Column) -> None:
@@ -44,6 +46,16 @@ def _table(name: str, *key: sa.Column) -> None:
         sa.PrimaryKeyConstraint(
             "kabupaten_code", *(c.name for c in key), name=op.f(f"pk_{name}")
         ),
+    )
+
+
+def _queue_index(include: list[str]) -> None:
+    op.drop_index(QUEUE, "appeals")
+    op.create_index(
+        QUEUE,
+        "appeals",
+        ["kabupaten_code", "status", "due_at", "id"],
+        postgresql_include=include,
     )
 
 
@@ -67,6 +79,8 @@ def upgrade() -> None:
     )
     for name, columns in INDEXES.items():
         op.create_index(name, "appeals", columns)
+    if dialect == "postgresql":
+        _queue_index(["kecamatan_code", "kode_desa", "assigned_to_id"])
     for statement in summary.drop_triggers(dialect):
         op.execute(statement)
     for statement in summary.rebuild_statements(dialect, NEW):
@@ -85,5 +99,7 @@ def downgrade() -> None:
         op.execute(statement)
     for name in INDEXES:
         op.drop_index(name, "appeals")
+    if dialect == "postgresql":
+        _queue_index(["kecamatan_code"])
     for table in NEW:
         op.drop_table(table)
