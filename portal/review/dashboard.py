@@ -10,11 +10,13 @@ page shows tenths of a day) and costs the same at a million cases as at ten.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, literal_column, select
+from sqlalchemy import Integer, String, bindparam, case, func, literal_column, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from portal import db
 from portal.appeals.models import Appeal
@@ -258,25 +260,35 @@ def _open_load(
 ASSIGNEE = func.coalesce(Appeal.assigned_to_id, literal_column("0"))
 
 
-def _oldest(user: StaffUser, column: Any, values: list[Any]) -> dict[Any, datetime | None]:
+def _values_table(values: list[Any], sql_type: Any) -> Any:
+    """VALUES as a one-column table ``v.value``, bound as one parameter: PostgreSQL's
+    unnest of an array, SQLite's json_each of a JSON list (one statement whatever their
+    number, compiled and planned once)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        array = bindparam("values", values, type_=ARRAY(sql_type))
+        return func.unnest(array).table_valued("value").render_derived(name="v")
+    return func.json_each(json.dumps(values)).table_valued("value").alias("v")
+
+
+def _oldest(
+    user: StaffUser, column: Any, values: list[Any], sql_type: Any
+) -> dict[Any, datetime | None]:
     """The filing date of the oldest open case for each of VALUES of COLUMN, in one
     statement: a probe of an index ending in created_at per value and open status
     (ix_appeals_kode_desa_status_created_at, ix_appeals_kabupaten_code_status_assignee_...)."""
     if not values:
         return {}
+    v = _values_table(values, sql_type)
     firsts = [
         permissions.scoped(select(func.min(Appeal.created_at)), user)
-        .where(Appeal.status == status, column == value)
+        .where(Appeal.status == status, column == v.c.value)
         .scalar_subquery()
-        for value in values
         for status in OPEN_VALUES
     ]
-    row = db.session.execute(select(*firsts)).one()
-    width = len(OPEN_VALUES)
     out: dict[Any, datetime | None] = {}
-    for i, value in enumerate(values):
-        found = [t for t in row[i * width : (i + 1) * width] if t is not None]
-        out[value] = min(found) if found else None
+    for value, *found in db.session.execute(select(v.c.value, *firsts).select_from(v)):
+        times = [t for t in found if t is not None]
+        out[value] = min(times) if times else None
     return out
 
 
@@ -305,7 +317,7 @@ def by_officer(user: StaffUser, now: datetime | None = None) -> list[OfficerLoad
         for sid, n in db.session.execute(month.group_by(DecidedMonth.decided_by))
         if n
     }
-    oldest = _oldest(user, ASSIGNEE, [sid or 0 for sid in held])
+    oldest = _oldest(user, ASSIGNEE, [sid or 0 for sid in held], Integer)
     oldest[None] = oldest.pop(0, None)
     ids: set[int] = {int(i) for i in held if i is not None} | set(decided)
     names = queries.staff_names(ids)
@@ -343,7 +355,7 @@ def by_desa(user: StaffUser, now: datetime | None = None, limit: int = 50) -> li
         ((str(c), n, late) for c, (n, late) in load.items() if c),
         key=lambda r: (-r[2], -r[1], r[0]),
     )[:limit]
-    oldest = _oldest(user, Appeal.kode_desa, [c for c, *_rest in ranked])
+    oldest = _oldest(user, Appeal.kode_desa, [c for c, *_rest in ranked], String)
     known = dict(wilayah.describe([c for c, *_rest in ranked]))
     return [DesaLoad(c, known.get(c, c), n, late, oldest.get(c)) for c, n, late in ranked]
 
