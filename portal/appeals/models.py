@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 # The officer holding a case, 0 for nobody yet: an index expression (review/dashboard.py's
 # ASSIGNEE writes the same, so that PostgreSQL matches its queries to the index).
 ASSIGNEE_SQL = "coalesce(assigned_to_id, 0)"
+# A case with a field check: the predicate of a partial index (ix_appeals_checked_...)
+CHECKED_SQL = "verval <> 'none'"
 
 
 class Appeal(Base):
@@ -95,6 +97,10 @@ class Appeal(Base):
     # how it was filed: web (the citizen on the public site) | assisted (a desa operator
     # filed it for a citizen at the desa office: its AppealAssist row says who, when, where)
     channel: Mapped[str] = mapped_column(String(10), default="web", server_default="web")
+    # where its field verification stands (review.queries.VERVAL_STATES: none | requested |
+    # received), kept from its field checks by triggers on field_checks (migration 0025,
+    # portal/review/summary.py): never written by the application
+    verval: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
 
     events: Mapped[list[AppealEvent]] = relationship(
         back_populates="appeal", order_by="AppealEvent.id", lazy="selectin"
@@ -151,6 +157,17 @@ class Appeal(Base):
         ),
         Index("ix_appeals_cluster_of_id", "cluster_of_id"),
         Index("ix_appeals_duplicate_of_id", "duplicate_of_id"),
+        # the queue under a verval filter other than "none": the cases with a field check, in
+        # due order, without walking the others (migration 0025; queries.verval_condition
+        # repeats the predicate, which both engines need to see to use a partial index)
+        Index(
+            "ix_appeals_checked_kabupaten_code_due_at_id",
+            "kabupaten_code",
+            "due_at",
+            "id",
+            postgresql_where=text(CHECKED_SQL),
+            sqlite_where=text(CHECKED_SQL),
+        ),
     )
 
 

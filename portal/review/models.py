@@ -118,6 +118,21 @@ class AppealCount(Base):
     n: Mapped[int] = mapped_column(Integer)
 
 
+class AppealVervalCount(Base):
+    """How many cases with a field check there are per kecamatan, reason code, status and
+    verval state (requested, received): the queue's counts under a verval filter, those with
+    none being AppealCount's less these. Kept by the same triggers (migration 0025)."""
+
+    __tablename__ = "appeal_verval_counts"
+
+    kabupaten_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    kecamatan_code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    reason_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), primary_key=True)
+    verval: Mapped[str] = mapped_column(String(10), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
 class AppealOpenDue(Base):
     """How many open cases fall due on each day (UTC), per kecamatan, escalated or not: the
     overdue count is the days before today plus today's part (read through the index), and

@@ -7,7 +7,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, false, func, or_, select, tuple_, union_all
+from sqlalchemy import (
+    Select,
+    and_,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 
 from portal import db
 from portal.appeals.models import Appeal, AppealPhoto
@@ -18,7 +28,7 @@ from portal.core.names import mask_name
 from portal.dataimport import queries as snapshots
 from portal.dataimport.models import Household, Person
 from portal.review import permissions
-from portal.review.models import AppealCount, AppealOpenDue, FieldCheck
+from portal.review.models import AppealCount, AppealOpenDue, AppealVervalCount, FieldCheck
 from portal.review.permissions import Ts, scoped, scoped_counts
 from portal.wilayah import queries as wilayah
 
@@ -33,19 +43,14 @@ VERVAL_RECEIVED = "received"
 VERVAL_STATES = (VERVAL_NONE, VERVAL_REQUESTED, VERVAL_RECEIVED)
 
 
-def _checks(*conditions: Any) -> Any:
-    """EXISTS a field check of the case (the index on field_checks.appeal_id)."""
-    return exists().where(FieldCheck.appeal_id == Appeal.id, *conditions)
-
-
 def verval_condition(state: str) -> Any:
-    """The cases whose verval is in STATE (one of VERVAL_STATES)."""
-    open_check = _checks(FieldCheck.done_at.is_(None))
-    if state == VERVAL_REQUESTED:
-        return open_check
-    if state == VERVAL_RECEIVED:
-        return and_(_checks(FieldCheck.done_at.is_not(None)), ~open_check)
-    return ~_checks()
+    """The cases whose verval is in STATE (one of VERVAL_STATES): ``appeals.verval``, kept
+    from the field checks by triggers (migration 0025). A case with a field check also says
+    so in the words of the partial index that lists those cases in due order, literally:
+    neither engine infers it from the equality, and SQLite never from a bound parameter."""
+    if state == VERVAL_NONE:
+        return Appeal.verval == VERVAL_NONE
+    return and_(Appeal.verval != literal_column(f"'{VERVAL_NONE}'"), Appeal.verval == state)
 
 
 @dataclass
@@ -156,13 +161,7 @@ def _page(
 ) -> Any:
     """One page (PAGE_SIZE + 1 rows) of STMT in scope under FILTERS, after the cursor; with
     STATUS, only that status (a query, not rows: the caller merges the branches)."""
-    due: Any = Appeal.due_at
-    if filters.verval in (VERVAL_REQUESTED, VERVAL_RECEIVED):
-        # the few cases with a field check: PostgreSQL would walk the whole scope in due order
-        # probing each case's checks (seconds at 1 M cases, the checks being on a few of
-        # them); sorting the matches instead takes them from the checks (a hash join)
-        due = func.coalesce(Appeal.due_at, Appeal.due_at)
-    stmt = filters.apply(scoped(stmt, user), user, now).order_by(due, Appeal.id)
+    stmt = filters.apply(scoped(stmt, user), user, now).order_by(Appeal.due_at, Appeal.id)
     if after is not None:
         # a row-value comparison: one index range on both engines (an OR of two is not)
         stmt = stmt.where(tuple_(Appeal.due_at, Appeal.id) > tuple_(*after))
@@ -177,7 +176,7 @@ def status_counts(user: StaffUser, filters: QueueFilter, now: datetime) -> dict[
     kept = (
         permissions.counts_kept_for(user)
         and not (filters.nothing or filters.overdue or filters.mine or filters.escalated)
-        and not (filters.desa or filters.verval)
+        and not filters.desa
     )
     if not kept:
         # a desa, the clock or the officer: counted from the cases (a narrow set, indexed)
@@ -186,15 +185,35 @@ def status_counts(user: StaffUser, filters: QueueFilter, now: datetime) -> dict[
             scoped(select(Appeal.status, func.count()).select_from(Appeal), user), user, now
         ).group_by(Appeal.status)
         return {str(s): int(n) for s, n in db.session.execute(stmt).all()}
-    stmt = scoped_counts(
-        select(AppealCount.status, func.sum(AppealCount.n)), user, AppealCount.kabupaten_code
-    )
+    counts: dict[str, int] = {}
+    if filters.verval != VERVAL_REQUESTED and filters.verval != VERVAL_RECEIVED:
+        # all the cases; under "none", less those with a field check (below)
+        _add_counts(counts, AppealCount, user, filters, 1)
+    if filters.verval in VERVAL_STATES:
+        _add_counts(
+            counts, AppealVervalCount, user, filters, -1 if filters.verval == VERVAL_NONE else 1
+        )
+    return {s: n for s, n in counts.items() if n}
+
+
+def _add_counts(
+    counts: dict[str, int],
+    table: type[AppealCount] | type[AppealVervalCount],
+    user: StaffUser,
+    filters: QueueFilter,
+    sign: int,
+) -> None:
+    """Add SIGN times the cases per status of the maintained TABLE under FILTERS (its verval
+    state when TABLE is AppealVervalCount and the filter names one with a field check)."""
+    stmt = scoped_counts(select(table.status, func.sum(table.n)), user, table.kabupaten_code)
     if filters.reason:
-        stmt = stmt.where(AppealCount.reason_code == filters.reason)
+        stmt = stmt.where(table.reason_code == filters.reason)
     if filters.kecamatan:
-        stmt = stmt.where(AppealCount.kecamatan_code == filters.kecamatan)
-    found = db.session.execute(stmt.group_by(AppealCount.status)).all()
-    return {str(s): int(n) for s, n in found if n}
+        stmt = stmt.where(table.kecamatan_code == filters.kecamatan)
+    if table is AppealVervalCount and filters.verval != VERVAL_NONE:
+        stmt = stmt.where(AppealVervalCount.verval == filters.verval)
+    for status, n in db.session.execute(stmt.group_by(table.status)).all():
+        counts[str(status)] = counts.get(str(status), 0) + sign * int(n or 0)
 
 
 def overdue_count(user: StaffUser, now: datetime) -> int:
@@ -366,15 +385,6 @@ def rows_for(user: StaffUser, cases: list[Appeal]) -> Rows:
     names, the holders, the field checks. A desa operator sees names masked."""
     if not cases:
         return Rows([], [], None)
-    ids = [a.id for a in cases]
-    states: dict[int, str] = {}
-    for appeal_id, done_at in db.session.execute(
-        select(FieldCheck.appeal_id, FieldCheck.done_at).where(FieldCheck.appeal_id.in_(ids))
-    ).all():
-        if done_at is None:
-            states[appeal_id] = VERVAL_REQUESTED
-        else:
-            states.setdefault(appeal_id, VERVAL_RECEIVED)
     heads, period = _heads(user, {a.subject_kk_hmac for a in cases if a.subject_kk_hmac})
     places = wilayah.names(
         {code for a in cases for code in (a.kode_desa, a.kecamatan_code) if code}
@@ -395,7 +405,7 @@ def rows_for(user: StaffUser, cases: list[Appeal]) -> Rows:
                 kecamatan=places.get(a.kecamatan_code, a.kecamatan_code),
                 reason=reason.title if reason else a.reason_code,
                 holder=holders.get(a.assigned_to_id) if a.assigned_to_id else None,
-                verval=states.get(a.id, VERVAL_NONE),
+                verval=a.verval,
             )
         )
     shown = sorted({a.subject_kk_hmac for a in cases if a.subject_kk_hmac in heads})

@@ -9,7 +9,14 @@ rows:
   decided (per officer), in each month (UTC, YYYY-MM): the dashboard's last twelve months
   and each officer's decisions this month (migration 0024);
 - ``appeal_open_desa`` and ``appeal_open_officer``: open cases per kabupaten and desa, and
-  per officer holding them, by due date (UTC day): the admin_dinsos dashboard's tables.
+  per officer holding them, by due date (UTC day): the admin_dinsos dashboard's tables;
+- ``appeal_verval_counts``: the cases with a field check, per kabupaten, kecamatan, reason
+  code, status and where their verval stands (requested or received): the queue's counts
+  under a verval filter (those with none are ``appeal_counts`` less these; migration 0025).
+
+``appeals.verval`` (none, requested, received) is itself kept by triggers on
+``field_checks`` (``create_verval_triggers``), so a field check asked or answered moves its
+case between those counts through the triggers on ``appeals``.
 
 Database triggers on ``appeals`` keep them right on every insert, update and delete, whatever
 code path writes (the filing, ``transition()``'s conditional UPDATE, a contest, the export,
@@ -123,6 +130,17 @@ def summaries(dialect: str) -> list[Summary]:
             },
             "{r}.status IN " + OPEN_SQL,
         ),
+        Summary(
+            "appeal_verval_counts",
+            {
+                "kabupaten_code": "{r}.kabupaten_code",
+                "kecamatan_code": "{r}.kecamatan_code",
+                "reason_code": "{r}.reason_code",
+                "status": "{r}.status",
+                "verval": "{r}.verval",
+            },
+            "{r}.verval <> 'none'",
+        ),
     ]
 
 
@@ -136,6 +154,7 @@ TABLES_0024 = (
     "appeal_open_desa",
     "appeal_open_officer",
 )
+TABLES_0025 = (*TABLES_0024, "appeal_verval_counts")
 
 
 def _known(dialect: str, tables: tuple[str, ...] | None) -> list[Summary]:
@@ -153,11 +172,12 @@ WATCHED_0013 = (
     "due_at",
     "escalated_at",
 )
-WATCHED = (*WATCHED_0013, "kode_desa", "assigned_to_id", "decided_by_id")
+WATCHED_0024 = (*WATCHED_0013, "kode_desa", "assigned_to_id", "decided_by_id")
+WATCHED = (*WATCHED_0024, "verval")
 
 
 def _watched(tables: tuple[str, ...] | None) -> tuple[str, ...]:
-    return WATCHED_0013 if tables == TABLES_0013 else WATCHED
+    return {TABLES_0013: WATCHED_0013, TABLES_0024: WATCHED_0024}.get(tables or (), WATCHED)
 
 
 def _values(s: Summary, r: str) -> list[str]:
@@ -281,6 +301,82 @@ def drop_triggers(dialect: str) -> list[str]:
     ]
 
 
+# Where a case's verval stands, from its field checks (review.queries.VERVAL_STATES): one not
+# answered yet makes it 'requested'; all of them answered, 'received'; none asked, 'none'.
+VERVAL_SQL = (
+    "CASE WHEN EXISTS (SELECT 1 FROM field_checks f WHERE f.appeal_id = appeals.id"
+    " AND f.done_at IS NULL) THEN 'requested'"
+    " WHEN EXISTS (SELECT 1 FROM field_checks f WHERE f.appeal_id = appeals.id)"
+    " THEN 'received' ELSE 'none' END"
+)
+
+
+def set_verval(which: str) -> str:
+    """An UPDATE that sets ``appeals.verval`` from the field checks, for the cases WHICH (a
+    condition over ``appeals``) whose state it changes (the others are not written, so the
+    summaries' triggers see no change for them)."""
+    return (
+        f"UPDATE appeals SET verval = {VERVAL_SQL}"
+        f" WHERE ({which}) AND appeals.verval <> ({VERVAL_SQL})"
+    )
+
+
+# every case whose verval may be wrong: those with a field check, and those said to have one
+VERVAL_REPAIR = set_verval(
+    "appeals.id IN (SELECT appeal_id FROM field_checks) OR appeals.verval <> 'none'"
+)
+
+# PostgreSQL: a statement-level trigger per operation on field_checks (the cases of the rows
+# it wrote); SQLite: row-level. (PostgreSQL takes no column list beside transition tables.)
+_PG_CHECK_EVENTS = {
+    "insert": ("INSERT", "REFERENCING NEW TABLE AS new_rows", ["new_rows"]),
+    "update": (
+        "UPDATE",
+        "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        ["new_rows", "old_rows"],
+    ),
+    "delete": ("DELETE", "REFERENCING OLD TABLE AS old_rows", ["old_rows"]),
+}
+
+
+def create_verval_triggers(dialect: str) -> list[str]:
+    """DDL of the triggers on field_checks that keep ``appeals.verval`` (migration 0025)."""
+    if dialect == "sqlite":
+        one = "appeals.id = {r}.appeal_id"
+        return [
+            "CREATE TRIGGER field_checks_verval_insert AFTER INSERT ON field_checks"
+            f" BEGIN {set_verval(one.format(r='NEW'))}; END",
+            "CREATE TRIGGER field_checks_verval_delete AFTER DELETE ON field_checks"
+            f" BEGIN {set_verval(one.format(r='OLD'))}; END",
+            "CREATE TRIGGER field_checks_verval_update AFTER UPDATE OF appeal_id, done_at"
+            " ON field_checks"
+            f" BEGIN {set_verval(one.format(r='OLD'))}; {set_verval(one.format(r='NEW'))}; END",
+        ]
+    out = []
+    for op, (event, referencing, tables) in _PG_CHECK_EVENTS.items():
+        ids = " UNION ".join(f"SELECT appeal_id FROM {t}" for t in tables)
+        out += [
+            f"CREATE FUNCTION field_checks_verval_{op}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+            f"BEGIN\n  {set_verval(f'appeals.id IN ({ids})')};\n  RETURN NULL;\nEND $$",
+            f"CREATE TRIGGER field_checks_verval_{op} AFTER {event} ON field_checks {referencing}"
+            f" FOR EACH STATEMENT EXECUTE FUNCTION field_checks_verval_{op}()",
+        ]
+    return out
+
+
+def drop_verval_triggers(dialect: str) -> list[str]:
+    if dialect == "sqlite":
+        return [f"DROP TRIGGER IF EXISTS field_checks_verval_{op}" for op in _PG_CHECK_EVENTS]
+    return [
+        statement
+        for op in _PG_CHECK_EVENTS
+        for statement in (
+            f"DROP TRIGGER IF EXISTS field_checks_verval_{op} ON field_checks",
+            f"DROP FUNCTION IF EXISTS field_checks_verval_{op}()",
+        )
+    ]
+
+
 def rebuild_statements(dialect: str, tables: tuple[str, ...] | None = None) -> list[str]:
     out = []
     for s in _known(dialect, tables):
@@ -294,6 +390,8 @@ def rebuild_statements(dialect: str, tables: tuple[str, ...] | None = None) -> l
 
 
 def rebuild(connection: Any) -> None:
-    """Recompute every summary from the cases, in CONNECTION's transaction."""
+    """Recompute each case's verval from its field checks, then every summary from the
+    cases, in CONNECTION's transaction."""
+    connection.execute(text(VERVAL_REPAIR))
     for statement in rebuild_statements(connection.dialect.name):
         connection.execute(text(statement))

@@ -15,6 +15,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from portal.appeals.states import AppealStatus
+from portal.appeals.states import AppealStatus as S
 from portal.dataimport.demo import House
 from portal.dataimport.queries import pseudonym
 from tests.fixtures.factories import Factory
@@ -102,10 +103,13 @@ def test_verval_states_and_their_filter(
     cases.field_check(asked, me.id)
     received = cases.make(due_in=3 * DAY)
     cases.field_check(received, me.id, done_by=me.id)
-    again = cases.make(due_in=4 * DAY)  # one answered, a second one asked: waiting again
+    again = cases.make(due_in=4 * DAY, status=S.VERIFIKASI)  # one answered, a second asked
     cases.field_check(again, me.id, done_by=me.id)
     cases.field_check(again, me.id)
-    cases.make(desa=KOTA_BEKASI_DESA)  # out of scope, never listed
+    approved = cases.make(due_in=5 * DAY, status=S.DISETUJUI, decided_by=me.id)
+    cases.field_check(approved, me.id, done_by=me.id)
+    elsewhere = cases.make(desa=KOTA_BEKASI_DESA)  # out of scope: never listed nor counted
+    cases.field_check(elsewhere, me.id)
     desk = sign_in(me)
 
     listed = {r["Ticket"][:9]: r["Verval"] for r in rows(get(desk, "/staf/"))}
@@ -114,15 +118,23 @@ def test_verval_states_and_their_filter(
         asked.shown: "Field check asked, waiting",
         received.shown: "Field check result received",
         again.shown: "Field check asked, waiting",
+        approved.shown: "Field check result received",
     }
-    for state, expected in (
-        ("none", [none]),
-        ("requested", [asked, again]),
-        ("received", [received]),
+    for state, expected, counted in (
+        ("none", [none], {"Received": 1, "In review": 0, "Approved": 0}),
+        ("requested", [asked, again], {"Received": 1, "In review": 1, "Approved": 0}),
+        ("received", [received, approved], {"Received": 1, "In review": 0, "Approved": 1}),
     ):
         page = get(desk, f"/staf/?verval={state}")
         assert [r["Ticket"][:9] for r in rows(page)] == [c.shown for c in expected], state
         assert page.status == 200
+        shown = page.texts("ul.counts li")
+        assert [f"{title}: {n}" in shown for title, n in counted.items()] == [True] * 3, shown
+        # the same under a reason filter: those counts are per reason too
+        other = get(desk, f"/staf/?verval={state}&reason=ERR-DATA")
+        assert "Received: 0" in other.texts("ul.counts li")
+        assert rows(other) == []
+        assert other.texts(".field__error") == []  # a reason of the list, not a refused one
     refused = get(desk, "/staf/?verval=bogus")
     assert rows(refused) == []  # a refused value matches nothing, with the error shown
 

@@ -1,6 +1,7 @@
-"""The maintained counts (appeal_counts, appeal_open_due, appeal_decision_hours and the
-months filed and decided) stay equal to counting the cases after every kind of write, on both
-engines; the region cache is cleared by an import."""
+"""The maintained counts (appeal_counts, appeal_open_due, appeal_decision_hours, the months
+filed and decided, the open cases by desa and officer, the cases with a field check by verval
+state) and each case's verval stay equal to counting the cases and their field checks after
+every kind of write, on both engines; the region cache is cleared by an import."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ from portal.review.dashboard import median_of_histogram
 from portal.review.models import (
     AppealCount,
     AppealOpenDue,
+    AppealVervalCount,
     DecidedMonth,
     DecisionHours,
+    FieldCheck,
     FiledMonth,
     OpenDesaDue,
     OpenOfficerDue,
@@ -59,8 +62,12 @@ def live(app: Flask) -> Summaries:
     def bump(table: dict[tuple, int], key: tuple) -> None:
         table[key] = table.get(key, 0) + 1
 
+    verval: dict[tuple, int] = {}
     with app.app_context():
         for a in db.session.scalars(select(Appeal)):
+            state = verval_of(a.id)
+            if state != "none":
+                bump(verval, (a.kabupaten_code, a.kecamatan_code, a.reason_code, a.status, state))
             decided = a.decided_at is not None
             bump(counts, (a.kabupaten_code, a.kecamatan_code, a.reason_code, a.status, decided))
             if S(a.status) in OPEN:
@@ -73,7 +80,16 @@ def live(app: Flask) -> Summaries:
                 bump(hours, (a.kabupaten_code, h))
                 bump(decided_in, (a.kabupaten_code, month(a.decided_at), a.decided_by_id or 0))
             bump(filed, (a.kabupaten_code, month(a.created_at)))
-    return counts, due, hours, filed, decided_in, open_desa, open_officer
+    return counts, due, hours, filed, decided_in, open_desa, open_officer, verval
+
+
+def verval_of(appeal_id: int) -> str:
+    """Where a case's verval stands, from its field checks (as the queue's filter says)."""
+    done = [
+        c.done_at is not None
+        for c in db.session.scalars(select(FieldCheck).where(FieldCheck.appeal_id == appeal_id))
+    ]
+    return "none" if not done else ("received" if all(done) else "requested")
 
 
 def kept(app: Flask) -> Summaries:
@@ -111,12 +127,20 @@ def kept(app: Flask) -> Summaries:
             for o in db.session.scalars(select(OpenOfficerDue))
             if o.n
         }
-        return counts, due, hours, filed, decided_in, open_desa, open_officer
+        verval = {
+            (v.kabupaten_code, v.kecamatan_code, v.reason_code, v.status, v.verval): v.n
+            for v in db.session.scalars(select(AppealVervalCount))
+            if v.n
+        }
+        return counts, due, hours, filed, decided_in, open_desa, open_officer, verval
 
 
 def assert_kept_right(app: Flask) -> None:
     expected = live(app)
     assert kept(app) == expected
+    with app.app_context():  # each case's own verval, kept from its field checks
+        cases = db.session.execute(select(Appeal.id, Appeal.verval)).all()
+        assert dict(cases) == {i: verval_of(i) for i, _v in cases}
 
 
 @pytest.fixture
@@ -135,13 +159,14 @@ def case_id(app: Flask, status: S, reason: str) -> int:
 
 @pytest.mark.usefixtures("cases")
 def test_counts_follow_inserts(app: Flask) -> None:
-    counts, due, hours, filed, decided_in, open_desa, open_officer = kept(app)
+    counts, due, hours, filed, decided_in, open_desa, open_officer, verval = kept(app)
     assert sum(counts.values()) == len(SPECS)
     assert sum(due.values()) == 3  # the open ones
     assert sum(hours.values()) == 2
     assert sum(filed.values()) == len(SPECS)
     assert sum(decided_in.values()) == 2
     assert sum(open_desa.values()) == sum(open_officer.values()) == 3
+    assert verval == {}  # no field check yet
     assert (("32.16", 168)) in hours  # 9 - 2 days = 7 days = 168 hours
     assert_kept_right(app)
 
@@ -319,3 +344,83 @@ def test_counts_follow_assignments_and_who_decided(app: Flask, staff: StaffFacto
     assert ani.id in held
     assert budi.id not in held
     assert decided_by == {budi.id}
+
+
+@pytest.mark.usefixtures("cases")
+def test_verval_and_its_counts_follow_the_field_checks(app: Flask, staff: StaffFactory) -> None:
+    """A field check asked, answered, asked again, moved to another case, deleted in bulk, and
+    its case deleted: each case's verval and the counts by verval follow, whatever wrote."""
+    me = staff.create("verifikator")
+    first = case_id(app, S.DITERIMA, "INC-MAMPU")
+    second = case_id(app, S.VERIFIKASI, "INC-ASN")
+
+    def ask(appeal_id: int) -> int:
+        with app.app_context():
+            check = FieldCheck(
+                appeal_id=appeal_id,
+                kode_desa="32.16.01.2001",
+                requested_by_id=me.id,
+                instructions="Visit the family.",
+            )
+            db.session.add(check)
+            db.session.commit()
+            return check.id
+
+    def answer(check_id: int) -> None:
+        with app.app_context():
+            check = db.session.get(FieldCheck, check_id)
+            check.done_by_id, check.done_at, check.outcome = me.id, db.utcnow(), "confirmed"
+            db.session.commit()
+
+    def state(appeal_id: int) -> str:
+        with app.app_context():
+            return db.session.get(Appeal, appeal_id).verval
+
+    one = ask(first)
+    assert state(first) == "requested"
+    assert_kept_right(app)
+    answer(one)
+    assert state(first) == "received"
+    assert_kept_right(app)
+    two = ask(first)  # asked again: waiting again
+    assert state(first) == "requested"
+    answer(two)
+    assert state(first) == "received"
+    three = ask(second)
+    assert_kept_right(app)
+    assert (state(first), state(second)) == ("received", "requested")
+    with app.app_context():  # moved to the other case: both cases change
+        db.session.execute(update(FieldCheck).where(FieldCheck.id == three).values(appeal_id=first))
+        db.session.commit()
+    assert (state(first), state(second)) == ("requested", "none")
+    assert_kept_right(app)
+    with app.app_context():  # and back
+        db.session.execute(
+            update(FieldCheck).where(FieldCheck.id == three).values(appeal_id=second)
+        )
+        db.session.commit()
+    assert (state(first), state(second)) == ("received", "requested")
+    with app.app_context():  # a bulk UPDATE answers every check at once
+        db.session.execute(update(FieldCheck).values(done_at=db.utcnow(), done_by_id=me.id))
+        db.session.commit()
+    assert (state(first), state(second)) == ("received", "received")
+    assert_kept_right(app)
+    with app.app_context():  # a bulk DELETE of the first case's checks: none again
+        db.session.execute(delete(FieldCheck).where(FieldCheck.appeal_id == first))
+        db.session.commit()
+    assert (state(first), state(second)) == ("none", "received")
+    assert_kept_right(app)
+    with app.app_context():  # the case moves on (and its status with its verval counts)
+        appeal = db.session.get(Appeal, second)
+        appeal_service.transition(appeal, S.DISETUJUI, actor="staff", decision_reason="other")
+        db.session.commit()
+    assert_kept_right(app)
+    with app.app_context():  # deleted with its checks (ON DELETE CASCADE)
+        db.session.execute(delete(Appeal).where(Appeal.id == second))
+        db.session.commit()
+    assert_kept_right(app)
+    with app.app_context():  # a repair after a bulk load that bypassed the triggers
+        db.session.execute(update(Appeal).values(verval="requested"))
+        summary.rebuild(db.session.connection())
+        db.session.commit()
+    assert_kept_right(app)
