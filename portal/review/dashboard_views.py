@@ -22,8 +22,8 @@ MONTH = re.compile(r"^(20\d\d)-(0[1-9]|1[0-2])$")
 
 @role_required(Role.ADMIN_DINSOS, Role.PUSAT)
 def dashboard() -> str:
-    stats = summary(g.staff)
     now = utcnow()
+    stats = summary(g.staff, now)
     kabupaten = g.staff.role_enum is Role.ADMIN_DINSOS  # who and where: one office's staff
     record_view(g.staff)
     return render_template(

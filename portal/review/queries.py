@@ -221,10 +221,13 @@ def overdue_count(user: StaffUser, now: datetime) -> int:
     return sum(overdue_by_area(user, now, None).values())
 
 
-def overdue_by_area(user: StaffUser, now: datetime, area: str | None) -> dict[str, int]:
+def overdue_by_area(
+    user: StaffUser, now: datetime, area: str | None, today: dict[str, int] | None = None
+) -> dict[str, int]:
     """Open cases past due in USER's scope, by AREA ('kecamatan', 'kabupaten', or None for
     one total under the key ''). Whole days before today come from the maintained
-    appeal_open_due; today's part (due before NOW) and a desa scope from the index."""
+    appeal_open_due; today's part (due before NOW) and a desa scope from the index, or
+    TODAY's part by AREA as the caller counted it (where the summaries are kept)."""
     midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     live_from = midnight if permissions.counts_kept_for(user) else None
     columns = {"kecamatan": Appeal.kecamatan_code, "kabupaten": Appeal.kabupaten_code}
@@ -234,7 +237,9 @@ def overdue_by_area(user: StaffUser, now: datetime, area: str | None) -> dict[st
     )
     if live_from is not None:
         live = live.where(Appeal.due_at >= live_from)
-    if area:
+    if today is not None and live_from is not None and area:
+        out = {str(code): n for code, n in today.items()}  # today's part, counted already
+    elif area:
         live_by_area = live.add_columns(columns[area]).group_by(columns[area])
         for n, code in db.session.execute(live_by_area).all():
             out[str(code)] = out.get(str(code), 0) + int(n)

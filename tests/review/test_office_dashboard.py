@@ -21,7 +21,9 @@ from tests.fixtures.staff import Officer, StaffFactory
 from tests.helpers import Client
 from tests.review.conftest import (
     BABELAN_DESA,
+    DESA,
     KOTA_BEKASI_DESA,
+    OTHER_DESA,
     Case,
     CaseFactory,
     audit,
@@ -173,6 +175,30 @@ def test_cases_due_earlier_today_are_overdue_and_later_today_not(
     officers = {row[0]: row[1:] for row in rows(page, "table--officers")}
     assert officers["Officer 1"][:2] == ["2", "1"]
     assert [r[1:3] for r in rows(page, "table--desa")] == [["2", "1"]]
+
+
+def test_today_s_part_is_counted_once_for_the_areas_the_officers_and_the_desa(
+    app: Flask, staff: StaffFactory, cases: CaseFactory
+) -> None:
+    """The three tables share one count of the cases due today: each adds it up by its own
+    column (kecamatan, officer, desa), several cases of one value each counted."""
+    ani = staff.create("verifikator")
+    admin = staff.create("admin_dinsos")
+    minute = timedelta(minutes=1)
+    cases.make(status=S.VERIFIKASI, assigned_to=ani.id, due_in=-minute)
+    cases.make(status=S.VERIFIKASI, assigned_to=ani.id, due_in=minute)  # not yet
+    cases.make(status=S.VERIFIKASI, assigned_to=ani.id, desa=OTHER_DESA, due_in=-minute)
+    cases.make(status=S.DITERIMA, desa=BABELAN_DESA, due_in=-minute)  # nobody holds it
+    now = db.utcnow()
+    with app.app_context():
+        user = db.session.get(StaffUser, admin.id)
+        assert user is not None
+        areas = {a.code: (a.open, a.overdue) for a in dashboard.by_area(user, now)}
+        officers = {o.id: (o.open, o.overdue) for o in dashboard.by_officer(user, now)}
+        desa = {d.code: (d.open, d.overdue) for d in dashboard.by_desa(user, now)}
+    assert areas == {"32.16.01": (3, 2), "32.16.02": (1, 1)}
+    assert officers == {ani.id: (3, 2), None: (1, 1)}
+    assert desa == {DESA: (2, 1), OTHER_DESA: (1, 1), BABELAN_DESA: (1, 1)}
 
 
 def test_the_oldest_open_case_of_an_officer_and_of_a_desa_whatever_its_status(
