@@ -31,6 +31,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import event, func, select  # noqa: E402
 
 from bench import seed_cases  # noqa: E402
+from bench.summary import all_ok, staff_summary  # noqa: E402
 from portal import db  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
@@ -352,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         verdict = ""
         if r.get("goal_ms"):
             verdict = "met" if r["p95_ms"] < GOAL_MS else "NOT met"
-            if set(r["statuses"]) != {200}:  # a redirect or an error is not the page
+            if not all_ok(r["statuses"]):  # a redirect or an error is not the page
                 verdict = f"NOT met: answered {r['statuses']}"
         print(
             f"{name:28} {r['p50_ms']:8.1f} {r['p95_ms']:8.1f} {r['app_cpu_ms']:8.1f}"
@@ -371,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_average": {"start": load_start, "end": load_end},
         "results": results,
         "plans": plans,
+        "summary": staff_summary(results, seeded.cases, GOAL_MS),
     }
     args.out.write_text(json.dumps(report, indent=2, default=str))
     print(f"written: {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")

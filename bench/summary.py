@@ -53,6 +53,31 @@ def merge_percentiles(
     return found
 
 
+# --- the staff pages' headline (bench/staff.py) --------------------------------------------
+
+
+def all_ok(statuses: dict[Any, int]) -> bool:
+    """Every answer a 200 (the keys are ints here, strings once read back from the JSON)."""
+    return {str(code) for code in statuses} == {"200"}
+
+
+def staff_summary(results: dict[str, Any], cases: int, goal_ms: float) -> dict[str, Any]:
+    """The headline figures for make bench: how many pages with a goal met it (p95 under
+    the goal, every answer a 200), the slowest of them, and each page's p95. A page answered
+    otherwise (a redirect, an error) never meets its goal, however fast."""
+    goals = {n: r for n, r in results.items() if r.get("goal_ms") and "p95_ms" in r}
+    met = [n for n, r in goals.items() if r["p95_ms"] < goal_ms and all_ok(r["statuses"])]
+    worst = max(goals, key=lambda n: goals[n]["p95_ms"], default=None)
+    return {
+        "cases": cases,
+        "goal_p95_ms": goal_ms,
+        "pages_met": f"{len(met)} of {len(goals)}",
+        "slowest_page": worst,
+        "slowest_p95_ms": goals[worst]["p95_ms"] if worst else None,
+        "p95_ms": {n: r["p95_ms"] for n, r in results.items() if "p95_ms" in r},
+    }
+
+
 # --- the combined summary of make bench ----------------------------------------------------
 
 

@@ -93,3 +93,24 @@ def test_results_from_an_earlier_run_are_not_shown_as_this_run(tmp_path: Path) -
     assert "older file" in old["note"]
     assert fresh["rows"] == [("requests_per_s", "5.000")]
     assert "load.json  (then)" in summary.format_results([fresh])
+
+
+def test_the_staff_headline_counts_a_page_met_only_when_fast_and_answered_200() -> None:
+    results = {
+        "queue": {"goal_ms": 100.0, "p95_ms": 40.0, "statuses": {200: 50}},
+        "dashboard": {"goal_ms": 100.0, "p95_ms": 120.0, "statuses": {200: 50}},
+        "redirected": {"goal_ms": 100.0, "p95_ms": 5.0, "statuses": {"302": 50}},
+        "overdue": {"goal_ms": None, "p95_ms": 300.0, "statuses": {200: 50}},  # no goal
+        "export": {"seconds": 12.0},  # not a page
+    }
+    found = summary.staff_summary(results, 1_000_000, 100.0)
+    assert found["pages_met"] == "1 of 3"
+    assert (found["slowest_page"], found["slowest_p95_ms"]) == ("dashboard", 120.0)
+    assert found["p95_ms"] == {
+        "queue": 40.0,
+        "dashboard": 120.0,
+        "redirected": 5.0,
+        "overdue": 300.0,
+    }
+    assert summary.all_ok({"200": 3})
+    assert not summary.all_ok({200: 3, 500: 1})
