@@ -208,8 +208,11 @@ def test_a_journey_with_errors_puts_no_number_in_a_url_or_the_session(
         assert not SIXTEEN_DIGITS.search(location)
     cookie = client.get_cookie(SESSION_COOKIE)
     session = app.session_interface.get_signing_serializer(app).loads(cookie.value)
+    # Flask-WTF's secret is 40 random hex digits, which hold a run of 16 decimal ones about
+    # once in 75 sessions (CI met one): it is checked for its shape, the rest for numbers
+    assert re.fullmatch(r"[0-9a-f]{40}", session.pop("csrf_token"))
     assert not re.search(r"\d{4}\D?\d{4}\D?\d{4}\D?\d{4}", repr(session))
-    assert set(session) <= {"csrf_token", "drafts", "lang", "bk", "lookup", "replay", "receipt"}
+    assert set(session) <= {"drafts", "lang", "bk", "lookup", "replay", "receipt"}
 
 
 def submit_after(client: Client, answers: dict) -> str:
