@@ -55,7 +55,31 @@ except ModuleNotFoundError as exc:
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 LUA = ROOT / "bench" / "lookup_post.lua"
-FLOOR_DIR = ROOT.parent / "shared" / "bench"
+
+
+def default_floor_dir() -> Path:
+    """The shared floor: ../shared/bench beside this checkout or, for a clone of a local
+    checkout (CI clones into /tmp), beside the checkout it was cloned from; BENCH_FLOOR_DIR
+    overrides both."""
+    if os.environ.get("BENCH_FLOOR_DIR"):
+        return Path(os.environ["BENCH_FLOOR_DIR"])
+    beside = ROOT.parent / "shared" / "bench"
+    try:
+        origin = subprocess.run(
+            ["git", "-C", str(ROOT), "config", "--get", "remote.origin.url"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        origin = ""
+    candidates = [beside]
+    if origin and Path(origin).is_dir():  # a local path, not a URL
+        candidates.append(Path(origin).resolve().parent / "shared" / "bench")
+    return next((c for c in candidates if (c / "floor_app.py").exists()), beside)
+
+
+FLOOR_DIR = default_floor_dir()
 HOST = "127.0.0.1"  # loopback only
 FLOOR_PORT = 8100
 PORTAL_PORT = 8101
@@ -735,7 +759,8 @@ def main() -> None:
     if not (args.floor_dir / "floor_app.py").exists():
         fail(
             f"the floor is missing: {args.floor_dir}/floor_app.py (../shared/bench beside the "
-            "repo; --floor-dir points elsewhere)"
+            "checkout or the one it was cloned from; --floor-dir or BENCH_FLOOR_DIR points "
+            "elsewhere)"
         )
     floor_lua = args.floor_dir / "floor_post.lua"
     if not floor_lua.exists():
