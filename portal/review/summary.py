@@ -230,19 +230,24 @@ def _delta(s: Summary, sources: list[tuple[str, int]]) -> str:
     )
 
 
-def _apply(s: Summary, sources: list[tuple[str, int]]) -> list[str]:
-    """Add the net changes: upsert what grew; decrement what shrank, only where a row exists
-    (so emptying a summary before the cases leaves no negative rows)."""
-    keys = ", ".join(s.key)
-    delta = _delta(s, sources)
-    same = " AND ".join(f"{s.table}.{c} = delta.{c}" for c in s.key)
-    return [
-        f"WITH delta AS ({delta}) INSERT INTO {s.table} ({keys}, n)"
+def apply_delta(table: str, key: list[str], delta: str) -> str:
+    """One statement that adds the net changes DELTA (a query of KEY's columns and d, one row
+    a key) to TABLE: upsert what grew; decrement what shrank, only where a row exists (so
+    emptying a summary before the cases leaves no negative rows). The two parts touch other
+    keys, so they share one reading of the transition tables: as two statements, each read
+    them again (an export's UPDATE of 100 k cases read 200 k rows twice per summary)."""
+    keys = ", ".join(key)
+    same = " AND ".join(f"{table}.{c} = delta.{c}" for c in key)
+    return (
+        f"WITH delta AS ({delta}), grown AS (INSERT INTO {table} ({keys}, n)"
         f" SELECT {keys}, d FROM delta WHERE d > 0"
-        f" ON CONFLICT ({keys}) DO UPDATE SET n = {s.table}.n + EXCLUDED.n",
-        f"WITH delta AS ({delta}) UPDATE {s.table} SET n = {s.table}.n + delta.d"
-        f" FROM delta WHERE delta.d < 0 AND {same}",
-    ]
+        f" ON CONFLICT ({keys}) DO UPDATE SET n = {table}.n + EXCLUDED.n)"
+        f" UPDATE {table} SET n = {table}.n + delta.d FROM delta WHERE delta.d < 0 AND {same}"
+    )
+
+
+def _apply(s: Summary, sources: list[tuple[str, int]]) -> list[str]:
+    return [apply_delta(s.table, list(s.key), _delta(s, sources))]
 
 
 # PostgreSQL: one statement-level trigger per operation, over its transition tables, so a

@@ -17,6 +17,8 @@ from typing import Any
 
 from sqlalchemy import text
 
+from portal.review.summary import apply_delta
+
 # outcome -> the case states it groups (appeals.states.AppealStatus)
 OUTCOMES: dict[str, tuple[str, ...]] = {
     "open": ("diterima", "verifikasi"),
@@ -127,16 +129,7 @@ def _delta(s: Summary, sources: list[tuple[str, int]]) -> str:
 
 
 def _apply(s: Summary, sources: list[tuple[str, int]]) -> list[str]:
-    keys = ", ".join(s.key)
-    delta = _delta(s, sources)
-    same = " AND ".join(f"{s.table}.{c} = delta.{c}" for c in s.key)
-    return [
-        f"WITH delta AS ({delta}) INSERT INTO {s.table} ({keys}, n)"
-        f" SELECT {keys}, d FROM delta WHERE d > 0"
-        f" ON CONFLICT ({keys}) DO UPDATE SET n = {s.table}.n + EXCLUDED.n",
-        f"WITH delta AS ({delta}) UPDATE {s.table} SET n = {s.table}.n + delta.d"
-        f" FROM delta WHERE delta.d < 0 AND {same}",
-    ]
+    return [apply_delta(s.table, list(s.key), _delta(s, sources))]
 
 
 _PG_EVENTS = {

@@ -6,7 +6,8 @@ every case of the scope for the page: at a million cases, p95 0.4-0.96 s against
 of issue 11. Now each case says where its verval stands (``appeals.verval``, kept from its
 field checks by triggers on field_checks), the cases with a field check are counted in a
 summary kept by the triggers on appeals (installed again over every summary, watching
-verval too), and a partial index lists them in due order.
+verval too), and a partial index lists them in due order. The triggers on appeals, the
+statistics' too, now apply each summary's change in one statement on PostgreSQL.
 
 Revision ID: 0025
 Revises: 0024
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from portal.review import summary
+from portal.statistik import cases
 
 revision = "0025"
 down_revision = "0024"
@@ -59,6 +61,10 @@ def upgrade() -> None:
     for statement in summary.create_triggers(dialect, summary.TABLES_0025):
         op.execute(statement)
     for statement in summary.create_verval_triggers(dialect):
+        op.execute(statement)
+    # the statistics' triggers on appeals again too: on PostgreSQL each summary's change is
+    # now one statement over the transition tables instead of two (summary.apply_delta)
+    for statement in cases.drop_triggers(dialect) + cases.create_triggers(dialect):
         op.execute(statement)
     op.create_index(
         INDEX,
