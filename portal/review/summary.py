@@ -292,16 +292,19 @@ def create_triggers(dialect: str, tables: tuple[str, ...] | None = None) -> list
 
 
 def drop_triggers(dialect: str) -> list[str]:
+    return _drop("appeal_summaries", "appeals", dialect)
+
+
+def _drop(prefix: str, table: str, dialect: str) -> list[str]:
+    """DDL that removes the triggers PREFIX_<op> on TABLE (and their functions on PostgreSQL)."""
     if dialect == "sqlite":
-        return [
-            f"DROP TRIGGER IF EXISTS appeal_summaries_{op}" for op in ("insert", "delete", "update")
-        ]
+        return [f"DROP TRIGGER IF EXISTS {prefix}_{op}" for op in ("insert", "delete", "update")]
     return [
         statement
         for op in _PG_EVENTS
         for statement in (
-            f"DROP TRIGGER IF EXISTS appeal_summaries_{op} ON appeals",
-            f"DROP FUNCTION IF EXISTS appeal_summaries_{op}()",
+            f"DROP TRIGGER IF EXISTS {prefix}_{op} ON {table}",
+            f"DROP FUNCTION IF EXISTS {prefix}_{op}()",
         )
     ]
 
@@ -331,17 +334,9 @@ VERVAL_REPAIR = set_verval(
     "appeals.id IN (SELECT appeal_id FROM field_checks) OR appeals.verval <> 'none'"
 )
 
-# PostgreSQL: a statement-level trigger per operation on field_checks (the cases of the rows
-# it wrote); SQLite: row-level. (PostgreSQL takes no column list beside transition tables.)
-_PG_CHECK_EVENTS = {
-    "insert": ("INSERT", "REFERENCING NEW TABLE AS new_rows", ["new_rows"]),
-    "update": (
-        "UPDATE",
-        "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
-        ["new_rows", "old_rows"],
-    ),
-    "delete": ("DELETE", "REFERENCING OLD TABLE AS old_rows", ["old_rows"]),
-}
+# the triggers on field_checks: statement-level on PostgreSQL over the same transition tables
+# as those on appeals (_PG_EVENTS; PostgreSQL takes no column list beside them), row-level on
+# SQLite
 
 
 def create_verval_triggers(dialect: str) -> list[str]:
@@ -358,8 +353,8 @@ def create_verval_triggers(dialect: str) -> list[str]:
             f" BEGIN {set_verval(one.format(r='OLD'))}; {set_verval(one.format(r='NEW'))}; END",
         ]
     out = []
-    for op, (event, referencing, tables) in _PG_CHECK_EVENTS.items():
-        ids = " UNION ".join(f"SELECT appeal_id FROM {t}" for t in tables)
+    for op, (event, referencing, sources) in _PG_EVENTS.items():
+        ids = " UNION ".join(f"SELECT appeal_id FROM {t}" for t, _sign in sources)
         out += [
             f"CREATE FUNCTION field_checks_verval_{op}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
             f"BEGIN\n  {set_verval(f'appeals.id IN ({ids})')};\n  RETURN NULL;\nEND $$",
@@ -370,16 +365,7 @@ def create_verval_triggers(dialect: str) -> list[str]:
 
 
 def drop_verval_triggers(dialect: str) -> list[str]:
-    if dialect == "sqlite":
-        return [f"DROP TRIGGER IF EXISTS field_checks_verval_{op}" for op in _PG_CHECK_EVENTS]
-    return [
-        statement
-        for op in _PG_CHECK_EVENTS
-        for statement in (
-            f"DROP TRIGGER IF EXISTS field_checks_verval_{op} ON field_checks",
-            f"DROP FUNCTION IF EXISTS field_checks_verval_{op}()",
-        )
-    ]
+    return _drop("field_checks_verval", "field_checks", dialect)
 
 
 def rebuild_statements(dialect: str, tables: tuple[str, ...] | None = None) -> list[str]:
