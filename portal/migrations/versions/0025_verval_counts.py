@@ -63,7 +63,7 @@ def upgrade() -> None:
     for statement in summary.create_verval_triggers(dialect):
         op.execute(statement)
     # the statistics' triggers on appeals again too: on PostgreSQL each summary's change is
-    # now one statement over the transition tables instead of two (summary.apply_delta)
+    # now one statement over the transition tables instead of two (portal.counted.apply_delta)
     for statement in cases.drop_triggers(dialect) + cases.create_triggers(dialect):
         op.execute(statement)
     op.create_index(
