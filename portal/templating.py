@@ -102,6 +102,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "duration": duration,
     "masked": mask_name,
     "date": i18n_filters.date_label,
+    "numberformat": i18n_filters.number_label,  # Flask-Babel's, with whole numbers kept
     "datetime": i18n_filters.datetime_label,
     "time": i18n_filters.time_label,
     "period": i18n_filters.period_label,

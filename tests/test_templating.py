@@ -104,3 +104,36 @@ def test_the_public_layouts_fixed_parts_follow_the_language_and_the_script_root(
             assert f'href="{root}/statistik"' in footer
             other = "Track a case" if lang == "id" else "Lacak laporan"
             assert other not in html
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("id", "1.234.567|0|-3|12,5|3 Desember 2026|3 Des 2026|2 Desember 2026"),
+        ("en", "1,234,567|0|-3|12.5|December 3, 2026|Dec 3, 2026|December 2, 2026"),
+    ],
+)
+def test_numbers_and_dates_are_written_in_the_readers_language_each_time(
+    app: Flask, lang: str, expected: str
+) -> None:
+    """numberformat and date (kept per language once formatted, portal.i18n.filters): the
+    language of the request, then of ``force_locale`` (e-mails, exports), then the request's
+    again; a time is shown as its date in Jakarta (18:00 UTC is 01:00 the next day there)."""
+    from datetime import UTC, date, datetime
+
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    page = (
+        "{{ 1234567 | numberformat }}|{{ 0 | numberformat }}|{{ -3 | numberformat }}|"
+        "{{ 12.5 | numberformat }}|{{ late | date }}|{{ late | date('medium') }}|"
+        "{{ early | date }}"
+    )
+    values = {"late": datetime(2026, 12, 2, 18, 0, tzinfo=UTC), "early": date(2026, 12, 2)}
+    other = "en" if lang == "id" else "id"
+    for __ in range(2):  # formatted, then kept
+        with app.test_request_context(f"/?lang={lang}"):
+            assert render_template_string(page, **values) == expected
+            with force_locale(other):
+                assert render_template_string(page, **values) != expected
+            assert render_template_string(page, **values) == expected
