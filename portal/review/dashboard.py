@@ -4,8 +4,9 @@ Every query starts from ``permissions.scoped`` (or ``scoped_counts`` over the ma
 summary), so no count ever includes a case outside the user's scope. Counts by status, reason
 and area come from the summary tables kept by triggers (``summary.py``), never from reading
 the cases; what depends on the clock (overdue) is counted through an index; the median comes
-from the maintained histogram of decision times in hours, so it is exact to the hour (the
-page shows tenths of a day) and costs the same at a million cases as at ten.
+from the maintained histogram of decision times in hours (its two middle rows, found in SQL),
+so it is exact to the hour (the page shows tenths of a day) and costs the same at a million
+cases as at ten.
 """
 
 from __future__ import annotations
@@ -91,37 +92,33 @@ def counts_by_reason(user: StaffUser) -> dict[str, int]:
 
 def median_days_to_decision(user: StaffUser) -> float | None:
     """Median days from filing to decision over decided cases (decided_at is kept through
-    diteruskan and selesai), to the hour; None when nothing was decided yet."""
-    stmt = select(DecisionHours.hours, func.sum(DecisionHours.n))
+    diteruskan and selesai), to the hour; None when nothing was decided yet.
+
+    From the histogram of whole hours (a row per hour a case took, some 1,400 a kabupaten),
+    in SQL: the running count in hour order, and the first two hours at or past the middle
+    rank. The value at rank r (from 0) is the first hour whose running count passes r; the
+    median is the mean of ranks (total - 1) // 2 and total // 2, so only two rows come back."""
+    per_hour = select(DecisionHours.hours, func.sum(DecisionHours.n).label("n"))
     if user.role_enum is not Role.PUSAT:
-        stmt = stmt.where(DecisionHours.kabupaten_code == user.office_code)
-    histogram = [
-        (int(h), int(n))
-        for h, n in db.session.execute(
-            stmt.group_by(DecisionHours.hours).order_by(DecisionHours.hours)
-        )
-        if n
-    ]
-    hours = median_of_histogram(histogram)
-    return None if hours is None else hours / 24
-
-
-def median_of_histogram(histogram: list[tuple[int, int]]) -> float | None:
-    """The median of values given as (value, how many) pairs in ascending order: the middle
-    value, or the mean of the two middle ones. None for no values."""
-    total = sum(n for _value, n in histogram)
-    if total == 0:
+        per_hour = per_hour.where(DecisionHours.kabupaten_code == user.office_code)
+    h = per_hour.group_by(DecisionHours.hours).having(func.sum(DecisionHours.n) > 0).subquery()
+    running = select(
+        h.c.hours,
+        func.sum(h.c.n).over(order_by=h.c.hours).label("upto"),
+        func.sum(h.c.n).over().label("total"),
+    ).subquery()
+    middle = (  # upto > (total - 1) / 2, in integers
+        select(running.c.hours, running.c.upto, running.c.total)
+        .where(running.c.upto * 2 > running.c.total - 1)
+        .order_by(running.c.hours)
+        .limit(2)
+    )
+    rows = [(int(hour), int(upto), int(total)) for hour, upto, total in db.session.execute(middle)]
+    if not rows:
         return None
-
-    def value_at(rank: int) -> int:
-        seen = 0
-        for value, n in histogram:
-            seen += n
-            if rank < seen:
-                return value
-        raise ValueError(rank)  # unreachable: rank < total
-
-    return (value_at((total - 1) // 2) + value_at(total // 2)) / 2
+    (low, upto, total), rest = rows[0], rows[1:]
+    high = low if upto > total // 2 else rest[0][0]
+    return (low + high) / 2 / 24
 
 
 def area_level(user: StaffUser) -> str:

@@ -6,6 +6,7 @@ every kind of write, on both engines; the region cache is cleared by an import."
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from flask import Flask
@@ -16,8 +17,9 @@ from portal.appeals import service as appeal_service
 from portal.appeals.models import Appeal
 from portal.appeals.states import OPEN
 from portal.appeals.states import AppealStatus as S
+from portal.auth.models import Role
 from portal.review import summary
-from portal.review.dashboard import median_of_histogram
+from portal.review.dashboard import median_days_to_decision
 from portal.review.models import (
     AppealCount,
     AppealOpenDue,
@@ -284,11 +286,31 @@ def test_a_summary_emptied_before_the_cases_gets_no_negative_rows(app: Flask) ->
         ([(48, 1), (96, 1), (240, 1), (2376, 1)], 168),
         ([(1, 3), (9, 1)], 1),
         ([(1, 2), (9, 2)], 5),
+        ([(1, 1), (3, 1), (9, 2)], 6),
         ([(0, 0), (7, 1)], 7),
+        ([(2, 0), (7, 1), (11, 0)], 7),
+        ([(0, 1), (5, 2), (6, 1), (40, 3)], 6),
+        ([(hour, 1) for hour in range(1, 1400)], 700),
+        ([(hour, hour % 3) for hour in range(1, 1400)], 700),
     ],
 )
-def test_median_of_histogram(histogram: list[tuple[int, int]], median: float | None) -> None:
-    assert median_of_histogram(histogram) == median
+def test_the_median_is_the_middle_of_the_kept_hours_of_the_scope_only(
+    app: Flask, histogram: list[tuple[int, int]], median: float | None
+) -> None:
+    """The dashboard's median from appeal_decision_hours (hours -> how many cases): the
+    middle value, or the mean of the two middle ones, in days; another kabupaten's hours
+    count nationally only."""
+    admin = SimpleNamespace(role_enum=Role.ADMIN_DINSOS, office_code="32.16")
+    pusat = SimpleNamespace(role_enum=Role.PUSAT, office_code=None)
+    with app.app_context():
+        db.session.add_all(
+            DecisionHours(kabupaten_code="32.16", hours=h, n=n) for h, n in histogram
+        )
+        db.session.add(DecisionHours(kabupaten_code="32.75", hours=1, n=len(histogram) + 5))
+        db.session.commit()
+        days = median_days_to_decision(admin)  # type: ignore[arg-type]
+        assert days == (None if median is None else median / 24)
+        assert median_days_to_decision(pusat) == 1 / 24  # type: ignore[arg-type]
 
 
 def test_region_names_are_cached_until_an_import_clears_them(app: Flask) -> None:
