@@ -47,6 +47,8 @@ class NIKInfo:
 
 def normalise(raw: str | None) -> str:
     """Drop spaces, dots and dashes that people type or paste between digit groups."""
+    if raw and raw.isdigit():  # nothing to drop: a snapshot's millions of cells, most forms
+        return raw
     return _SEPARATORS.sub("", raw or "")
 
 

@@ -574,9 +574,12 @@ class PostgresLoad(_Load):
             while page := cur.fetchmany(SUSPECT_PAGE):
                 good = []
                 for line, cells in page:
-                    row = dict(zip(COLUMNS, ((c or "").strip() for c in cells), strict=True))
                     parsed = reader_rules(
-                        line, row, kecamatans.__contains__, desas.__contains__, today
+                        line,
+                        [(c or "").strip() for c in cells],
+                        kecamatans.__contains__,
+                        desas.__contains__,
+                        today,
                     )
                     if isinstance(parsed, RowError):
                         self._error(parsed.line, parsed.reason)

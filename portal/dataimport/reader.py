@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -127,8 +127,7 @@ def read_snapshot(
         if len(fields) != len(COLUMNS):
             yield RowError(line, f"expected {len(COLUMNS)} columns, found {len(fields)}")
             continue
-        row = dict(zip(COLUMNS, (f.strip() for f in fields), strict=True))
-        parsed = _parse_row(line, row, kecamatan_exists, desa_exists, today)
+        parsed = _parse_row(line, [f.strip() for f in fields], kecamatan_exists, desa_exists, today)
         if isinstance(parsed, RowError):
             yield parsed
             continue
@@ -194,42 +193,72 @@ def _period(raw: str) -> str | None:
 
 def reader_rules(
     line: int,
-    row: dict[str, str],
+    cells: Sequence[str],
     kecamatan_exists: Callable[[str], bool],
     desa_exists: Callable[[str], bool],
     today: date,
 ) -> SnapshotRow | RowError:
-    """The rules of one row (its cells stripped, by column name), as read_snapshot applies
+    """The rules of one row (its cells stripped, in COLUMNS order), as read_snapshot applies
     them: for the loader's rows that SQL could not vouch for."""
-    return _parse_row(line, row, kecamatan_exists, desa_exists, today)
+    return _parse_row(line, cells, kecamatan_exists, desa_exists, today)
+
+
+# the cells' positions (COLUMNS), for a row read as a list: a dict a row cost more than its rules
+(
+    _PERIODE,
+    _NO_KK,
+    _NIK,
+    _NAMA,
+    _JENIS_KELAMIN,
+    _TANGGAL_LAHIR,
+    _HUBUNGAN,
+    _KODE_DESA,
+    _ALAMAT,
+    _DESIL,
+    _PROGRAM,
+) = range(len(COLUMNS))
+
+
+@lru_cache(maxsize=1024)
+def _programs(cell: str) -> tuple[str, ...] | str:
+    """A program cell's canonical codes, each once in the order given, or the reason it is
+    refused. Cached: a file holds a few dozen distinct cells (PKH;PBI-JK, ...)."""
+    programs: list[str] = []
+    for code in filter(None, (c.strip() for c in cell.split(";"))):
+        known = canonical(code)
+        if known is None:
+            return f"unknown program code {code!r}"
+        if known not in programs:
+            programs.append(known)
+    return tuple(programs)
 
 
 def _parse_row(
     line: int,
-    row: dict[str, str],
+    cells: Sequence[str],
     kecamatan_exists: Callable[[str], bool],
     desa_exists: Callable[[str], bool],
     today: date,
 ) -> SnapshotRow | RowError:
-    period = _period(row["periode"])
+    period = _period(cells[_PERIODE])
     if period is None:
-        return RowError(line, f"periode {row['periode']!r} is not of the form YYYYQn")
+        return RowError(line, f"periode {cells[_PERIODE]!r} is not of the form YYYYQn")
     try:
-        no_kk = niklib.parse_kk(row["no_kk"], region_exists=kecamatan_exists)
+        no_kk = niklib.parse_kk(cells[_NO_KK], region_exists=kecamatan_exists)
     except niklib.InvalidNIK as exc:
         return RowError(line, f"no_kk {_NIK_REASONS[exc.reason]}")
     try:
-        nik, info = niklib.parse_nik(row["nik"], region_exists=kecamatan_exists, today=today)
+        nik, info = niklib.parse_nik(cells[_NIK], region_exists=kecamatan_exists, today=today)
     except niklib.InvalidNIK as exc:
         return RowError(line, f"nik {_NIK_REASONS[exc.reason]}")
-    nama = " ".join(row["nama"].split()).upper()
+    nama = " ".join(cells[_NAMA].split()).upper()
     if not nama:
         return RowError(line, "nama is empty")
     if _has_control(nama):
         return RowError(line, "nama has a control character")
     if len(nama) > MAX_NAME:
         return RowError(line, f"nama is longer than {MAX_NAME} characters")
-    sex = row["jenis_kelamin"].upper()
+    sex = cells[_JENIS_KELAMIN].upper()
     if sex not in ("L", "P"):
         return RowError(line, "jenis_kelamin must be L or P")
     if (sex == "P") != info.female:
@@ -237,7 +266,7 @@ def _parse_row(
             line, f"jenis_kelamin {sex} disagrees with the NIK (women have 40 added to the day)"
         )
     try:
-        born = date.fromisoformat(row["tanggal_lahir"])
+        born = date.fromisoformat(cells[_TANGGAL_LAHIR])
     except ValueError:
         return RowError(line, "tanggal_lahir is not a date (YYYY-MM-DD)")
     if (born.day, born.month, born.year % 100) != (
@@ -248,17 +277,17 @@ def _parse_row(
         return RowError(line, "tanggal_lahir disagrees with the birth date in the NIK")
     if born > today:
         return RowError(line, "tanggal_lahir is in the future")
-    hubungan = " ".join(row["hubungan"].upper().split())
+    hubungan = " ".join(cells[_HUBUNGAN].upper().split())
     if hubungan not in HUBUNGAN:
         return RowError(
-            line, f"hubungan {row['hubungan']!r} is not one of: {', '.join(sorted(HUBUNGAN))}"
+            line, f"hubungan {cells[_HUBUNGAN]!r} is not one of: {', '.join(sorted(HUBUNGAN))}"
         )
-    kode_desa = row["kode_desa"]
+    kode_desa = cells[_KODE_DESA]
     if not desa_exists(kode_desa):
         return RowError(
             line, f"kode_desa {kode_desa!r} is not a desa/kelurahan in the region table"
         )
-    alamat = " ".join(row["alamat"].split())
+    alamat = " ".join(cells[_ALAMAT].split())
     if not alamat:
         return RowError(line, "alamat is empty")
     if _has_control(alamat):
@@ -266,18 +295,14 @@ def _parse_row(
     if len(alamat) > MAX_ADDRESS:
         return RowError(line, f"alamat is longer than {MAX_ADDRESS} characters")
     try:
-        desil = int(row["desil"])
+        desil = int(cells[_DESIL])
     except ValueError:
         return RowError(line, "desil must be a whole number 1-10")
     if desil not in DESIL_RANGE:
         return RowError(line, "desil must be between 1 and 10")
-    programs: list[str] = []
-    for code in filter(None, (c.strip() for c in row["program"].split(";"))):
-        known = canonical(code)
-        if known is None:
-            return RowError(line, f"unknown program code {code!r}")
-        if known not in programs:
-            programs.append(known)
+    programs = _programs(cells[_PROGRAM])
+    if isinstance(programs, str):
+        return RowError(line, programs)
     return SnapshotRow(
         line,
         period,
@@ -290,5 +315,5 @@ def _parse_row(
         kode_desa,
         alamat,
         desil,
-        tuple(programs),
+        programs,
     )
