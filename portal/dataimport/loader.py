@@ -460,6 +460,8 @@ class Pseudonyms:
 
 
 def item_tuple(row: SnapshotRow, macs: Pseudonyms, kk_cache: list[str]) -> tuple[Any, ...]:
+    """A staged row: the columns of the staging tables, the birth date as YYYY-MM-DD (what
+    SQLite stores and COPY reads)."""
     if kk_cache[0] != row.no_kk:
         kk_cache[0] = row.no_kk
         kk_cache[1] = macs.kk(row.no_kk)
@@ -471,7 +473,7 @@ def item_tuple(row: SnapshotRow, macs: Pseudonyms, kk_cache: list[str]) -> tuple
         row.no_kk,
         row.nama,
         row.jenis_kelamin,
-        row.tanggal_lahir,
+        row.tanggal_lahir.isoformat(),
         row.hubungan,
         row.kode_desa,
         row.alamat,
@@ -561,8 +563,7 @@ class _SqliteLoad(_Load):
 
     def write_batch(self, batch: list[tuple[Any, ...]]) -> None:
         self._raw.executemany(
-            "INSERT INTO temp.import_staging VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [(*r[:7], r[7].isoformat(), *r[8:]) for r in batch],
+            "INSERT INTO temp.import_staging VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", batch
         )
 
     def fill_tables(self) -> int:

@@ -515,7 +515,7 @@ class PostgresLoad(_Load):
         for r in batch:
             out.append(
                 f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{_escape(r[5])}\t{r[6]}\t"
-                f"{r[7].isoformat()}\t{r[8]}\t{r[9]}\t{_escape(r[10])}\t{r[11]}\t{r[12]}\n"
+                f"{r[7]}\t{r[8]}\t{r[9]}\t{_escape(r[10])}\t{r[11]}\t{r[12]}\n"
             )
         self._copy.write("".join(out).encode())
 
