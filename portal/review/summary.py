@@ -42,6 +42,7 @@ from typing import Any
 from sqlalchemy import text
 
 from portal import counted
+from portal.appeals.models import CHECKED_SQL
 from portal.counted import Summary
 
 OPEN_SQL = "('diterima', 'verifikasi')"  # appeals.states.OPEN (a test keeps them equal)
@@ -135,7 +136,7 @@ def summaries(dialect: str) -> list[Summary]:
                 "status": "{r}.status",
                 "verval": "{r}.verval",
             },
-            "{r}.verval <> 'none'",
+            "{r}." + CHECKED_SQL,
         ),
     ]
 
@@ -210,7 +211,7 @@ def set_verval(which: str) -> str:
 
 # every case whose verval may be wrong: those with a field check, and those said to have one
 VERVAL_REPAIR = set_verval(
-    "appeals.id IN (SELECT appeal_id FROM field_checks) OR appeals.verval <> 'none'"
+    "appeals.id IN (SELECT appeal_id FROM field_checks) OR appeals." + CHECKED_SQL
 )
 
 # the triggers on field_checks: statement-level on PostgreSQL over the same transition tables
