@@ -86,7 +86,7 @@ def exports() -> str:
         exports=past,
         jobs=jobs,
         statuses={e.id: _status(e, jobs) for e in past},
-        refresh=exporting.any_in_progress(past, jobs),  # the page looks again by itself
+        in_progress=exporting.any_in_progress(past, jobs),  # says so, with a link to look again
         can_create=can_create,
         waiting=exporting.waiting_count(g.staff) if can_create else 0,
         form=EmptyForm(),

@@ -305,7 +305,10 @@ def status(app: Flask, ident: int) -> str:
 
 
 def refreshes(page: Page) -> bool:
-    return page.soup.find("meta", attrs={"http-equiv": "refresh"}) is not None
+    """The page says an export is still being made, with a link to look again; it never
+    reloads by itself (WCAG 2.2.1: a self-refresh moves a screen reader back to the top)."""
+    assert page.soup.find("meta", attrs={"http-equiv": "refresh"}) is None
+    return bool(page.texts(".refresh"))
 
 
 @pytest.fixture
