@@ -23,8 +23,8 @@ insert, update and delete, whatever code path writes (the filing, ``transition()
 conditional UPDATE, a contest, the export, a test factory, a manual fix in psql): counting
 in the database is the only place no write can bypass. A decrement only updates an existing
 row, so emptying a summary before the cases (a test's clean-up) leaves no negative rows
-behind. ``rebuild()`` recomputes them from the
-cases, after a bulk load that bypassed the triggers (bench/seed_cases.py) or to repair.
+behind. ``rebuild()`` recomputes them from the cases, after a bulk load that bypassed the
+triggers (bench/seed_cases.py) or to repair.
 Migration 0013 installs the triggers (``create_triggers``: row-level on SQLite, statement-level
 over transition tables on PostgreSQL) and fills the tables; a migration that adds a summary
 installs them again over every table it knows (``TABLES_0013`` and the like say which).
