@@ -57,6 +57,21 @@ def _read(path: Path, parent_column: str | None) -> Iterator[dict[str, str | Non
             yield {"code": code, "name": name, "parent_code": parent or None}
 
 
+def _insert(rows: list[dict[str, object]]) -> None:
+    """Add ROWS in the session's transaction: on PostgreSQL with COPY (a first import of
+    91,599 rows: 0.3 s instead of 3.5 s of one-statement-a-row pipelining), elsewhere with
+    one executemany."""
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        db.session.execute(insert(Wilayah), rows)
+        return
+    columns = ("code", "level", "parent_code", "name")
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY wilayah ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
+
+
 def import_dir(directory: Path = VENDORED) -> WilayahImportResult:
     """Add new regions and update renamed ones from DIRECTORY, in one transaction."""
     existing = {
@@ -85,11 +100,11 @@ def import_dir(directory: Path = VENDORED) -> WilayahImportResult:
                 batch.append({**row, "level": int(level)})
                 existing[code] = (str(row["name"]), row["parent_code"])
                 if len(batch) >= CHUNK:
-                    db.session.execute(insert(Wilayah), batch)
+                    _insert(batch)
                     added[level] += len(batch)
                     batch = []
             if batch:
-                db.session.execute(insert(Wilayah), batch)
+                _insert(batch)
                 added[level] += len(batch)
         db.session.commit()
     except BaseException:

@@ -14,7 +14,7 @@ import pytest
 from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from portal import db
 from portal.dataimport import loader
@@ -342,6 +342,48 @@ def test_wilayah_import_from_an_incomplete_directory_fails_clearly(
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit)
     assert "missing file" in result.output
+
+
+def test_wilayah_import_adds_new_codes_and_renames_in_place(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    """A newer idn-area-data release: a desa split off (a new code, with an apostrophe and a
+    comma in its name) and a kabupaten renamed. (The region table outlives a test: put back.)"""
+    from portal.wilayah.loader import FILES, VENDORED
+    from portal.wilayah.models import Wilayah
+
+    for name, *__ in FILES:
+        lines = (VENDORED / name).read_text(encoding="utf-8").splitlines()
+        if name == "villages.csv":
+            lines.append('32.16.01.2999,32.16.01,"Sagara Ma\'mur, Baru"')
+        if name == "regencies.csv":
+            lines = [
+                "32.16,32,Kabupaten Bekasi Raya" if ln.startswith("32.16,") else ln for ln in lines
+            ]
+        (tmp_path / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        result = runner.invoke(args=["wilayah", "import", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+        assert "wilayah: 1 added, 1 updated" in result.output
+        with app.app_context():
+            added = db.session.get(Wilayah, "32.16.01.2999")
+            assert added is not None
+            assert (added.name, added.parent_code, added.level) == (
+                "Sagara Ma'mur, Baru",
+                "32.16.01",
+                4,
+            )
+            renamed = db.session.get(Wilayah, "32.16")
+            assert renamed is not None
+            assert (renamed.name, renamed.parent_code) == ("Kabupaten Bekasi Raya", "32")
+    finally:
+        with app.app_context():
+            db.session.execute(delete(Wilayah).where(Wilayah.code == "32.16.01.2999"))
+            db.session.commit()
+        runner.invoke(args=["wilayah", "import"])  # the vendored name back
+    with app.app_context():
+        assert db.session.get(Wilayah, "32.16.01.2999") is None
+        assert db.session.get(Wilayah, "32.16").name == "Kabupaten Bekasi"  # type: ignore[union-attr]
 
 
 SHOWCASE = re.compile(r"NIK (\d{16})  No\. KK (\d{16})")
