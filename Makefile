@@ -116,7 +116,7 @@ COVERAGE_FLOOR_SQLITE ?= 86
 # `--source` with module names imports portal before the tests start, which broke
 # SQLAlchemy's statement cache and left the test SMTP server's sessions unclosed.)
 COVERAGE_INCLUDE ?=
-COVERAGE_ENGINE_INCLUDE := portal/dataimport/*,portal/statistik/*,portal/auth/sessions.py,portal/counted.py,portal/review/summary.py,portal/review/dashboard.py,portal/migrations/*,portal/jobs/*,portal/access/*,portal/replay/*,portal/policy.py,portal/db.py,portal/migrate.py
+COVERAGE_ENGINE_INCLUDE := portal/dataimport/*,portal/wilayah/loader.py,portal/statistik/*,portal/auth/sessions.py,portal/counted.py,portal/review/summary.py,portal/review/dashboard.py,portal/migrations/*,portal/jobs/*,portal/access/*,portal/replay/*,portal/policy.py,portal/db.py,portal/migrate.py
 # ... and only while the tests that reach those lines run (tests/fixtures/coverage_scope.py):
 # the tracer costs about 70 % more CPU on every test it runs under, measured files or not.
 # The combined report is the same line for line as with the whole PostgreSQL run traced.
@@ -137,9 +137,11 @@ coverage-report: install ## Combine the coverage runs' data; fail below COVERAGE
 # The two engines side by side, each in parts (--shard, tests/fixtures/shard.py, balanced by
 # tests/durations.json), each part's lines prefixed with its name: SQLITE_PARTS + PG_PARTS
 # processes keep both cores busy to the end (a PostgreSQL part waits on its server, so that
-# engine has more parts). Their coverage is combined; then tests/faults alone on PostgreSQL +
-# Redis (it runs only there: on SQLite each of its tests skips), since it stops and starts a
-# PostgreSQL cluster of its own and times answers.
+# engine has more parts). The PostgreSQL parts leave out the tests that use no database
+# (--database-tests-only: about 600 on domain logic, the reader, the settings; they answer
+# the same on any engine and run in the SQLite parts). Their coverage is combined; then
+# tests/faults alone on PostgreSQL + Redis (it runs only there: on SQLite each of its tests
+# skips), since it stops and starts a PostgreSQL cluster of its own and times answers.
 test-both: i18n-compile ## The suite on SQLite and on PostgreSQL + Redis in parallel, then the fault tests
 	@set -o pipefail; rc=0; parts=; $(BIN)/python -m coverage erase; \
 	for k in $$(seq 1 $(SQLITE_PARTS)); do \
@@ -153,7 +155,7 @@ test-both: i18n-compile ## The suite on SQLite and on PostgreSQL + Redis in para
 	    ( $(MAKE) --no-print-directory test-postgres COVERAGE=1 \
 	        COVERAGE_INCLUDE='$(COVERAGE_ENGINE_INCLUDE)' PG_TEST_URL=$(PG_TEST_SERVER)/$$db \
 	        REDIS_TEST_URL=$(REDIS_TEST_SERVER)/$$((k - 1)) \
-	        PYTEST_ARGS="--ignore=tests/faults --shard $$k/$(PG_PARTS) --measure-only=$(COVERAGE_ENGINE_TESTS)" 2>&1 \
+	        PYTEST_ARGS="--ignore=tests/faults --shard $$k/$(PG_PARTS) --database-tests-only --measure-only=$(COVERAGE_ENGINE_TESTS)" 2>&1 \
 	        | sed -u "s/^/[postgres $$k] /" ) & \
 	    parts="$$parts $$!"; \
 	done; \
