@@ -108,3 +108,32 @@ def test_a_part_imports_only_its_own_test_modules(pytester: pytest.Pytester) -> 
 )
 def test_measure_only_picks_the_tests_under_its_paths(nodeid: str, expected: bool) -> None:
     assert wanted(nodeid, ("tests/lookup", "tests/test_config.py")) is expected
+
+
+def test_database_tests_only_leaves_out_the_tests_that_use_no_database(
+    pytester: pytest.Pytester,
+) -> None:
+    """make test-both's PostgreSQL parts: a test that asks for the database, itself or through
+    another fixture, runs; one that does not is deselected (it ran in the SQLite parts)."""
+    pytester.makeconftest('pytest_plugins = ["tests.fixtures.db"]')
+    pytester.makepyfile(
+        test_mixed=(
+            "import pytest\n"
+            "@pytest.fixture\n"
+            "def database_url():\n"
+            "    return 'sqlite://'\n"
+            "@pytest.fixture\n"
+            "def through(database_url):\n"
+            "    return database_url\n"
+            "def test_asks(database_url):\n"
+            "    pass\n"
+            "def test_asks_through_a_fixture(through):\n"
+            "    pass\n"
+            "def test_pure_logic():\n"
+            "    pass\n"
+        )
+    )
+    only = pytester.runpytest_inprocess("--database-tests-only", "-p", "no:cacheprovider", "-v")
+    only.assert_outcomes(passed=2, deselected=1)
+    assert "test_pure_logic" not in only.stdout.str()
+    pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(passed=3)
