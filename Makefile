@@ -139,9 +139,14 @@ coverage-report: install ## Combine the coverage runs' data; fail below COVERAGE
 # processes keep both cores busy to the end (a PostgreSQL part waits on its server, so that
 # engine has more parts). The PostgreSQL parts leave out the tests that use no database
 # (--database-tests-only: about 600 on domain logic, the reader, the settings; they answer
-# the same on any engine and run in the SQLite parts). Their coverage is combined; then
-# tests/faults alone on PostgreSQL + Redis (it runs only there: on SQLite each of its tests
-# skips), since it stops and starts a PostgreSQL cluster of its own and times answers.
+# the same on any engine and run in the SQLite parts). Their coverage is combined.
+# tests/faults runs on PostgreSQL + Redis only (on SQLite each of its tests skips), on a
+# database and a Redis database of its own: it starts when the first part ends (the parts
+# end over half a minute or more, cores left idle), and its timing module (every "no" in
+# the same time) runs last and waits for the file FAULTS_TIME_AFTER names, created once the
+# parts and the coverage report are done: it times answers, so nothing else competes.
+FAULTS_PG_URL = $(PG_TEST_SERVER)/test_faults
+FAULTS_REDIS_URL = $(REDIS_TEST_SERVER)/$(PG_PARTS)
 test-both: i18n-compile ## The suite on SQLite and on PostgreSQL + Redis in parallel, then the fault tests
 	@set -o pipefail; rc=0; parts=; $(BIN)/python -m coverage erase; \
 	for k in $$(seq 1 $(SQLITE_PARTS)); do \
@@ -159,15 +164,22 @@ test-both: i18n-compile ## The suite on SQLite and on PostgreSQL + Redis in para
 	        | sed -u "s/^/[postgres $$k] /" ) & \
 	    parts="$$parts $$!"; \
 	done; \
-	for part in $$parts; do wait $$part || rc=1; done; \
+	wait -n -p ended $$parts || rc=1; \
+	quiet=$$(mktemp -u /tmp/dtsen-faults-quiet.XXXXXX); \
+	( FAULTS_TIME_AFTER=$$quiet $(MAKE) --no-print-directory test-postgres \
+	    PG_TEST_URL=$(FAULTS_PG_URL) REDIS_TEST_URL=$(FAULTS_REDIS_URL) PYTEST_ARGS=tests/faults \
+	    2>&1 | sed -u "s/^/[faults] /" ) & \
+	faults=$$!; \
+	for part in $$parts; do [ $$part = $$ended ] || wait $$part || rc=1; done; \
 	$(MAKE) --no-print-directory coverage-report || rc=1; \
-	$(MAKE) --no-print-directory test-postgres PYTEST_ARGS=tests/faults || rc=1; \
+	touch $$quiet; wait $$faults || rc=1; rm -f $$quiet; \
 	exit $$rc
 
 test-durations: i18n-compile ## Measure each test module's seconds on both engines into tests/durations.json
 	( $(MAKE) --no-print-directory test-sqlite PYTEST_ARGS="--ignore=tests/faults --record-durations" ) & \
 	    sqlite=$$!; \
-	$(MAKE) --no-print-directory test-postgres PYTEST_ARGS="--ignore=tests/faults --record-durations"; \
+	$(MAKE) --no-print-directory test-postgres \
+	    PYTEST_ARGS="--ignore=tests/faults --database-tests-only --record-durations"; \
 	    rc=$$?; wait $$sqlite && exit $$rc
 
 e2e: install ## The browser suite against the wheel behind nginx + TLS, on PostgreSQL + Redis

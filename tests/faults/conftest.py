@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +58,34 @@ def _missing(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"CI cannot run the fault tests: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+# --- the timing module last, on a quiet machine ------------------------------------------------
+
+TIMED = "test_every_no_looks_the_same.py"  # compares answer times: wants the CPU to itself
+QUIET_AFTER = "FAULTS_TIME_AFTER"  # a path: timing waits until it exists (make test-both)
+QUIET_WAIT_SECONDS = 1800
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The timing module's tests run after every other fault test, on the same servers:
+    make test-both starts this run while the last parts of the suite still run, and
+    lets the timing begin only once they are done (QUIET_AFTER)."""
+    items.sort(key=lambda item: item.path.name == TIMED)  # stable: otherwise as collected
+
+
+@pytest.fixture(scope="module")
+def quiet_machine() -> None:
+    """Wait for the path QUIET_AFTER names to exist (make test-both creates it when the
+    suite's parts have ended); without it, go at once."""
+    path = os.environ.get(QUIET_AFTER)
+    if not path:
+        return
+    deadline = time.monotonic() + QUIET_WAIT_SECONDS
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            pytest.fail(f"{QUIET_AFTER}: {path} did not appear in {QUIET_WAIT_SECONDS} s")
+        time.sleep(0.2)
 
 
 def _redis_problem(url: str) -> str | None:

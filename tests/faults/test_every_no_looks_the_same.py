@@ -43,6 +43,8 @@ from tests.faults.conftest import Served
 from tests.faults.live import HttpBrowser, main_html
 
 log = logging.getLogger(__name__)
+# measured last in the fault run, once the machine is quiet (tests/faults/conftest.py)
+pytestmark = pytest.mark.usefixtures("quiet_machine")
 
 ROUNDS = 40  # per batch: every kind once per round
 MAX_BATCHES = 6
