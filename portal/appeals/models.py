@@ -59,7 +59,7 @@ class Appeal(Base):
     subject_linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # where it belongs: which Dinsos (kabupaten/kota) and desa handle it
-    kabupaten_code: Mapped[str] = mapped_column(String(5), index=True)
+    kabupaten_code: Mapped[str] = mapped_column(String(5))  # indexed by the queue's, below
     kecamatan_code: Mapped[str] = mapped_column(String(8))
     kode_desa: Mapped[str | None] = mapped_column(ForeignKey("wilayah.code"))
 
