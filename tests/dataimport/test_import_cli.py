@@ -14,7 +14,7 @@ import pytest
 from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from portal import db
 from portal.dataimport import loader
@@ -348,19 +348,24 @@ def test_wilayah_import_adds_new_codes_and_renames_in_place(
     app: Flask, runner: FlaskCliRunner, tmp_path: Path
 ) -> None:
     """A newer idn-area-data release: a desa split off (a new code, with an apostrophe and a
-    comma in its name) and a kabupaten renamed. (The region table outlives a test: put back.)"""
-    from portal.wilayah.loader import FILES, VENDORED
+    comma in its name) and a kabupaten renamed; the codes it does not list stay as they are.
+    (The region table outlives a test: put back.)"""
+    from portal.wilayah import queries as wilayah
     from portal.wilayah.models import Wilayah
 
-    for name, *__ in FILES:
-        lines = (VENDORED / name).read_text(encoding="utf-8").splitlines()
-        if name == "villages.csv":
-            lines.append('32.16.01.2999,32.16.01,"Sagara Ma\'mur, Baru"')
-        if name == "regencies.csv":
-            lines = [
-                "32.16,32,Kabupaten Bekasi Raya" if ln.startswith("32.16,") else ln for ln in lines
-            ]
-        (tmp_path / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    release = {
+        "provinces.csv": "code,name\n32,Jawa Barat\n",
+        "regencies.csv": "code,province_code,name\n32.16,32,Kabupaten Bekasi Raya\n",
+        "districts.csv": "code,regency_code,name\n32.16.01,32.16,Tarumajaya\n",
+        "villages.csv": (
+            "code,district_code,name\n32.16.01.2001,32.16.01,Sagara Makmur\n"
+            '32.16.01.2999,32.16.01,"Sagara Ma\'mur, Baru"\n'
+        ),
+    }
+    for name, text in release.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    with app.app_context():
+        before = db.session.scalar(select(func.count()).select_from(Wilayah))
     try:
         result = runner.invoke(args=["wilayah", "import", str(tmp_path)])
         assert result.exit_code == 0, result.output
@@ -376,14 +381,15 @@ def test_wilayah_import_adds_new_codes_and_renames_in_place(
             renamed = db.session.get(Wilayah, "32.16")
             assert renamed is not None
             assert (renamed.name, renamed.parent_code) == ("Kabupaten Bekasi Raya", "32")
+            assert db.session.scalar(select(func.count()).select_from(Wilayah)) == before + 1
     finally:
         with app.app_context():
             db.session.execute(delete(Wilayah).where(Wilayah.code == "32.16.01.2999"))
+            db.session.execute(
+                update(Wilayah).where(Wilayah.code == "32.16").values(name="Kabupaten Bekasi")
+            )
             db.session.commit()
-        runner.invoke(args=["wilayah", "import"])  # the vendored name back
-    with app.app_context():
-        assert db.session.get(Wilayah, "32.16.01.2999") is None
-        assert db.session.get(Wilayah, "32.16").name == "Kabupaten Bekasi"  # type: ignore[union-attr]
+            wilayah.clear_cache()
 
 
 SHOWCASE = re.compile(r"NIK (\d{16})  No\. KK (\d{16})")
