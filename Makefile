@@ -147,7 +147,7 @@ coverage-report: install ## Combine the coverage runs' data; fail below COVERAGE
 # parts and the coverage report are done: it times answers, so nothing else competes.
 FAULTS_PG_URL = $(PG_TEST_SERVER)/test_faults
 FAULTS_REDIS_URL = $(REDIS_TEST_SERVER)/$(PG_PARTS)
-test-both: i18n-compile ## The suite on SQLite and on PostgreSQL + Redis in parallel, then the fault tests
+test-both: i18n-compile ## The suite on SQLite and on PostgreSQL + Redis in parallel, the fault tests beside their end
 	@set -o pipefail; rc=0; parts=; $(BIN)/python -m coverage erase; \
 	for k in $$(seq 1 $(SQLITE_PARTS)); do \
 	    ( $(MAKE) --no-print-directory test-sqlite COVERAGE=1 \
