@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import re
 from collections.abc import Callable
@@ -213,13 +214,7 @@ class _Regions:
         """Built from the region codes the process holds (wilayah.codes, cached per database);
         kept while those same sets are current: building it re-encodes 84,000 desa codes,
         about 35 ms, which a kabupaten's import does not notice and a small one does."""
-        kecamatans, desas = wilayah.codes(Level.KECAMATAN), wilayah.codes(Level.DESA)
-        kept = _REGIONS_BUILT.get("last")
-        if kept is not None and kept[0] is kecamatans and kept[1] is desas:
-            return kept[2]
-        built = cls(kecamatans, desas)
-        _REGIONS_BUILT["last"] = (kecamatans, desas, built)
-        return built
+        return _regions(wilayah.codes(Level.KECAMATAN), wilayah.codes(Level.DESA))
 
     def known(self, kk: bytes, nik: bytes, desa: bytes) -> bytes:
         """``t`` when all three are known regions (COPY's csv boolean), else ``f``."""
@@ -228,8 +223,11 @@ class _Regions:
 
 
 _KECAMATAN = re.compile(r"\d\d\.\d\d\.\d\d")
-# the last _Regions built, with the very code sets it was built from (compared by identity)
-_REGIONS_BUILT: dict[str, tuple[frozenset[str], frozenset[str], _Regions]] = {}
+
+
+@functools.lru_cache(maxsize=1)  # the same sets again: a frozenset keeps its hash
+def _regions(kecamatans: frozenset[str], desas: frozenset[str]) -> _Regions:
+    return _Regions(kecamatans, desas)
 
 
 WRITERS = 2  # connections that write a large table side by side (a core each)

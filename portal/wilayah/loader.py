@@ -8,6 +8,7 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert, select, update
 
@@ -66,8 +67,11 @@ def _insert(rows: list[dict[str, object]]) -> None:
         db.session.execute(insert(Wilayah), rows)
         return
     columns = ("code", "level", "parent_code", "name")
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f"COPY wilayah ({', '.join(columns)}) FROM STDIN") as copy:
+    raw: Any = connection.connection.driver_connection  # psycopg's connection
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(f"COPY wilayah ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
         for row in rows:
             copy.write_row([row[c] for c in columns])
 
