@@ -135,6 +135,15 @@ def test_a_check_is_one_round_trip_to_redis_and_a_miss_one_more(
     limited_factory.publish("2026Q3", [house])
     limited_client.choose_language("en")
     token = limited_client.csrf_token("/")
+
+    def post(nik: str, no_kk: str) -> int:
+        data = {"csrf_token": token, "nik": nik, "no_kk": no_kk}
+        return int(limited_client.post("/", data=data).status_code)
+
+    # Redis keeps a script once it has seen it; a server that has not seen the miss's script
+    # yet (this test first on a fresh server) answers its first EVALSHA with NOSCRIPT, and the
+    # client loads it and tries again: a round trip this test does not count.
+    assert post(*limited_factory.unknown_pair()) == 303
     calls: list[str] = []
     original = redis.Redis.execute_command
 
@@ -143,11 +152,6 @@ def test_a_check_is_one_round_trip_to_redis_and_a_miss_one_more(
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(redis.Redis, "execute_command", counting)
-
-    def post(nik: str, no_kk: str) -> int:
-        data = {"csrf_token": token, "nik": nik, "no_kk": no_kk}
-        return int(limited_client.post("/", data=data).status_code)
-
     assert post(house.members[0].nik, house.no_kk) == 303
     assert calls == ["EVALSHA"]  # the network's limit counted and two identities read
     calls.clear()
