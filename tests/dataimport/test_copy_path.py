@@ -252,3 +252,27 @@ def test_an_ordinary_file_takes_the_copy_path_not_the_reader(
     path = write(tmp_path / "ordinary.csv", rows_of(factory, houses=4))
     result = dtsen_import(runner, path)
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.skipif(not POSTGRES, reason="the COPY path is PostgreSQL's")
+def test_a_file_written_by_both_writers_is_stored_as_the_reader_reads_it(
+    app: Flask, runner: FlaskCliRunner, factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large file's rules and persons are written by WRITERS connections side by side, each
+    a range of lines; a small file by one. Here a small file takes the large file's way: each
+    row stored once, the lines at the cut included."""
+    monkeypatch.setattr(pgload, "SIDE_BY_SIDE_LINES", 2)
+    ranges: list[str] = []
+    original = pgload._insert_side_by_side
+
+    def recording(table: str, select, last_line: int) -> None:  # type: ignore[no-untyped-def]
+        original(table, lambda where: ranges.append(where) or select(where), last_line)
+
+    monkeypatch.setattr(pgload, "_insert_side_by_side", recording)
+    path = write(tmp_path / "two-writers.csv", rows_of(factory, houses=5))  # lines 2-16
+
+    result = dtsen_import(runner, path)
+
+    assert result.exit_code == 0, result.output
+    assert stored(app) == expected(app, path)
+    assert sorted(ranges) == ["line < 9"] * 2 + ["line >= 9"] * 2  # the rules, the persons
