@@ -4,6 +4,7 @@ SQLite by default; PostgreSQL + Redis when TEST_DATABASE_URL / TEST_REDIS_URL ar
 
 pytest_plugins = [
     "tests.fixtures.db",
+    "tests.fixtures.worlds",
     "tests.fixtures.app",
     "tests.fixtures.factories",
     "tests.fixtures.staff",

@@ -30,6 +30,7 @@ from portal.appeals.reasons import REASONS, Kind, Subject
 from portal.appeals.states import AppealStatus
 from portal.dataimport.demo import House
 from tests.fixtures.factories import DESA, Factory
+from tests.fixtures.worlds import KeptWorld
 from tests.helpers import Client, Page
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -74,8 +75,8 @@ def publish_world(factory: Factory) -> World:
 
 
 @pytest.fixture
-def world(factory: Factory) -> World:
-    return publish_world(factory)
+def world(kept_world: KeptWorld) -> World:
+    return kept_world(publish_world)
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from portal.dataimport.demo import House, Member
 from portal.replay.models import FormReplay
 from tests.appeals.conftest import answers_for, decide, load_case, path_of, submit, walk
 from tests.fixtures.factories import Factory
+from tests.fixtures.worlds import KeptWorld
 from tests.helpers import Client, Page
 
 SIXTEEN = re.compile(r"\d{16}")
@@ -65,8 +66,8 @@ def publish_filers(factory: Factory) -> Filers:
 
 
 @pytest.fixture
-def filers(factory: Factory) -> Filers:
-    return publish_filers(factory)
+def filers(kept_world: KeptWorld) -> Filers:
+    return kept_world(publish_filers)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from portal.appeals.reasons import REASONS
 from portal.dataimport.demo import House
 from tests.appeals.conftest import NOTE, load_case, path_of, submit, walk
 from tests.fixtures.factories import Factory
+from tests.fixtures.worlds import KeptWorld
 from tests.helpers import Client, Page
 
 NOT_FOUND = "We could not find this NIK with this No. KK in DTSEN"
@@ -43,8 +44,8 @@ def publish_removal(factory: Factory) -> Removal:
 
 
 @pytest.fixture
-def removal(factory: Factory) -> Removal:
-    return publish_removal(factory)
+def removal(kept_world: KeptWorld) -> Removal:
+    return kept_world(publish_removal)
 
 
 @pytest.fixture

@@ -40,6 +40,7 @@ from portal.dataimport.demo import FEMALE, MALE, SECOND, House, Member
 from portal.dataimport.models import Snapshot
 from portal.lookup import service
 from tests.fixtures.factories import Factory
+from tests.fixtures.worlds import KeptWorld
 from tests.helpers import Client, Page
 
 PREVIOUS, CURRENT = "2026Q2", "2026Q3"
@@ -457,11 +458,15 @@ def assert_no_full_name(shown: Shown, world: World) -> None:
             assert m.nama not in text, "a full name on the page"
 
 
-@pytest.fixture
-def world(factory: Factory) -> World:
+def publish_world(factory: Factory) -> World:
     built = build_world()
     built.publish(factory)
     return built
+
+
+@pytest.fixture
+def world(kept_world: KeptWorld) -> World:
+    return kept_world(publish_world)
 
 
 # --- the right household ------------------------------------------------------------------

@@ -20,18 +20,23 @@ from portal.dataimport.demo import House
 from portal.replay.models import LookupReference
 from tests.dataimport.test_history import Periods, two_periods
 from tests.fixtures.factories import Factory
+from tests.fixtures.worlds import KeptWorld
 from tests.helpers import Client, Page
 from tests.lookup.test_outcomes import look_up, main_text
 
 SNAPSHOT_TABLES = ("persons", "households", "person_changes", "household_changes")
 
 
-@pytest.fixture
-def periods(app: Flask, factory: Factory) -> Periods:
+def publish_periods(factory: Factory) -> Periods:
     periods = two_periods(factory)
     factory.publish("2026Q2", periods.q2)
     factory.publish("2026Q3", periods.q3)
     return periods
+
+
+@pytest.fixture
+def periods(kept_world: KeptWorld) -> Periods:
+    return kept_world(publish_periods)
 
 
 def house(periods: Periods, label: str, when: str = "q2") -> House:

@@ -28,8 +28,9 @@ from portal.auth.models import StaffUser
 from portal.dataimport.queries import pseudonym
 from portal.review import fieldwork
 from portal.review.models import FieldCheck, FieldCheckDraft
-from tests.fixtures.factories import Factory, make_appeal
+from tests.fixtures.factories import make_appeal
 from tests.fixtures.staff import Officer, StaffFactory
+from tests.fixtures.worlds import KeptWorld
 from tests.helpers import Client, Page
 from tests.photos import phone_photo
 from tests.review.conftest import (
@@ -64,8 +65,8 @@ class Setup:
 
 
 @pytest.fixture
-def town(factory: Factory) -> Town:
-    return publish_town(factory)
+def town(kept_world: KeptWorld) -> Town:
+    return kept_world(publish_town)
 
 
 def case_about(

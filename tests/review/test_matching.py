@@ -29,6 +29,7 @@ from portal.lookup.models import AccessEvent
 from tests.appeals.conftest import decide, load_case, receipt_ticket, submit, walk
 from tests.fixtures.factories import DESA, Factory
 from tests.fixtures.staff import StaffFactory
+from tests.fixtures.worlds import KeptWorld
 from tests.helpers import Client, Page
 from tests.review.conftest import KOTA_BEKASI_DESA, audit, english, errors, follow, get, post
 
@@ -76,8 +77,8 @@ def publish_town(factory: Factory) -> Town:
 
 
 @pytest.fixture
-def town(factory: Factory) -> Town:
-    return publish_town(factory)
+def town(kept_world: KeptWorld) -> Town:
+    return kept_world(publish_town)
 
 
 def report_answers(town: Town, **subject: Any) -> dict[str, dict[str, Any]]:
