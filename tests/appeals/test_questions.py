@@ -39,8 +39,8 @@ from tests.appeals.conftest import (
     submit,
     walk,
 )
-from tests.fixtures.factories import Factory
 from tests.fixtures.staff import StaffFactory
+from tests.fixtures.worlds import KeptWorld
 from tests.helpers import Client, Page
 
 # --- the registry ------------------------------------------------------------------------------
@@ -247,8 +247,8 @@ def _english(app: Flask) -> Client:
 
 
 @pytest.fixture
-def world(factory: Factory) -> World:
-    return publish_world(factory)
+def world(kept_world: KeptWorld) -> World:
+    return kept_world(publish_world)
 
 
 @pytest.mark.parametrize("code", list(REASONS))

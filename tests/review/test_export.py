@@ -40,8 +40,9 @@ from tests.appeals.conftest import (
     track,
     walk,
 )
-from tests.fixtures.factories import DESA, Factory, make_appeal
+from tests.fixtures.factories import DESA, make_appeal
 from tests.fixtures.staff import Officer, StaffFactory
+from tests.fixtures.worlds import KeptWorld
 from tests.helpers import Client, Page
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "export.md"
@@ -191,8 +192,8 @@ def count(app: Flask, stmt: Any) -> int:
 
 
 @pytest.fixture
-def world(factory: Factory) -> World:
-    return publish_world(factory)
+def world(kept_world: KeptWorld) -> World:
+    return kept_world(publish_world)
 
 
 # --- making an export -----------------------------------------------------------------------
