@@ -210,6 +210,52 @@ def test_the_network_limits_and_the_misses_count_in_one_check(
         assert store.admit([], [policy._miss_key(store, someone)]) == [0]
 
 
+@pytest.fixture
+def busy_app(db_url: str) -> Iterator[Flask]:
+    yield from _make_app(
+        db_url,
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI=os.environ.get("TEST_REDIS_URL") or "memory://",
+        RATELIMIT_KEY_PREFIX=f"test-busy-{uuid.uuid4().hex[:6]}",
+        LOOKUP_LIMIT="600 per hour",
+        DTSEN_FREE_MISSES=1000,
+    )
+
+
+def test_a_busy_networks_hour_refuses_at_its_count_and_frees_as_the_oldest_leave(
+    busy_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A network behind one address (a carrier's NAT, a desa office) fills the hourly window:
+    the 601st check of the hour is refused, and each check leaves the window one hour after
+    it was made, one by one, also after the wall clock was set back a little."""
+    now = [2_000_000.0]
+    monkeypatch.setattr(policy.time, "time", lambda: now[0])
+    policy.reset(busy_app)
+    people = [policy.Identity("nik", f"{i:032x}") for i in range(601)]
+
+    def admit(i: int) -> bool:
+        with busy_app.test_request_context("/", environ_base={"REMOTE_ADDR": "10.7.0.1"}):
+            try:
+                policy.admit(policy.Check.LOOKUP, [people[i]])
+            except policy.Refused:
+                return False
+            return True
+
+    admitted = []
+    for i in range(600):  # one check every 5 s: 600 checks in 50 minutes
+        admitted.append(admit(i))
+        now[0] += 5
+    now[0] -= 3  # the clock set back 3 s (NTP): still within the hour, still counted
+    assert all(admitted)
+    assert not admit(600)
+    now[0] = 2_000_000.0 + 3600 + 1  # the first check (at 0 s) is an hour old, the second not
+    assert admit(600)
+    assert not admit(600)
+    now[0] += 5  # the second check leaves the window too
+    assert admit(600)
+    assert not admit(600)
+
+
 # --- connections without pre-ping --------------------------------------------------------------
 
 
