@@ -1,9 +1,12 @@
 """Profile the look-up in-process: CPU ms per POST / and per GET /hasil, and where it goes.
 
 Uses the data set of the last ``bench/lookup_vs_floor.py`` run (bench/out: its database, keys
-and pairs), so run that once first. The app runs in this process with the Flask test client
-(no gunicorn, no network), as production configures it, so the figures are the portal's own
-cost a request without the HTTP server's:
+and pairs), so run that once first. The app runs in this process, called the way a WSGI server
+calls it (an environ in, the body iterated out; the session cookie carried from the POST's
+answer to the GET by hand), with no gunicorn and no network, as production configures it, so
+the figures are the portal's own cost a request without the HTTP server's (``--driver client``:
+through Flask's test client instead, whose cookie jar and URL handling add about 0.1 ms a
+request):
 
     .venv/bin/python bench/profile_lookup.py                      # SQLite, memory:// limits
     .venv/bin/python bench/profile_lookup.py --engine postgresql  # the h5_lookup_* database,
@@ -15,12 +18,14 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import io
 import json
 import os
 import pstats
 import re
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +38,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="look-ups (POST + GET) timed")
     parser.add_argument("--profile", choices=("none", "cprofile"), default="none")
     parser.add_argument("--top", type=int, default=35, help="functions listed by --profile")
+    parser.add_argument(
+        "--driver",
+        choices=("wsgi", "client"),
+        default="wsgi",
+        help="call the WSGI app directly (default) or through Flask's test client",
+    )
     parser.add_argument("--dump", type=Path, help="with --profile cprofile: also write the stats")
     parser.add_argument(
         "--env", type=Path, help="another env file than bench/out/env-<engine>.json (the last run)"
@@ -55,7 +66,74 @@ def main() -> None:
         raise SystemExit("no csrf_token on GET /")
     pairs = [line.split(",") for line in (Path(setup["pairs"])).read_text().splitlines()]
 
-    def one(i: int) -> tuple[float, float]:
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    if cookie is None:
+        raise SystemExit("GET / set no session cookie")
+    session_cookie = f"{cookie.key}={cookie.value}"
+
+    def call(environ: dict[str, object]) -> tuple[str, dict[str, str]]:
+        """The app called as a WSGI server calls it: status line and headers, body read."""
+        seen: dict[str, object] = {}
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info=None):
+            seen["status"], seen["headers"] = status, headers
+            return lambda data: None
+
+        body = app(environ, start_response)
+        try:
+            for _chunk in body:
+                pass
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+        return str(seen["status"]), dict(seen["headers"])  # type: ignore[arg-type]
+
+    def environ(method: str, path: str, cookie: str, form: bytes = b"") -> dict[str, object]:
+        env: dict[str, object] = {
+            "REQUEST_METHOD": method,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": path,
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8101",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_HOST": "127.0.0.1:8101",
+            "HTTP_COOKIE": cookie,
+            "HTTP_USER_AGENT": "profile_lookup",
+            "HTTP_ACCEPT": "text/html",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(form),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
+        if form:
+            env["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
+            env["CONTENT_LENGTH"] = str(len(form))
+        return env
+
+    csrf = urllib.parse.quote_plus(token[1])
+
+    def one_wsgi(i: int) -> tuple[float, float]:
+        nik, kk, _expected = pairs[i % len(pairs)]
+        form = f"nik={nik}&no_kk={kk}&csrf_token={csrf}".encode()
+        t0 = time.process_time()
+        status, headers = call(environ("POST", "/", session_cookie, form))
+        t1 = time.process_time()
+        if not status.startswith("303"):
+            raise SystemExit(f"POST / answered {status}")
+        answered = headers.get("Set-Cookie", "").split(";", 1)[0] or session_cookie
+        status, _headers = call(environ("GET", "/hasil", answered))
+        t2 = time.process_time()
+        if not status.startswith("200"):
+            raise SystemExit(f"GET /hasil answered {status}")
+        return t1 - t0, t2 - t1
+
+    def one_client(i: int) -> tuple[float, float]:
         nik, kk, _expected = pairs[i % len(pairs)]
         t0 = time.process_time()
         answer = client.post("/", data={"nik": nik, "no_kk": kk, "csrf_token": token[1]})
@@ -67,6 +145,8 @@ def main() -> None:
         if shown.status_code != 200:
             raise SystemExit(f"GET /hasil answered {shown.status_code}")
         return t1 - t0, t2 - t1
+
+    one = one_wsgi if args.driver == "wsgi" else one_client
 
     for i in range(50):  # warm caches and connections
         one(i)
@@ -82,7 +162,8 @@ def main() -> None:
         profiler.disable()
     n = args.requests
     print(
-        f"{args.engine}: {n} look-ups in-process: POST / {1000 * posts / n:.2f} ms CPU, "
+        f"{args.engine}: {n} look-ups in-process ({args.driver}): "
+        f"POST / {1000 * posts / n:.2f} ms CPU, "
         f"GET /hasil {1000 * gets / n:.2f} ms CPU, both {1000 * (posts + gets) / n:.2f} ms"
         + ("  (under cProfile: inflated)" if profiler else "")
     )
