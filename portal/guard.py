@@ -20,6 +20,7 @@ In order, for any method that changes something:
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from collections.abc import Callable
 from typing import IO, Any, TypeVar, cast
@@ -176,7 +177,14 @@ def _guard() -> None:
 class PortalSessionInterface(SecureCookieSessionInterface):
     """Flask's signed cookie session, its serializer built once per key set instead of on
     every request (twice when the session changes): the same cookie, the same keys, the same
-    checks. A new SECRET_KEY or SECRET_KEY_FALLBACKS builds a new one."""
+    checks. A new SECRET_KEY or SECRET_KEY_FALLBACKS builds a new one.
+
+    SHA-1 by OpenSSL's constructor itself, not Flask's lazy wrapper of it (kept for FIPS
+    builds without SHA-1, where the session could not be signed either): ``hmac`` recognises
+    the constructor and keys its HMAC in C, where for a wrapper it builds the inner and outer
+    hashes in Python. The same signatures."""
+
+    digest_method = staticmethod(hashlib.sha1)
 
     def __init__(self) -> None:
         self._signing: tuple[tuple[Any, ...], URLSafeTimedSerializer | None] | None = None
