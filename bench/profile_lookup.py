@@ -12,12 +12,14 @@ request):
     .venv/bin/python bench/profile_lookup.py --engine postgresql  # the h5_lookup_* database,
                                                                   # Redis limits (db 5)
     .venv/bin/python bench/profile_lookup.py --profile cprofile   # + the top functions
+    .venv/bin/python bench/profile_lookup.py --breakdown          # CPU ms by step, unprofiled
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import io
 import json
 import os
@@ -26,7 +28,9 @@ import re
 import sys
 import time
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -45,6 +49,11 @@ def main() -> None:
         help="call the WSGI app directly (default) or through Flask's test client",
     )
     parser.add_argument("--dump", type=Path, help="with --profile cprofile: also write the stats")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="time the look-up's steps (session, hooks, form, policy, queries, page) by step",
+    )
     parser.add_argument(
         "--env", type=Path, help="another env file than bench/out/env-<engine>.json (the last run)"
     )
@@ -121,12 +130,14 @@ def main() -> None:
     def one_wsgi(i: int) -> tuple[float, float]:
         nik, kk, _expected = pairs[i % len(pairs)]
         form = f"nik={nik}&no_kk={kk}&csrf_token={csrf}".encode()
+        _PHASE[0] = "POST"
         t0 = time.process_time()
         status, headers = call(environ("POST", "/", session_cookie, form))
         t1 = time.process_time()
         if not status.startswith("303"):
             raise SystemExit(f"POST / answered {status}")
         answered = headers.get("Set-Cookie", "").split(";", 1)[0] or session_cookie
+        _PHASE[0] = "GET"
         status, _headers = call(environ("GET", "/hasil", answered))
         t2 = time.process_time()
         if not status.startswith("200"):
@@ -150,6 +161,7 @@ def main() -> None:
 
     for i in range(50):  # warm caches and connections
         one(i)
+    steps = _time_steps(app) if args.breakdown else None
     profiler = cProfile.Profile() if args.profile == "cprofile" else None
     posts, gets = 0.0, 0.0
     if profiler:
@@ -167,11 +179,93 @@ def main() -> None:
         f"GET /hasil {1000 * gets / n:.2f} ms CPU, both {1000 * (posts + gets) / n:.2f} ms"
         + ("  (under cProfile: inflated)" if profiler else "")
     )
+    if steps is not None:
+        _print_steps(steps, n, posts, gets)
     if profiler and args.dump:
         profiler.dump_stats(str(args.dump))
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(args.top)
+
+
+_PHASE = ["POST"]  # the request the driver is making: the steps' timers charge it
+
+
+class _Step:
+    """CPU seconds spent in one step, by the request it ran in (POST / or GET /hasil)."""
+
+    def __init__(self) -> None:
+        self.seconds = {"POST": 0.0, "GET": 0.0}
+
+
+def _time_steps(app: Any) -> dict[str, _Step]:
+    """Wrap the look-up's steps in CPU timers (a timer costs well under a microsecond, so the
+    figures stay close to the unprofiled run's). Steps nest: a view's figure includes the
+    form, the policy, the queries and the page it ran."""
+    from portal import policy, replay
+    from portal.lookup import service, views
+
+    steps: dict[str, _Step] = {}
+
+    def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        step = steps.setdefault(name, _Step())
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                step.seconds[_PHASE[0]] += time.process_time() - t0
+
+        return wrapper
+
+    interface = app.session_interface
+    interface.open_session = timed("session: open (cookie check, JSON)", interface.open_session)
+    interface.save_session = timed("session: save (sign, cookie)", interface.save_session)
+    for funcs, label in (
+        (app.before_request_funcs, "before_request"),
+        (app.after_request_funcs, "after_request"),
+    ):
+        hooks = funcs.get(None, [])
+        hooks[:] = [timed(f"{label}: {f.__module__}.{f.__name__}", f) for f in hooks]
+    app.teardown_appcontext_funcs[:] = [
+        timed(f"teardown: {f.__module__}.{f.__name__}", f) for f in app.teardown_appcontext_funcs
+    ]
+    for endpoint in ("lookup.index", "lookup.result"):
+        app.view_functions[endpoint] = timed(
+            f"view {endpoint} (all below)", app.view_functions[endpoint]
+        )
+    views.LookupForm = timed("  form: build (fields, CSRF token)", views.LookupForm)
+    form_class = sys.modules["portal.lookup.forms"].LookupForm
+    form_class.validate = timed("  form: validate (numbers, CSRF)", form_class.validate)
+    policy.admit = timed("  policy.admit (rate limits)", policy.admit)
+    service.lookup = timed("  service.lookup (3 SELECTs, access INSERT)", service.lookup)
+    replay.remember_lookup = timed(
+        "  replay.remember_lookup (reference, commit)", replay.remember_lookup
+    )
+    views.recall_current = timed("  recall_current (reference SELECT)", views.recall_current)
+    service.from_stored = timed("  service.from_stored", service.from_stored)
+    views.render_template = timed("  render_template (the page)", views.render_template)
+    return steps
+
+
+def _print_steps(steps: dict[str, _Step], n: int, posts: float, gets: float) -> None:
+    print(f"\n{'step (CPU ms a request)':<64} {'POST /':>8} {'GET /hasil':>10}")
+    for name, step in steps.items():
+        post, get = (1000 * step.seconds[m] / n for m in ("POST", "GET"))
+        if post or get:
+            print(f"{name:<64} {post:>8.3f} {get:>10.3f}")
+    outer = [s for name, s in steps.items() if not name.startswith(" ")]
+    rest = [
+        1000 * (total - sum(s.seconds[m] for s in outer)) / n
+        for total, m in ((posts, "POST"), (gets, "GET"))
+    ]
+    print(
+        f"{'rest: Flask and Werkzeug (request, routing, response, contexts)':<64} "
+        f"{rest[0]:>8.3f} {rest[1]:>10.3f}"
+    )
+    print(f"{'the request':<64} {1000 * posts / n:>8.3f} {1000 * gets / n:>10.3f}")
 
 
 if __name__ == "__main__":
