@@ -22,7 +22,7 @@ PG_PARTS ?= 3
 .DEFAULT_GOAL := help
 .PHONY: help install lock run serve setup-demo test test-sqlite test-postgres test-both test-durations lint fmt \
         coverage-report e2e i18n-extract i18n-update i18n-compile i18n-check db-upgrade bench bench-staff \
-        bench-export load clean
+        bench-export bench-tools load clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-15s %s\n", $$1, $$2}'
@@ -206,11 +206,23 @@ BENCHES ?= lookup_vs_floor import staff export load
 BENCH_ARGS ?=
 LOAD_ARGS ?=
 
-bench: i18n-compile ## Run every benchmark in bench/ one after the other; print figures and ratios
+bench: i18n-compile bench-tools ## Run every benchmark in bench/ one after the other; print figures and ratios
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS) $(BENCHES)
 
-load: i18n-compile ## 60 s mixed load (wrk) on PostgreSQL + Redis; fails on any non-2xx/3xx/429
+load: i18n-compile bench-tools ## 60 s mixed load (wrk) on PostgreSQL + Redis; fails on any non-2xx/3xx/429
 	$(BIN)/python bench/load.py $(LOAD_ARGS)
+
+# wrk drives the served benchmarks (the look-up against the floor, the mixed load): Debian's
+# package, installed when missing if we are root, as `make e2e` installs nginx and Chromium
+bench-tools: ## Install wrk from Debian's packages if it is missing (as root)
+	@command -v wrk >/dev/null 2>&1 || { \
+	    if [ "$$(id -u)" != 0 ]; then \
+	        echo "wrk is missing: install it as root first (apt-get install -y wrk)" >&2; exit 1; \
+	    fi; \
+	    echo "installing wrk (apt)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends wrk \
+	    || { DEBIAN_FRONTEND=noninteractive apt-get update -q \
+	         && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends wrk; }; }
 
 bench-staff: install ## Staff queue, case page and dashboard at 1 M cases (PostgreSQL, BENCH_STAFF_URL)
 	$(BIN)/python bench/staff.py
