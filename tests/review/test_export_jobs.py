@@ -308,7 +308,7 @@ def refreshes(page: Page) -> bool:
     """The page says an export is still being made, with a link to look again; it never
     reloads by itself (WCAG 2.2.1: a self-refresh moves a screen reader back to the top)."""
     assert page.soup.find("meta", attrs={"http-equiv": "refresh"}) is None
-    return bool(page.texts(".refresh"))
+    return bool(page.texts(".exports__pending"))
 
 
 @pytest.fixture
