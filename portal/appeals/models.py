@@ -102,11 +102,14 @@ class Appeal(Base):
     # portal/review/summary.py): never written by the application
     verval: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
 
+    # loaded when read (the case page, the filer's timeline), not with every case: a queue
+    # page, a move or an export of many cases reads neither; a new event joins through its
+    # own ``appeal`` (appeals.service._event), which does not load the list either
     events: Mapped[list[AppealEvent]] = relationship(
-        back_populates="appeal", order_by="AppealEvent.id", lazy="selectin"
+        back_populates="appeal", order_by="AppealEvent.id", lazy="select"
     )
     photos: Mapped[list[AppealPhoto]] = relationship(
-        back_populates="appeal", order_by="AppealPhoto.id", lazy="selectin"
+        back_populates="appeal", order_by="AppealPhoto.id", lazy="select"
     )
     # filed by a desa operator for a citizen (channel "assisted"): who, where, the consent
     assist: Mapped[AppealAssist | None] = relationship(lazy="select", viewonly=True)

@@ -306,8 +306,8 @@ def _record(
         actor_staff_id=staff_id,
         note=note,
     )
+    event.appeal = appeal  # in appeal.events once read, without reading them now
     db.session.add(event)
-    appeal.events.append(event)
     _notify(appeal, after)
     return event
 

@@ -22,6 +22,7 @@ from babel.dates import format_date
 from flask import Flask
 from PIL import Image
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from portal import db
 from portal.appeals import service, tickets
@@ -205,7 +206,11 @@ def file_case() -> Callable[..., str]:
 
 def load_case(app: Flask, ticket: str) -> Appeal:
     with app.app_context():
-        appeal = db.session.scalar(select(Appeal).where(Appeal.ticket == tickets.normalise(ticket)))
+        appeal = db.session.scalar(
+            select(Appeal)
+            .where(Appeal.ticket == tickets.normalise(ticket))
+            .options(selectinload(Appeal.events), selectinload(Appeal.photos))
+        )
         assert appeal is not None, f"no case {ticket}"
         return appeal
 

@@ -10,6 +10,7 @@ from itertools import product
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from portal import db
 from portal.appeals import errors, service
@@ -54,8 +55,9 @@ def make_case(app: Flask, status: AppealStatus) -> int:
 
 
 def read_case(app: Flask, case_id: int) -> Appeal:
+    """The case as stored, with its events (read before it leaves the session)."""
     with app.app_context():
-        appeal = db.session.get(Appeal, case_id)
+        appeal = db.session.get(Appeal, case_id, options=[selectinload(Appeal.events)])
         assert appeal is not None
         return appeal
 

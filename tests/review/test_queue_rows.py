@@ -232,3 +232,5 @@ def test_the_page_costs_the_same_queries_for_two_rows_or_twenty_five(
     with counting(app) as many:
         assert len(rows(get(desk, "/staf/"))) == 25
     assert len(many) == len(few), "a query per row"
+    read = [s for s in many if "FROM appeal_events" in s or "FROM appeal_photos" in s]
+    assert read == [], "a queue page shows no event or photo: it reads none"
