@@ -159,16 +159,22 @@ def test_a_check_is_one_round_trip_to_redis_and_a_miss_one_more(
     assert calls == ["EVALSHA", "EVALSHA"]  # + the miss charged to the NIK and the No. KK
 
 
-@pytest.fixture
-def windows_app(db_url: str) -> Iterator[Flask]:
+def _windows_app(db_url: str, lookup_limit: str, free_misses: int) -> Iterator[Flask]:
+    """An app whose look-up windows live in Redis (the PostgreSQL run) or in memory, under a
+    key prefix of its own."""
     yield from _make_app(
         db_url,
         RATELIMIT_ENABLED=True,
         RATELIMIT_STORAGE_URI=os.environ.get("TEST_REDIS_URL") or "memory://",
         RATELIMIT_KEY_PREFIX=f"test-windows-{uuid.uuid4().hex[:6]}",
-        LOOKUP_LIMIT="3 per minute; 4 per hour",
-        DTSEN_FREE_MISSES=4,
+        LOOKUP_LIMIT=lookup_limit,
+        DTSEN_FREE_MISSES=free_misses,
     )
+
+
+@pytest.fixture
+def windows_app(db_url: str) -> Iterator[Flask]:
+    yield from _windows_app(db_url, "3 per minute; 4 per hour", free_misses=4)
 
 
 def test_the_network_limits_and_the_misses_count_in_one_check(
@@ -212,14 +218,7 @@ def test_the_network_limits_and_the_misses_count_in_one_check(
 
 @pytest.fixture
 def busy_app(db_url: str) -> Iterator[Flask]:
-    yield from _make_app(
-        db_url,
-        RATELIMIT_ENABLED=True,
-        RATELIMIT_STORAGE_URI=os.environ.get("TEST_REDIS_URL") or "memory://",
-        RATELIMIT_KEY_PREFIX=f"test-busy-{uuid.uuid4().hex[:6]}",
-        LOOKUP_LIMIT="600 per hour",
-        DTSEN_FREE_MISSES=1000,
-    )
+    yield from _windows_app(db_url, "600 per hour", free_misses=1000)
 
 
 def test_a_busy_networks_hour_refuses_at_its_count_and_frees_as_the_oldest_leave(
