@@ -9,6 +9,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import abort, current_app, g, redirect, request, url_for
+from sqlalchemy.orm import joinedload
 
 from portal import db
 from portal.auth.models import Role, StaffUser
@@ -27,7 +28,9 @@ def load_staff() -> StaffUser | None:
     if token:
         info = store().load(token)
         if info is not None:
-            user = db.session.get(StaffUser, info.staff_id)
+            # the officer and their desa in one SELECT (the relationship alone loads the
+            # desa by a second one): every staff request asks this
+            user = db.session.get(StaffUser, info.staff_id, options=[joinedload(StaffUser.desa)])
             if user is not None and user.active and user.enrolled_at is not None:
                 g.staff = user
                 g.staff_session = info

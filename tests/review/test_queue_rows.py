@@ -234,3 +234,5 @@ def test_the_page_costs_the_same_queries_for_two_rows_or_twenty_five(
     assert len(many) == len(few), "a query per row"
     read = [s for s in many if "FROM appeal_events" in s or "FROM appeal_photos" in s]
     assert read == [], "a queue page shows no event or photo: it reads none"
+    gate = [s for s in many if "FROM staff_desa" in s]
+    assert gate == [], "the officer and their desa are read in one SELECT"
