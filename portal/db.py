@@ -158,6 +158,18 @@ def _get_session() -> Session:
     return cast(Session, g.db_session)
 
 
+def reads_only() -> None:
+    """This request asks, and writes at most one statement at a time: its connection in
+    autocommit, each statement its own transaction. On PostgreSQL that saves two round trips
+    of a page that asks one question: the BEGIN psycopg sends before the first statement and
+    the ROLLBACK at teardown. Call it before the request's first statement; a request whose
+    writes must commit together never calls it."""
+    session = _get_session()
+    if session.in_transaction():
+        raise RuntimeError("reads_only() after the request's first statement")
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def _close_session(_exc: BaseException | None) -> None:
     """Close the context's session: roll back whatever was not committed and return the
     connection to the pool.

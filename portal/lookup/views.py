@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.exceptions import ServiceUnavailable
 
-from portal import policy, replay
+from portal import db, policy, replay
 from portal.dataimport import queries as snapshot_queries
 from portal.errors import must_wait, too_many_requests
 from portal.extensions import limiter
@@ -100,7 +100,8 @@ def recall_current() -> replay.Recalled | ResponseReturnValue:
 def result() -> ResponseReturnValue:
     """This browser's latest look-up, as its reference keeps it (no new access record, no
     question to the snapshot: the POST found and recorded it). Expired, unknown, or from
-    older data: back to the form."""
+    older data: back to the form. It only reads, or forgets the reference (one statement)."""
+    db.reads_only()
     reference = recall_current()
     if not isinstance(reference, replay.Recalled):
         return reference
@@ -128,8 +129,6 @@ def healthz() -> tuple[dict[str, str], int]:
 def readyz() -> tuple[dict[str, str], int]:
     """The database answers (readiness)."""
     from sqlalchemy import text
-
-    from portal import db
 
     try:
         db.session.execute(text("SELECT 1"))

@@ -80,6 +80,66 @@ def test_a_miss_commits_its_reference_and_no_access_record(
     assert rows_seen_elsewhere(url, LookupReference.__table__) == 1
 
 
+def _in_transaction(dbapi_connection: Any) -> bool:
+    """Whether the driver's connection holds an open transaction (psycopg or sqlite3)."""
+    info = getattr(dbapi_connection, "info", None)
+    if info is not None and hasattr(info, "transaction_status"):
+        import psycopg
+
+        return bool(info.transaction_status != psycopg.pq.TransactionStatus.IDLE)
+    return bool(dbapi_connection.in_transaction)
+
+
+def test_the_result_page_asks_outside_a_transaction_and_the_look_up_inside_one(
+    app: Flask, client: Client, factory: Factory
+) -> None:
+    """GET /hasil only reads: its questions run in autocommit, so on PostgreSQL no BEGIN goes
+    before them and no ROLLBACK after (a warm page: two round trips of three; sqlite3 begins
+    only before a write, so there the check is weaker). The look-up's POST writes the access
+    record and the reference in one transaction, as before."""
+    from portal import db
+
+    house = factory.household()
+    factory.publish("2026Q3", [house])
+    with app.app_context():
+        engine = db.session.get_bind()
+    seen: list[tuple[str, bool]] = []
+
+    def after(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append((statement.split()[0], _in_transaction(conn.connection.driver_connection)))
+
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        answer = post_look_up(client, house.members[0].nik, house.no_kk)
+        posted = list(seen)
+        seen.clear()
+        shown = Page(client.get(answer.response.headers["Location"]))
+    finally:
+        event.remove(engine, "after_cursor_execute", after)
+
+    assert shown.soup.select(".member")
+    # the reference (and, with the tests' caches off, the period, the region, the contact)
+    assert seen
+    assert all(kind == "SELECT" and not inside for kind, inside in seen), seen
+    writes = [inside for kind, inside in posted if kind in ("INSERT", "DELETE", "WITH")]
+    assert writes  # the access record and the reference: in the transaction the POST commits
+    assert all(writes)
+
+
+def test_reads_only_comes_before_the_first_statement_or_not_at_all(app: Flask) -> None:
+    """Autocommit taken after a statement would leave that statement's transaction open
+    under it: refused."""
+    from portal import db
+
+    with app.test_request_context("/hasil"):
+        db.reads_only()
+        assert db.session.execute(text("SELECT 1")).scalar() == 1
+    with app.test_request_context("/hasil"):
+        db.session.execute(text("SELECT 1"))
+        with pytest.raises(RuntimeError, match="first statement"):
+            db.reads_only()
+
+
 def test_on_postgresql_the_access_record_does_not_wait_for_the_wal_flush(
     app: Flask, client: Client, factory: Factory
 ) -> None:
