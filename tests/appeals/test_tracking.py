@@ -27,6 +27,7 @@ from tests.appeals.conftest import (
     path_of,
     track,
 )
+from tests.fixtures.db import statements_seen
 from tests.helpers import SIXTEEN_DIGITS, Client, Page
 
 SESSION_COOKIE = "dtsen_session"
@@ -158,6 +159,19 @@ def test_session_keeps_the_tracked_case_but_never_the_nik(
         json.dumps({k: v for k, v in data.items() if k != "csrf_token"})
     )
     assert not SIXTEEN_DIGITS.search(cookie.value)
+
+
+def test_the_tracked_case_page_asks_outside_a_transaction(
+    client: Client, app, world, filed: str
+) -> None:
+    """The case page only reads: on PostgreSQL its questions go without a BEGIN before them
+    and a ROLLBACK after (portal.db.reads_only; sqlite3 never begins for a SELECT)."""
+    open_case(client, filed, world.filer_nik)
+    with statements_seen(app) as seen:
+        page = client.page("/lacak/kasus")
+    assert page.texts(".status") == ["Received"]
+    assert seen
+    assert all(kind == "SELECT" and not inside for kind, inside in seen), seen
 
 
 @pytest.mark.parametrize(("minutes_ago", "still_open"), [(29, True), (31, False)])

@@ -26,7 +26,7 @@ from portal import policy
 from portal.lookup.models import AccessEvent
 from portal.replay.models import LookupReference
 from tests.fixtures.app import _make_app
-from tests.fixtures.db import is_postgres
+from tests.fixtures.db import is_postgres, statements_seen
 from tests.fixtures.factories import Factory
 from tests.helpers import Client, Page
 
@@ -80,16 +80,6 @@ def test_a_miss_commits_its_reference_and_no_access_record(
     assert rows_seen_elsewhere(url, LookupReference.__table__) == 1
 
 
-def _in_transaction(dbapi_connection: Any) -> bool:
-    """Whether the driver's connection holds an open transaction (psycopg or sqlite3)."""
-    info = getattr(dbapi_connection, "info", None)
-    if info is not None and hasattr(info, "transaction_status"):
-        import psycopg
-
-        return bool(info.transaction_status != psycopg.pq.TransactionStatus.IDLE)
-    return bool(dbapi_connection.in_transaction)
-
-
 def test_the_result_page_asks_outside_a_transaction_and_the_look_up_inside_one(
     app: Flask, client: Client, factory: Factory
 ) -> None:
@@ -97,25 +87,12 @@ def test_the_result_page_asks_outside_a_transaction_and_the_look_up_inside_one(
     before them and no ROLLBACK after (a warm page: two round trips of three; sqlite3 begins
     only before a write, so there the check is weaker). The look-up's POST writes the access
     record and the reference in one transaction, as before."""
-    from portal import db
-
     house = factory.household()
     factory.publish("2026Q3", [house])
-    with app.app_context():
-        engine = db.session.get_bind()
-    seen: list[tuple[str, bool]] = []
-
-    def after(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append((statement.split()[0], _in_transaction(conn.connection.driver_connection)))
-
-    event.listen(engine, "after_cursor_execute", after)
-    try:
+    with statements_seen(app) as posted:
         answer = post_look_up(client, house.members[0].nik, house.no_kk)
-        posted = list(seen)
-        seen.clear()
+    with statements_seen(app) as seen:
         shown = Page(client.get(answer.response.headers["Location"]))
-    finally:
-        event.remove(engine, "after_cursor_execute", after)
 
     assert shown.soup.select(".member")
     # the reference (and, with the tests' caches off, the period, the region, the contact)

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from portal import policy, replay
+from portal import db, policy, replay
 from portal.appeals import errors, service, tickets
 from portal.appeals import forms as f
 from portal.appeals import queries as appeal_queries
@@ -100,6 +100,7 @@ def _tracked() -> Any:
 
 @bp.get("/lacak/kasus")
 def case() -> Any:
+    db.reads_only()  # the case, its events, its contest: questions only
     appeal = _tracked()
     if appeal is None:
         flash(_("For your security, enter the ticket number and your NIK again."), "info")
