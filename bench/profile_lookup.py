@@ -240,9 +240,9 @@ def _time_steps(app: Any) -> dict[str, _Step]:
     form_class = sys.modules["portal.lookup.forms"].LookupForm
     form_class.validate = timed("  form: validate (numbers, CSRF)", form_class.validate)
     policy.admit = timed("  policy.admit (rate limits)", policy.admit)
-    service.lookup = timed("  service.lookup (3 SELECTs, access INSERT)", service.lookup)
+    service.lookup = timed("  service.lookup (match with household, changes)", service.lookup)
     replay.remember_lookup = timed(
-        "  replay.remember_lookup (reference, commit)", replay.remember_lookup
+        "  replay.remember_lookup (access record, reference, commit)", replay.remember_lookup
     )
     views.recall_current = timed("  recall_current (reference SELECT)", views.recall_current)
     service.from_stored = timed("  service.from_stored", service.from_stored)

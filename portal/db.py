@@ -172,6 +172,16 @@ def reads_only() -> None:
     session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
+def single_statement_writes() -> None:
+    """This request writes what must commit together in one statement, where the database
+    can (portal.replay.remember_lookup: a data-modifying WITH on PostgreSQL): there its
+    connection goes in autocommit as with reads_only(), which saves the BEGIN and the COMMIT
+    round trips. SQLite cannot write two tables in one statement: its request keeps its
+    transaction. Called after the request's first statement it changes nothing either."""
+    if _get_session().get_bind().dialect.name == "postgresql":
+        reads_only()
+
+
 def _close_session(_exc: BaseException | None) -> None:
     """Close the context's session: roll back whatever was not committed and return the
     connection to the pool.

@@ -1,5 +1,7 @@
-"""The household's access log, written through one function as the audit trail is
-(portal.audit.service.record): :func:`record`.
+"""The household's access log, written through this module only, as the audit trail is
+(portal.audit.service.record): :func:`record`, or for the look-up's hot path :func:`entry`
+with :func:`write` or, on PostgreSQL, :func:`insert_cte` (the row written by the caller's own
+statement, portal.replay.remember_lookup).
 
 Every read of a household's data writes one row per household into ``access_events``
 (portal/lookup/models.py), keyed by the No. KK's HMAC, with a :class:`Purpose` from the
@@ -21,6 +23,7 @@ from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import (
+    CTE,
     Select,
     String,
     Table,
@@ -119,6 +122,74 @@ _INSERT_ONE_ASYNC = insert(_TABLE).from_select(
 )
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One household's access row, made by :func:`entry` and not written yet: :func:`write`
+    writes it in the session's transaction; on PostgreSQL :func:`insert_cte` folds it into
+    the caller's own statement (the look-up writes it with the result's reference,
+    portal.replay.remember_lookup: one statement, one commit)."""
+
+    values: dict[str, Any]  # bound by name: kk_hmac, period and the COLUMNS' others
+    asynchronous: bool  # commit without waiting for the WAL flush (PostgreSQL)
+
+
+def _fixed(purpose: Purpose, who: Reader, channel: str | None) -> dict[str, Any]:
+    return {
+        "at": db.utcnow(),
+        "channel": channel or CHANNEL[purpose],
+        "actor": ACTOR[purpose].value,
+        "actor_role": who.role,
+        "actor_office": who.office,
+        "ip_prefix": who.ip_prefix,
+        "purpose": purpose.value,
+    }
+
+
+def _asynchronous(purpose: Purpose, dialect: str) -> bool:
+    """A citizen's look-up may skip waiting for the WAL flush on PostgreSQL
+    (ACCESS_LOG_ASYNC_COMMIT, docs/lookup.md): its transaction holds no audit row."""
+    return (
+        purpose is Purpose.LOOKUP
+        and dialect == "postgresql"
+        and bool(current_app.config["ACCESS_LOG_ASYNC_COMMIT"])
+    )
+
+
+def entry(
+    purpose: Purpose,
+    kk_hmac: str,
+    *,
+    reader: Reader | None = None,
+    period: str | None = None,
+    channel: str | None = None,
+) -> Entry:
+    """The row :func:`record` would write for one household, to be written by the caller."""
+    dialect = db.session.get_bind().dialect.name
+    values = {"kk_hmac": kk_hmac, "period": period, **_fixed(purpose, reader or Reader(), channel)}
+    return Entry(values, _asynchronous(purpose, dialect))
+
+
+def write(one: Entry) -> None:
+    """Write ONE in the session's transaction (the caller commits)."""
+    statement = _INSERT_ONE_ASYNC if one.asynchronous else _INSERT_ONE
+    db.session.connection().execute(statement, one.values)
+
+
+def insert_cte(one: Entry) -> CTE:
+    """ONE's INSERT as a data-modifying WITH (PostgreSQL), its values bound by name (pass
+    ``one.values`` with the statement's own): it runs whatever the statement it is added to
+    does, in that statement's transaction. Built once a process."""
+    return _CTE_ASYNC if one.asynchronous else _CTE
+
+
+_CTE = (
+    insert(_TABLE)
+    .values({name: bindparam(name, type_=_TABLE.c[name].type) for name in COLUMNS})
+    .cte("access_row")
+)
+_CTE_ASYNC = _INSERT_ONE_ASYNC.cte("access_row")
+
+
 def record(
     purpose: Purpose,
     households: Households,
@@ -136,23 +207,10 @@ def record(
 
     A citizen's look-up may skip waiting for the WAL flush on PostgreSQL
     (ACCESS_LOG_ASYNC_COMMIT, docs/lookup.md): its transaction holds no audit row."""
-    who = reader or Reader()
     conn = db.session.connection()
-    asynchronous = (
-        purpose is Purpose.LOOKUP
-        and conn.dialect.name == "postgresql"
-        and bool(current_app.config["ACCESS_LOG_ASYNC_COMMIT"])
-    )
-    now = db.utcnow()
-    fixed = {
-        "at": now,
-        "channel": channel or CHANNEL[purpose],
-        "actor": ACTOR[purpose].value,
-        "actor_role": who.role,
-        "actor_office": who.office,
-        "ip_prefix": who.ip_prefix,
-        "purpose": purpose.value,
-    }
+    asynchronous = _asynchronous(purpose, conn.dialect.name)
+    fixed = _fixed(purpose, reader or Reader(), channel)
+    now = fixed["at"]
     if isinstance(households, Select):
         rows = households.subquery()
         key, of_period = rows.c[0], rows.c[1]
@@ -179,13 +237,10 @@ def record(
     keys = [k for k in keys if k]
     if not keys:
         return 0
-    if asynchronous and len(keys) == 1:  # the look-up's hot path on PostgreSQL
-        conn.execute(_INSERT_ONE_ASYNC, {"kk_hmac": keys[0], "period": period, **fixed})
+    if len(keys) == 1:  # one INSERT built once a process (set_config folded in if async)
+        write(Entry({"kk_hmac": keys[0], "period": period, **fixed}, asynchronous))
         return 1
     if asynchronous:
         conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-    if len(keys) == 1:  # the look-up's hot path: one plain INSERT, built once a process
-        conn.execute(_INSERT_ONE, {"kk_hmac": keys[0], "period": period, **fixed})
-    else:
-        conn.execute(insert(AccessEvent), [{"kk_hmac": k, "period": period, **fixed} for k in keys])
+    conn.execute(insert(AccessEvent), [{"kk_hmac": k, "period": period, **fixed} for k in keys])
     return len(keys)

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, case, select
 
 from portal import db, policy
 from portal.core.nik import hmac_number
@@ -104,6 +104,77 @@ def _matching(count: int) -> Any:
             Person.snapshot_id.in_(ids),
             Person.nik_hmac == bindparam("nik"),
             Person.kk_hmac == bindparam("kk"),
+        )
+    return stmt
+
+
+def matched_household(
+    nik_hmac: str, kk_hmac: str, snapshot_ids: list[int]
+) -> tuple[int, HouseholdRow, list[MemberRow]] | None:
+    """The first of SNAPSHOT_IDS (newest first) that lists NIK as a member of KK, with that
+    household's desil, desa and members in file order; None if none does. One query whatever
+    the answer: the match as a subquery, the household joined to its members (the look-up's
+    hot path: on PostgreSQL one round trip where matching_snapshots and a summary made two).
+
+    Only after portal.policy.admit, as matching_snapshots."""
+    policy.require_admission()
+    values: dict[str, Any] = {f"id{i}": sid for i, sid in enumerate(snapshot_ids)}
+    values.update(nik=nik_hmac, kk=kk_hmac)
+    rows = db.session.connection().execute(_matched_household(len(snapshot_ids)), values).all()
+    if not rows:
+        return None
+    members = [
+        MemberRow(
+            p.nama,
+            p.hubungan,
+            tuple(x for x in p.programs.split(";") if x),
+            p.tanggal_lahir,
+            p.nik_hmac,
+        )
+        for p in rows
+        if p.nik_hmac is not None
+    ]
+    first = rows[0]
+    return first.snapshot_id, HouseholdRow(first.desil, first.kode_desa), members
+
+
+_MATCHED_HOUSEHOLD: dict[int, Any] = {}
+
+
+def _matched_household(count: int) -> Any:
+    """matched_household's statement for COUNT snapshots, built once a process."""
+    stmt = _MATCHED_HOUSEHOLD.get(count)
+    if stmt is None:
+        ids: list[Any] = [bindparam(f"id{i}") for i in range(count)]
+        member = Person.__table__.alias("m")
+        match = select(member.c.snapshot_id).where(
+            member.c.snapshot_id.in_(ids),
+            member.c.nik_hmac == bindparam("nik"),
+            member.c.kk_hmac == bindparam("kk"),
+        )
+        if count > 1:  # the newest snapshot listed that has the pair
+            match = match.order_by(case((member.c.snapshot_id == ids[0], 0), else_=1))
+        chosen = match.limit(1).scalar_subquery()
+        stmt = _MATCHED_HOUSEHOLD[count] = (
+            select(
+                Household.snapshot_id,
+                Household.desil,
+                Household.kode_desa,
+                Person.nama,
+                Person.hubungan,
+                Person.programs,
+                Person.tanggal_lahir,
+                Person.nik_hmac,
+            )
+            .outerjoin(
+                Person,
+                and_(
+                    Person.snapshot_id == Household.snapshot_id,
+                    Person.kk_hmac == Household.kk_hmac,
+                ),
+            )
+            .where(Household.snapshot_id == chosen, Household.kk_hmac == bindparam("kk"))
+            .order_by(Person.position)
         )
     return stmt
 

@@ -1,8 +1,9 @@
 """The look-up use-case: match NIK + No. KK in the published snapshots and decide the outcome.
 
 No oracle: an unknown NIK, an unknown KK and a pair that does not match all run the same
-single query and get the same answer. Only a match loads the household, and every match is
-written to the household's access log (committed before the page is shown).
+single query and get the same answer; a match gets the household with its members from that
+same query (snapshot_queries.matched_household). Every match is written to the household's
+access log (committed before the page is shown).
 
 Honest pages: each program the desil puts in scope is received, not (yet) received, for nobody
 in the household (PIP without anyone of school age) or given after an assessment (ATENSI), so
@@ -26,7 +27,7 @@ from portal.core.names import mask_name
 from portal.core.periods import Period
 from portal.core.programs import PROGRAMS, Standing, age_on, in_scope, is_bansos_desil, standing
 from portal.dataimport import queries as snapshot_queries
-from portal.dataimport.models import Household, HouseholdChange, Person, PersonChange
+from portal.dataimport.models import HouseholdChange, Person, PersonChange
 from portal.lookup import labels
 from portal.pages import translated
 
@@ -128,6 +129,7 @@ class LookupResult:
     # family card now); None when the change rows do not say
     person_gone: bool | None = None
     snapshot_id: int = 0  # the current snapshot when it was found (a newer one outdates it)
+    access_row: access.Entry | None = None  # lookup(defer=True): the access record to write
 
     @property
     def to_propose(self) -> list[str]:
@@ -157,71 +159,47 @@ def lookup(
     channel: str = "web",
     ip_prefix: str | None = None,
     record: bool = True,
-    commit: bool = True,
+    defer: bool = False,
 ) -> LookupResult:
     """Find the household of NIK if it holds No. KK. Both numbers must be validated already.
 
     ``record=False`` finds again a result whose access was recorded when it was first
-    found. ``commit=False`` leaves the access record to the caller's commit in this request,
-    before anything is shown (the look-up's POST: portal.replay.remember_lookup commits it
-    with the result's reference, which keeps the result: ``stored``/``from_stored``)."""
+    found. ``defer=True`` leaves the access record of a match in ``result.access_row`` for the
+    caller to write before anything is shown (the look-up's POST:
+    portal.replay.remember_lookup writes and commits it with the result's reference, which
+    keeps the result: ``stored``/``from_stored``); otherwise it is written and committed
+    here."""
     snapshots = snapshot_queries.published_snapshots()
     if not snapshots:
         raise NoDataPublished
     current = snapshots[0]
     nik_hmac = snapshot_queries.pseudonym(nik, "nik")
     kk_hmac = snapshot_queries.pseudonym(no_kk, "kk")
-    matched = snapshot_queries.matching_snapshots(nik_hmac, kk_hmac, [s.id for s in snapshots])
+    found = snapshot_queries.matched_household(nik_hmac, kk_hmac, [s.id for s in snapshots])
     period = Period.parse(current.period)
-    if current.id in matched:
-        result = _found(current, kk_hmac, period)
-    elif matched:
-        result = _removed(current, snapshots[1], kk_hmac, period)
-    else:
+    if found is None:
         return LookupResult(Outcome.NOT_FOUND, period, current.published_at, snapshot_id=current.id)
+    snapshot_id, household, rows = found
+    if snapshot_id == current.id:
+        result = _found(current, household, rows, period)
+    else:
+        result = _removed(current, snapshots[1], household, rows, period)
     result.snapshot_id = current.id
     add_history(result, current.id, kk_hmac, nik_hmac)
     if record:
-        _record(kk_hmac, current, channel, ip_prefix, commit=commit)
-    return result
-
-
-def _record(
-    kk_hmac: str,
-    current: snapshot_queries.SnapshotRef,
-    channel: str,
-    ip_prefix: str | None,
-    *,
-    commit: bool,
-) -> None:
-    reader = access.Reader(ip_prefix=ip_prefix)
-    access.record(
-        access.Purpose.LOOKUP, kk_hmac, reader=reader, period=current.period, channel=channel
-    )
-    if commit:
-        db.session.commit()  # the access is recorded before the page is shown
-
-
-def _summary(
-    snapshot: snapshot_queries.SnapshotRef, kk_hmac: str
-) -> tuple[snapshot_queries.HouseholdRow, list[snapshot_queries.MemberRow]]:
-    """Desil, desa and members of one household: one query (the household joined to its
-    members, in file order), where snapshot_queries.household_summary runs two."""
-    rows = db.session.connection().execute(_SUMMARY, {"sid": snapshot.id, "kk": kk_hmac}).all()
-    if not rows:  # the FK makes this impossible; never trust a join blindly
-        raise LookupError("member without household")
-    members = [
-        snapshot_queries.MemberRow(
-            p.nama,
-            p.hubungan,
-            tuple(x for x in p.programs.split(";") if x),
-            p.tanggal_lahir,
-            p.nik_hmac,
+        row = access.entry(
+            access.Purpose.LOOKUP,
+            kk_hmac,
+            reader=access.Reader(ip_prefix=ip_prefix),
+            period=current.period,
+            channel=channel,
         )
-        for p in rows
-        if p.nik_hmac is not None
-    ]
-    return snapshot_queries.HouseholdRow(rows[0].desil, rows[0].kode_desa), members
+        if defer:
+            result.access_row = row
+        else:
+            access.write(row)
+            db.session.commit()  # the access is recorded before the page is shown
+    return result
 
 
 def _received(rows: list[snapshot_queries.MemberRow]) -> list[str]:
@@ -232,8 +210,12 @@ def _today() -> date:
     return datetime.now(JAKARTA).date()
 
 
-def _found(snapshot: snapshot_queries.SnapshotRef, kk_hmac: str, period: Period) -> LookupResult:
-    household, rows = _summary(snapshot, kk_hmac)
+def _found(
+    snapshot: snapshot_queries.SnapshotRef,
+    household: snapshot_queries.HouseholdRow,
+    rows: list[snapshot_queries.MemberRow],
+    period: Period,
+) -> LookupResult:
     members = [MemberView(m.nama, m.hubungan, list(m.programs), m.nik_hmac) for m in rows]
     received = _received(rows)
     scope = in_scope(household.desil, _program_limits())
@@ -262,11 +244,11 @@ def _found(snapshot: snapshot_queries.SnapshotRef, kk_hmac: str, period: Period)
 def _removed(
     current: snapshot_queries.SnapshotRef,
     previous: snapshot_queries.SnapshotRef,
-    kk_hmac: str,
+    household: snapshot_queries.HouseholdRow,
+    rows: list[snapshot_queries.MemberRow],
     period: Period,
 ) -> LookupResult:
     """Gone from the current period: what the household was and held in the previous one."""
-    household, rows = _summary(previous, kk_hmac)
     return LookupResult(
         Outcome.REMOVED,
         period,
@@ -343,25 +325,6 @@ def _history_statement() -> Any:
 
 
 _HISTORY = _history_statement()
-_SUMMARY = (
-    select(
-        Household.desil,
-        Household.kode_desa,
-        Person.nama,
-        Person.hubungan,
-        Person.programs,
-        Person.tanggal_lahir,
-        Person.nik_hmac,
-    )
-    .outerjoin(
-        Person,
-        and_(Person.snapshot_id == Household.snapshot_id, Person.kk_hmac == Household.kk_hmac),
-    )
-    .where(Household.snapshot_id == bindparam("sid"), Household.kk_hmac == bindparam("kk"))
-    .order_by(Person.position)
-)
-
-
 # --- the result kept with its reference (portal/replay) -----------------------------------------
 
 STORED_VERSION = 1

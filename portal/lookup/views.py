@@ -53,10 +53,12 @@ def index() -> ResponseReturnValue:
     except policy.MustWait as wait:
         page = render_template("lookup/index.html", form=LookupForm(formdata=None), wait=wait)
         return must_wait(page, wait.seconds)
+    # the whole result, found once; a match's access record is written by remember_lookup
+    # with the result's reference, which keeps the result for the page, in one commit before
+    # the 303 (on PostgreSQL one statement, outside an explicit transaction)
+    db.single_statement_writes()
     try:
-        # the whole result, found once: a match is recorded (committed by remember_lookup
-        # with the result's reference, which keeps the result for the page, before the 303)
-        found = service.lookup(nik, no_kk, ip_prefix=ip_prefix(request.remote_addr), commit=False)
+        found = service.lookup(nik, no_kk, ip_prefix=ip_prefix(request.remote_addr), defer=True)
     except service.NoDataPublished:
         raise ServiceUnavailable() from None
     if not found.matched:
@@ -68,6 +70,7 @@ def index() -> ResponseReturnValue:
         snapshot_id=found.snapshot_id,
         matched=found.matched,
         found=service.stored(found),
+        access_row=found.access_row,
     )
     return redirect(url_for("lookup.result"), code=303)
 

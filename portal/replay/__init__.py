@@ -44,11 +44,11 @@ import flask_babel
 from flask import redirect, request, session
 from flask_babel.speaklater import LazyString
 from markupsafe import escape
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import CTE, bindparam, delete, insert, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from portal import db
+from portal import access, db
 from portal.core.tokens import new_token, token_hash
 from portal.forms import _no_controls
 from portal.replay.models import FormReplay, LookupReference
@@ -297,6 +297,17 @@ _RECALL = select(
 ).where(_REF.c.token_hash == bindparam("token_hash"))
 
 
+# ... and with the access record of a hit (portal.access.insert_cte) in the same statement
+_WRITES_WITH_ACCESS: dict[CTE, Any] = {}
+
+
+def _with_access(access_row: CTE) -> Any:
+    statement = _WRITES_WITH_ACCESS.get(access_row)
+    if statement is None:
+        statement = _WRITES_WITH_ACCESS[access_row] = _DELETE_AND_INSERT.add_cte(access_row)
+    return statement
+
+
 def remember_lookup(
     nik: str,
     no_kk: str,
@@ -304,9 +315,13 @@ def remember_lookup(
     snapshot_id: int,
     matched: bool,
     found: dict[str, Any] | None = None,
+    access_row: access.Entry | None = None,
 ) -> None:
-    """Keep this browser's look-up (the POST already recorded the access), with FOUND, what
-    its result page shows. Commits: the access record commits with it, before the 303."""
+    """Keep this browser's look-up, with FOUND, what its result page shows, and write
+    ACCESS_ROW, the access record of a hit (portal.lookup.service.lookup(defer=True)).
+    Commits both together, before the 303: on PostgreSQL in one statement (with the stale
+    references' delete), which in autocommit (portal.db.single_statement_writes) is its own
+    transaction, with no BEGIN or COMMIT round trip."""
     owner = _owner(create=True)
     now = db.utcnow()
     previous = _token_of("lookup")
@@ -327,8 +342,13 @@ def remember_lookup(
         "expires_at": now + LOOKUP_LIFETIME,
     }
     if conn.dialect.name == "postgresql":
-        conn.execute(_DELETE_AND_INSERT, values)
+        if access_row is None:
+            conn.execute(_DELETE_AND_INSERT, values)
+        else:
+            conn.execute(_with_access(access.insert_cte(access_row)), values | access_row.values)
     else:
+        if access_row is not None:
+            access.write(access_row)
         conn.execute(_DELETE_STALE, values)
         conn.execute(_INSERT, values)
     db.session.commit()

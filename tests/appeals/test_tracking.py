@@ -171,7 +171,7 @@ def test_the_tracked_case_page_asks_outside_a_transaction(
         page = client.page("/lacak/kasus")
     assert page.texts(".status") == ["Received"]
     assert seen
-    assert all(kind == "SELECT" and not inside for kind, inside in seen), seen
+    assert all(s.kind == "SELECT" and not s.inside for s in seen), seen
 
 
 @pytest.mark.parametrize(("minutes_ago", "still_open"), [(29, True), (31, False)])

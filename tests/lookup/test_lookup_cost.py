@@ -80,13 +80,15 @@ def test_a_miss_commits_its_reference_and_no_access_record(
     assert rows_seen_elsewhere(url, LookupReference.__table__) == 1
 
 
-def test_the_result_page_asks_outside_a_transaction_and_the_look_up_inside_one(
+def test_the_result_page_asks_outside_a_transaction_and_the_look_up_writes_once(
     app: Flask, client: Client, factory: Factory
 ) -> None:
     """GET /hasil only reads: its questions run in autocommit, so on PostgreSQL no BEGIN goes
     before them and no ROLLBACK after (a warm page: two round trips of three; sqlite3 begins
     only before a write, so there the check is weaker). The look-up's POST writes the access
-    record and the reference in one transaction, as before."""
+    record and the reference together: on PostgreSQL in one statement (a data-modifying
+    WITH) in autocommit, so with no BEGIN or COMMIT round trip either; on SQLite, which
+    cannot write two tables in one statement, in the one transaction the POST commits."""
     house = factory.household()
     factory.publish("2026Q3", [house])
     with statements_seen(app) as posted:
@@ -97,10 +99,44 @@ def test_the_result_page_asks_outside_a_transaction_and_the_look_up_inside_one(
     assert shown.soup.select(".member")
     # the reference (and, with the tests' caches off, the period, the region, the contact)
     assert seen
-    assert all(kind == "SELECT" and not inside for kind, inside in seen), seen
-    writes = [inside for kind, inside in posted if kind in ("INSERT", "DELETE", "WITH")]
-    assert writes  # the access record and the reference: in the transaction the POST commits
-    assert all(writes)
+    assert all(s.kind == "SELECT" and not s.inside for s in seen), seen
+    writes = [s for s in posted if s.kind != "SELECT"]
+    written = " ".join(s.sql for s in writes)
+    assert "INSERT INTO access_events" in written
+    assert "INSERT INTO lookup_references" in written
+    if is_postgres(app.config["DATABASE_URL"]):
+        assert not any(s.inside for s in posted), posted
+        assert len(writes) == 1, writes
+        # the household with its members comes with the match; the changes; the one write
+        # (and, with the tests' caches off, the published periods)
+        asked = [s.kind for s in posted if "FROM snapshots" not in s.sql]
+        assert asked == ["SELECT", "SELECT", "WITH"], posted
+    else:
+        assert all(s.inside for s in writes), writes
+
+
+def test_a_look_up_whose_reference_fails_leaves_no_access_record(
+    app: Flask, client: Client, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The access record and the reference commit together or not at all: a reference that
+    cannot be written (here a token already taken) answers the error page, and the access
+    record it came with is not left behind either (on PostgreSQL: the one statement fails
+    whole; on SQLite: the transaction is rolled back)."""
+    from portal import replay
+
+    house = factory.household()
+    factory.publish("2026Q3", [house])
+    monkeypatch.setattr(replay, "new_token", lambda: "taken")
+    url = app.config["DATABASE_URL"]
+    assert post_look_up(client, house.members[0].nik, house.no_kk).status == 303
+    assert rows_seen_elsewhere(url, AccessEvent.__table__) == 1
+
+    other: Client = app.test_client()  # type: ignore[assignment]
+    answer = post_look_up(other, house.members[0].nik, house.no_kk)
+
+    assert answer.status == 500
+    assert rows_seen_elsewhere(url, AccessEvent.__table__) == 1
+    assert rows_seen_elsewhere(url, LookupReference.__table__) == 1
 
 
 def test_reads_only_after_a_statement_keeps_the_requests_transaction(app: Flask) -> None:
