@@ -163,7 +163,10 @@ def main() -> None:
         one(i)
     steps = _time_steps(app) if args.breakdown else None
     profiler = cProfile.Profile() if args.profile == "cprofile" else None
+    servers = _local_servers(app) if args.engine == "postgresql" else {}
+    server_cpu = {name: _cpu_seconds(pids) for name, pids in servers.items()}
     posts, gets = 0.0, 0.0
+    wall = time.perf_counter()
     if profiler:
         profiler.enable()
     for i in range(args.requests):
@@ -172,6 +175,7 @@ def main() -> None:
         gets += g
     if profiler:
         profiler.disable()
+    wall = time.perf_counter() - wall
     n = args.requests
     print(
         f"{args.engine}: {n} look-ups in-process ({args.driver}): "
@@ -179,6 +183,10 @@ def main() -> None:
         f"GET /hasil {1000 * gets / n:.2f} ms CPU, both {1000 * (posts + gets) / n:.2f} ms"
         + ("  (under cProfile: inflated)" if profiler else "")
     )
+    print(f"  wall time a look-up (one after another): {1000 * wall / n:.2f} ms")
+    for name, pids in servers.items():
+        used = _cpu_seconds(pids) - server_cpu[name]
+        print(f"  {name} CPU a look-up: {1000 * used / n:.2f} ms (processes {sorted(pids)})")
     if steps is not None:
         _print_steps(steps, n, posts, gets)
     if profiler and args.dump:
@@ -186,6 +194,56 @@ def main() -> None:
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(args.top)
+
+
+def _local_servers(app: Any) -> dict[str, set[int]]:
+    """The processes on this machine that serve the app's database connections (PostgreSQL
+    backends, from pg_stat_activity) and its Redis (the redis-server process), when they run
+    here: their CPU is the look-up's too, on the same cores. Empty for a server elsewhere."""
+    from sqlalchemy import text
+
+    from portal import db
+
+    found: dict[str, set[int]] = {}
+    with app.app_context():
+        pids = db.session.execute(
+            text(
+                # the app's pooled connections, this one included (it goes back to the pool)
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND backend_type = 'client backend'"
+            )
+        ).scalars()
+        backends = {int(p) for p in pids if Path(f"/proc/{p}/stat").exists()}
+        db.session.rollback()
+    if backends:
+        found["PostgreSQL backends"] = backends
+    redis = {
+        int(p.name)
+        for p in Path("/proc").iterdir()
+        if p.name.isdigit() and _comm(p) == "redis-server"
+    }
+    if redis:
+        found["Redis server"] = redis
+    return found
+
+
+def _comm(proc: Path) -> str:
+    try:
+        return (proc / "comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _cpu_seconds(pids: set[int]) -> float:
+    """User + system CPU seconds of PIDS (those still running)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 _PHASE = ["POST"]  # the request the driver is making: the steps' timers charge it
