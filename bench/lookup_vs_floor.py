@@ -185,6 +185,14 @@ class Target:
         finally:
             engine.dispose()
 
+    def scalars(self, sql: str) -> list[object]:
+        engine = self.engine_()
+        try:
+            with engine.connect() as conn:
+                return list(conn.execute(text(sql)).scalars())
+        finally:
+            engine.dispose()
+
     def describe(self) -> str:
         if self.engine == "sqlite":
             return str(self.path.relative_to(ROOT))
@@ -453,14 +461,7 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the workers so far (to tell CPU cost from waiting)."""
-        total = 0
-        for pid in self.workers():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-        return total / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.workers())
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -471,6 +472,41 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=5)
+
+
+def cpu_seconds(pids: list[int] | set[int]) -> float:
+    """User + system CPU seconds of PIDS so far (those still running)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def database_pids(target: Target) -> set[int]:
+    """On PostgreSQL, the processes on this machine that serve the portal's data: the client
+    backends of its database (the workers' pooled connections) and the Redis server. Their
+    CPU is a look-up's too, on the same cores; empty on SQLite or for servers elsewhere."""
+    if target.engine != "postgresql":
+        return set()
+    pids = {
+        int(pid)
+        for pid in target.scalars(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+    }
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if (proc / "comm").read_text().strip() == "redis-server":
+                    pids.add(int(proc.name))
+            except OSError:
+                continue
+    return {pid for pid in pids if Path(f"/proc/{pid}/stat").exists()}
 
 
 def status_kib(pid: int, field: str) -> int | None:
@@ -608,7 +644,15 @@ def summarise(runs: list[dict[str, object]]) -> dict[str, object]:
         "workers_cpu_ms_per_request_median": round(
             statistics.median(r["workers_cpu_ms_per_request"] for r in runs), 3
         ),
-    }
+    } | (
+        {
+            "database_cpu_ms_per_request_median": round(
+                statistics.median(r["database_cpu_ms_per_request"] for r in runs), 3
+            )
+        }
+        if all("database_cpu_ms_per_request" in r for r in runs)
+        else {}
+    )
 
 
 # --- reporting ---------------------------------------------------------------------------------
@@ -689,6 +733,11 @@ def print_table(result: dict[str, object]) -> None:
     print("  a look-up being two requests (POST /, then GET /hasil); the floor's one request")
     print("p50, p99: latency of one HTTP request, median of the rounds (goal p99 < 50 ms)")
     print("CPU ms/req: user+system CPU of the gunicorn workers during a run / its look-ups")
+    if "database_cpu_ms_per_request_median" in portal:
+        print(
+            f"  and of the PostgreSQL backends + Redis server on this machine: "
+            f"{portal['database_cpu_ms_per_request_median']:.2f} ms a look-up (median)"
+        )
     print()
 
 
@@ -820,9 +869,10 @@ def main() -> None:
             for name, (url, script, env) in targets.items():
                 server = floor if name == "floor" else portal
                 events = access_events(target) if name == "portal" else 0
-                cpu = server.cpu_seconds()
+                serving = database_pids(target) if name == "portal" else set()
+                cpu, served = server.cpu_seconds(), cpu_seconds(serving)
                 result = wrk(url, script, args, env, args.duration)
-                cpu = server.cpu_seconds() - cpu
+                cpu, served = server.cpu_seconds() - cpu, cpu_seconds(serving) - served
                 if name == "portal":
                     # a look-up is two requests (POST, then GET /hasil): count look-ups
                     result["http_requests"] = result["requests"]
@@ -835,6 +885,10 @@ def main() -> None:
                     "workers_cpu_s": round(cpu, 2),
                     "workers_cpu_ms_per_request": round(1000 * cpu / max(result["requests"], 1), 3),
                 }
+                if serving:
+                    result["database_cpu_ms_per_request"] = round(
+                        1000 * served / max(result["requests"], 1), 3
+                    )
                 if name == "portal":
                     written = access_events(target) - events
                     result["access_events_written"] = written

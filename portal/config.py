@@ -159,6 +159,10 @@ class Config:
     # How long a process may reuse the list of published snapshots (seconds); a new import
     # in another process is seen within this time (the importing process sees it at once).
     SNAPSHOT_CACHE_SECONDS = 10.0
+    # How often a process deletes the expired rows of a table that a write adds to (look-up
+    # references, kept forms, tracking and case-list grants), in seconds: not on every
+    # write, which scanned every deleted row not yet vacuumed (portal/expiry.py); 0: always
+    EXPIRED_SWEEP_SECONDS = 10.0
     # How many published periods are kept (at least 2: the look-up compares with the
     # previous period); older ones and replaced files are pruned after each import.
     SNAPSHOT_KEEP_PERIODS = 4

@@ -412,6 +412,15 @@ def _table() -> list[Setting]:
             kind=SECONDS,
         ),
         s(
+            "EXPIRED_SWEEP_SECONDS",
+            number,
+            "How often a process deletes the expired look-up results, kept forms and "
+            "tracking grants (a write deletes only its browser's previous one); "
+            "0 sweeps on every write.",
+            at_least(0),
+            kind=SECONDS,
+        ),
+        s(
             "EXPORT_INLINE_MAX",
             integer,
             "Exports of up to this many approved cases are made in the officer's request; "

@@ -29,8 +29,9 @@ name ever goes in it). The session holds only random tokens:
 token and the browser key that created it, before it expires. A token that reaches another
 browser (a copied value, a log) opens nothing there. A copy of the whole cookie is the same
 session: that is cookie theft, which the cookie's Secure, HttpOnly and SameSite flags and
-the short lifetimes limit. ``flask appeals purge-drafts`` deletes expired rows; writing a
-new row deletes the expired ones too.
+the short lifetimes limit. Writing a new row deletes the browser's previous one; expired rows
+go in a sweep at most once every ``EXPIRED_SWEEP_SECONDS`` per process (portal/expiry.py) and
+by ``flask appeals purge-drafts``.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from sqlalchemy import CTE, bindparam, delete, insert, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from portal import access, db
+from portal import access, db, expiry
 from portal.core.tokens import new_token, token_hash
 from portal.forms import _no_controls
 from portal.replay.models import FormReplay, LookupReference
@@ -186,10 +187,9 @@ def keep(
     owner = _owner(create=True)
     now = db.utcnow()
     previous = _token_of("replay")
-    stale = FormReplay.expires_at < now
+    expiry.sweep(FormReplay, now)
     if previous:
-        stale = stale | (FormReplay.token_hash == token_hash(previous))
-    db.session.execute(delete(FormReplay).where(stale))
+        db.session.execute(delete(FormReplay).where(FormReplay.token_hash == token_hash(previous)))
     token = new_token()
     db.session.add(
         FormReplay(
@@ -268,11 +268,9 @@ class Recalled:
 # The look-up's statements, built once a process (the look-up's hot path: building and
 # keying a statement cost more than running it on SQLite); values bound at execution.
 _REF = LookupReference.__table__
-# the expired rows and this browser's previous reference (None: no previous one)
-_DELETE_STALE = delete(LookupReference).where(
-    (LookupReference.expires_at < bindparam("now"))
-    | (LookupReference.token_hash == bindparam("previous"))
-)
+# this browser's previous reference (None: no previous one); expired ones go in a sweep
+# (portal.expiry), not on every look-up
+_DELETE_STALE = delete(LookupReference).where(LookupReference.token_hash == bindparam("previous"))
 _INSERT = insert(LookupReference).values(
     token_hash=bindparam("token_hash"),
     owner=bindparam("owner"),
@@ -327,10 +325,10 @@ def remember_lookup(
     previous = _token_of("lookup")
     # Core statements on the session's connection (the look-up's hot path: no unit of work);
     # the commit is also the look-up's (its access record, portal.lookup.service)
+    expiry.sweep(LookupReference, now)
     conn = db.session.connection()
     token = new_token()
     values = {
-        "now": now,
         "previous": token_hash(previous) if previous else None,
         "token_hash": token_hash(token),
         "owner": owner,

@@ -286,3 +286,53 @@ def test_purge_deletes_expired_forms_and_references(
     assert "purged 1 kept form(s) and look-up result(s)" in result.output
     assert count(app, LookupReference) == 0
     assert count(app, FormReplay) == 1  # the other browser's, not expired
+
+
+def test_expired_references_are_swept_once_an_interval_not_by_every_look_up(
+    client: Client, app: Flask, factory, house, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A look-up deletes its browser's previous reference by its key; other browsers' expired
+    references go in a sweep at most once every EXPIRED_SWEEP_SECONDS per process (a DELETE
+    of every expired row on every look-up scanned, on PostgreSQL, every row deleted since the
+    last VACUUM: portal/expiry.py). Nobody's expired reference outlives that interval on a
+    site that has look-ups."""
+    from portal import expiry
+
+    clock = [1000.0]
+    monkeypatch.setattr(expiry.time, "monotonic", lambda: clock[0])
+    app.config["EXPIRED_SWEEP_SECONDS"] = 60.0
+
+    def expire_the_others(client_reference: str | None) -> None:
+        """Three other browsers' references, expired a second ago."""
+        others: list[Client] = [app.test_client() for _n in range(3)]  # type: ignore[misc]
+        for other in others:
+            look_up(other, house.members[0].nik, house.no_kk)
+        with app.app_context():
+            past = db.utcnow() - timedelta(seconds=1)
+            mine = LookupReference.token_hash != (client_reference or "")
+            db.session.execute(update(LookupReference).where(mine).values(expires_at=past))
+            db.session.commit()
+
+    def mine() -> str:
+        with app.app_context():
+            owned = db.session.scalars(select(LookupReference.token_hash)).all()
+        from portal.core.tokens import token_hash
+
+        token = session_of(app, client)["lookup"]
+        assert token_hash(token) in owned
+        return token_hash(token)
+
+    look_up(client, house.members[0].nik, house.no_kk)  # this process's first sweep
+    expire_the_others(mine())
+    assert count(app, LookupReference) == 4
+
+    clock[0] += 59
+    look_up(client, house.members[0].nik, house.no_kk)
+    # the browser's previous reference went, the others' expired ones wait for the sweep
+    assert count(app, LookupReference) == 4
+    mine()
+
+    clock[0] += 2
+    look_up(client, house.members[0].nik, house.no_kk)
+    assert count(app, LookupReference) == 1
+    assert "receives bansos" in client.page("/hasil").h1

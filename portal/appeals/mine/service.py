@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Boolean, ColumnElement, and_, bindparam, delete, or_, select
 
-from portal import db, policy
+from portal import db, expiry, policy
 from portal.appeals.models import Appeal, CaseListGrant
 from portal.core.tokens import new_token, token_hash
 from portal.dataimport import queries as snapshots
@@ -70,7 +70,7 @@ def prove(nik: str, no_kk: str) -> str | None:
     if not _cases(nik_hmac, kk_hmac, in_dtsen) and not in_dtsen:
         return None
     now = db.utcnow()
-    db.session.execute(delete(CaseListGrant).where(CaseListGrant.expires_at < now))
+    expiry.sweep(CaseListGrant, now)
     token = new_token()
     db.session.add(
         CaseListGrant(

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 
-from portal import db, policy
+from portal import db, expiry, policy
 from portal.appeals import tickets
 from portal.appeals.models import Appeal, TrackingGrant
 from portal.core.tokens import new_token, token_hash
@@ -30,9 +30,9 @@ TRACKING_LIFETIME = timedelta(minutes=30)  # how long a proven ticket + NIK stay
 
 def grant_tracking(appeal: Appeal) -> str:
     """A browser proved ticket + NIK: a random token for its cookie, valid TRACKING_LIFETIME.
-    Expired grants are purged on the way."""
+    Expired grants are swept on the way (portal.expiry)."""
     now = db.utcnow()
-    db.session.execute(delete(TrackingGrant).where(TrackingGrant.expires_at < now))
+    expiry.sweep(TrackingGrant, now)
     token = new_token()
     db.session.add(
         TrackingGrant(
