@@ -160,7 +160,7 @@ class Config:
     # in another process is seen within this time (the importing process sees it at once).
     SNAPSHOT_CACHE_SECONDS = 10.0
     # How often a process deletes the expired rows of a table that a write adds to (look-up
-    # references, kept forms, tracking and case-list grants), in seconds: not on every
+    # references, kept forms, tracking and case-list grants, drafts), in seconds: not on every
     # write, which scanned every deleted row not yet vacuumed (portal/expiry.py); 0: always
     EXPIRED_SWEEP_SECONDS = 10.0
     # How many published periods are kept (at least 2: the look-up compares with the

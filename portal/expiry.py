@@ -1,8 +1,8 @@
 """Rows that expire: look-up references and kept forms (portal/replay), tracking grants and
-case-list grants (portal/appeals). Each is read only while it is valid (its reader checks
-``expires_at``); an expired row is deleted by :func:`sweep`, called by the writes that add
-rows to its table, and by ``flask appeals purge-drafts`` (hourly) for what a quiet site
-leaves.
+case-list grants (portal/appeals), and drafts untouched for a day (portal/appeals/drafts).
+Each is read only while it is valid (its reader checks ``expires_at``); an expired row is
+deleted by :func:`sweep` (drafts: :func:`due`), called by the writes that add rows to its
+table, and by ``flask appeals purge-drafts`` (hourly) for what a quiet site leaves.
 
 A table's expired rows are swept **at most once every EXPIRED_SWEEP_SECONDS per process**,
 not on every write. Deleting them on every write made each write scan every row deleted
@@ -26,15 +26,23 @@ from sqlalchemy import Table, delete
 from portal import db
 
 
-def sweep(table: Table | Any, now: datetime) -> int | None:
-    """Delete TABLE's rows that expired before NOW, in the session's transaction, if this
-    process did not within EXPIRED_SWEEP_SECONDS (0: every call). TABLE is a Table or a
-    mapped class. Returns how many rows went, or None when it did not sweep."""
-    table = getattr(table, "__table__", table)
+def due(name: str) -> bool:
+    """Whether this process should sweep NAME now: True at most once every
+    EXPIRED_SWEEP_SECONDS (0: always), counting this call as the sweep."""
     swept: dict[str, float] = current_app.extensions.setdefault("expiry_sweeps", {})
     clock = time.monotonic()
-    last = swept.get(table.name)
+    last = swept.get(name)
     if last is not None and clock - last < float(current_app.config["EXPIRED_SWEEP_SECONDS"]):
+        return False
+    swept[name] = clock
+    return True
+
+
+def sweep(table: Table | Any, now: datetime) -> int | None:
+    """Delete TABLE's rows that expired before NOW, in the session's transaction, if
+    :func:`due`. TABLE is a Table or a mapped class. Returns how many rows went, or None
+    when it did not sweep."""
+    table = getattr(table, "__table__", table)
+    if not due(table.name):
         return None
-    swept[table.name] = clock
     return db.rowcount(db.session.execute(delete(table).where(table.c.expires_at < now)))

@@ -414,9 +414,9 @@ def _table() -> list[Setting]:
         s(
             "EXPIRED_SWEEP_SECONDS",
             number,
-            "How often a process deletes the expired look-up results, kept forms and "
-            "tracking grants (a write deletes only its browser's previous one); "
-            "0 sweeps on every write.",
+            "How often a process deletes the expired look-up results, kept forms, "
+            "tracking grants and day-old drafts (a write deletes only its browser's "
+            "previous one); 0 sweeps on every write.",
             at_least(0),
             kind=SECONDS,
         ),

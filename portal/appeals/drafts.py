@@ -12,7 +12,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import delete, select
 
-from portal import db
+from portal import db, expiry
 from portal.appeals import photos as photolib
 from portal.appeals.errors import PhotoLimitReached
 from portal.appeals.filers import filer_still_proven
@@ -25,7 +25,8 @@ MAX_PHOTOS = 3
 
 
 def new_draft(kind: Kind, answers: dict[str, Any] | None = None) -> AppealDraft:
-    purge_drafts()
+    if expiry.due("appeal_drafts"):  # at most once every EXPIRED_SWEEP_SECONDS a process
+        purge_drafts()
     draft = AppealDraft(token=new_token(), kind=kind.value, answers=answers or {})
     db.session.add(draft)
     db.session.commit()

@@ -241,7 +241,8 @@ class AppealDraft(Base):
     """Answers of a filing in progress, keyed by an opaque token kept in the session.
 
     Server-side so that answers survive a reload and the NIK never sits in a cookie.
-    Expired drafts are deleted on the next filing (see drafts.purge_drafts).
+    Expired drafts are deleted by a later filing (at most once every EXPIRED_SWEEP_SECONDS
+    a process) and by `flask appeals purge-drafts` (see drafts.purge_drafts).
     """
 
     __tablename__ = "appeal_drafts"
