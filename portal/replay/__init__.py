@@ -317,14 +317,14 @@ def remember_lookup(
 ) -> None:
     """Keep this browser's look-up, with FOUND, what its result page shows, and write
     ACCESS_ROW, the access record of a hit (portal.lookup.service.lookup(defer=True)).
-    Commits both together, before the 303: on PostgreSQL in one statement (with the stale
-    references' delete), which in autocommit (portal.db.single_statement_writes) is its own
-    transaction, with no BEGIN or COMMIT round trip."""
+    Commits both together, before the 303: on PostgreSQL in one statement (with the delete
+    of the browser's previous reference), which in autocommit
+    (portal.db.single_statement_writes) is its own transaction, with no BEGIN or COMMIT
+    round trip. Other browsers' expired references go in a sweep (portal.expiry)."""
     owner = _owner(create=True)
     now = db.utcnow()
     previous = _token_of("lookup")
-    # Core statements on the session's connection (the look-up's hot path: no unit of work);
-    # the commit is also the look-up's (its access record, portal.lookup.service)
+    # Core statements on the session's connection (the look-up's hot path: no unit of work)
     expiry.sweep(LookupReference, now)
     conn = db.session.connection()
     token = new_token()
