@@ -36,7 +36,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
 
@@ -584,6 +584,75 @@ def check_answers(base: str, cookie: str, token: str, pairs: list[list[str]]) ->
     say(f"look-up check: {len(hits)} hits and {len(misses)} misses answered as expected")
 
 
+def age_references(target: Target, count: int) -> None:
+    """COUNT references that expired a minute ago and COUNT still valid (random tokens, no
+    result kept: nobody reads them), written in chunks."""
+    from portal.replay.models import LookupReference
+
+    table = LookupReference.__table__
+    now = datetime.now(UTC)
+    started = time.monotonic()
+    engine = target.engine_()
+    try:
+        for first in range(0, 2 * count, 10_000):
+            rows = [
+                {
+                    "token_hash": secrets.token_hex(32),
+                    "owner": secrets.token_hex(32),
+                    "nik": "3216000000000000",
+                    "no_kk": "3216000000000000",
+                    "snapshot_id": 0,
+                    "matched": False,
+                    "found": None,
+                    # the first half expired a minute ago, the rest expire over 30 minutes
+                    "expires_at": now
+                    + timedelta(minutes=-1 if i < count else 30 * (i - count) / count),
+                }
+                for i in range(first, min(first + 10_000, 2 * count))
+            ]
+            with engine.begin() as conn:
+                conn.execute(table.insert(), rows)
+    finally:
+        engine.dispose()
+    took = time.monotonic() - started
+    say(f"added {count:,} expired and {count:,} valid references in {took:.0f} s")
+
+
+def references_state(target: Target) -> dict[str, int]:
+    """The look-up references table: its rows, how many expired, and on PostgreSQL its dead
+    rows (deleted, not yet vacuumed), which a DELETE by expiry walks again."""
+    from sqlalchemy import func, select
+
+    from portal.replay.models import LookupReference
+
+    table = LookupReference.__table__
+    engine = target.engine_()
+    try:
+        with engine.connect() as conn:
+            rows, expired = conn.execute(
+                select(
+                    func.count(),
+                    func.count().filter(table.c.expires_at < datetime.now(UTC)),
+                ).select_from(table)
+            ).one()
+    finally:
+        engine.dispose()
+    state = {"rows": int(rows), "expired": int(expired)}
+    if target.engine == "postgresql":
+        state["dead"] = target.scalar(
+            "SELECT coalesce(max(n_dead_tup), 0) FROM pg_stat_user_tables"
+            " WHERE relname = 'lookup_references'"
+        )
+    return state
+
+
+def describe_references(state: dict[str, int]) -> str:
+    text = f"{state['rows']:,} rows, {state['expired']:,} of them expired"
+    if "dead" in state:
+        text += f", {state['dead']:,} dead (deleted, not vacuumed)"
+    return text
+
+
 def access_events(target: Target) -> int:
     return target.scalar("SELECT count(*) FROM access_events")
 
@@ -786,6 +855,15 @@ def main() -> None:
         help="rate-limit storage with --engine postgresql (env BENCH_REDIS_URL)",
     )
     parser.add_argument(
+        "--aged-references",
+        type=int,
+        default=0,
+        metavar="N",
+        help="before the runs, add N look-up references that expired a minute ago and N "
+        "still valid, as a portal holds after an hour of N look-ups a half hour (each run "
+        "ages the set too: a reference expires 30 minutes after its look-up)",
+    )
+    parser.add_argument(
         "--drop", action="store_true", help="drop the PostgreSQL database at the end"
     )
     parser.add_argument(
@@ -796,6 +874,8 @@ def main() -> None:
         help="a portal setting for the run (repeatable), e.g. ACCESS_LOG_ASYNC_COMMIT=false",
     )
     args = parser.parse_args()
+    if args.aged_references < 0:
+        parser.error("--aged-references >= 0")
     if args.persons < 1000 or args.workers < 1 or args.duration < 1 or args.rounds < 1:
         parser.error("--persons >= 1000, --workers, --duration and --rounds >= 1")
     if args.imported < 1000:
@@ -833,6 +913,10 @@ def main() -> None:
     env_file.chmod(0o600)
     floor_db = build_floor(args.floor_dir, args.reuse_data)
     pairs = [line.split(",") for line in (target.dir / "pairs.csv").read_text().splitlines()]
+    if args.aged_references:
+        age_references(target, args.aged_references)
+    references_before = references_state(target)
+    say(f"look-up references at start: {describe_references(references_before)}")
 
     floor = Server(
         "floor",
@@ -904,6 +988,8 @@ def main() -> None:
                     + (f"  hits logged {result['hit_share']:.0%}" if name == "portal" else "")
                 )
         memory = {"floor": floor.memory(), "portal": portal.memory()}
+        references_after = references_state(target)
+        say(f"look-up references at the end: {describe_references(references_after)}")
     finally:
         for server in (portal, floor):
             server.stop()
@@ -956,6 +1042,8 @@ def main() -> None:
             "portal_env": "production (bench keys in bench/out/keys.json)",
         },
         "dataset": dataset,
+        "aged_references": args.aged_references,
+        "references": {"at_start": references_before, "at_end": references_after},
         "floor_rows": FLOOR_ROWS,
         "runs": runs,
         "summary": summary,
