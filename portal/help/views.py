@@ -27,6 +27,7 @@ def _seconds(delta: timedelta) -> int:
 @bp.get("/cara-lain")
 def other_ways() -> str:
     # the kabupaten/kota that have a contact, for the "find your Dinas Sosial" picker
+    db.reads_only()  # one question, in autocommit: no BEGIN or ROLLBACK round trip
     offices = db.session.execute(
         select(Wilayah.code, Wilayah.name)
         .join(DinsosContact, DinsosContact.kabupaten_code == Wilayah.code)

@@ -10,6 +10,7 @@ import io
 from flask import Blueprint, Response, render_template, request, session
 from flask_babel import gettext
 
+from portal import db
 from portal.appeals.reasons import REASONS
 from portal.statistik import queries
 from portal.statistik.labels import OUTCOME_LABELS
@@ -18,6 +19,11 @@ from portal.statistik.refresh import TOTAL
 bp = Blueprint("statistik", __name__)
 
 MAX_AGE = 300  # seconds a browser or proxy may keep a page
+
+
+@bp.before_request
+def _reads_only() -> None:
+    db.reads_only()  # each question in autocommit: no BEGIN or ROLLBACK round trip
 
 
 @bp.after_request

@@ -359,3 +359,19 @@ def test_the_refresh_command_recomputes_what_a_manual_change_broke(
         ).all()
         assert sorted(after) == sorted(before)
         assert db.session.scalar(select(func.sum(StatCaseCount.n))) == 1
+
+
+def test_the_public_statistics_and_help_pages_ask_outside_a_transaction(
+    app: Flask, client: Client, factory: Factory
+) -> None:
+    """These pages only read: each of their questions runs in autocommit, so on PostgreSQL
+    no BEGIN goes before them and no ROLLBACK after (two round trips a page; sqlite3 begins
+    only before a write, so there the check is weaker)."""
+    from tests.fixtures.db import statements_seen
+
+    publish_q3(factory)
+    for url in ("/statistik", f"/statistik/{KAB}", f"/statistik/{DESA_A}/data.csv", "/cara-lain"):
+        with statements_seen(app) as seen:
+            assert client.get(url).status_code == 200, url
+        assert seen, url
+        assert all(s.kind == "SELECT" and not s.inside for s in seen), (url, seen)
