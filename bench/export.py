@@ -31,6 +31,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from procstat import cpu_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 sys.path.insert(0, str(ROOT))
@@ -44,18 +46,6 @@ def rss_mib() -> float:
     with open("/proc/self/statm") as fh:
         pages = int(fh.read().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def backend_cpu(pids: set[int]) -> float:
-    """CPU seconds (user + system) of these PostgreSQL backends so far (same machine)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mib() -> float:
@@ -200,7 +190,7 @@ def child(url: str, staff_id: int, expected: int) -> dict[str, Any]:
     event.listen(engine, "connect", remember_backend)
     event.listen(engine, "before_cursor_execute", before)
     event.listen(engine, "after_cursor_execute", after)
-    db_cpu_before = backend_cpu(backends)
+    db_cpu_before = cpu_seconds(backends)
     baseline = rss_mib()
     cpu, wall = time.process_time(), time.perf_counter()
     result = app.test_cli_runner().invoke(args=["jobs", "work", "--once"])
@@ -210,7 +200,7 @@ def child(url: str, staff_id: int, expected: int) -> dict[str, Any]:
     event.remove(engine, "before_cursor_execute", before)
     event.remove(engine, "after_cursor_execute", after)
     # the backends that served the run (still open in the pool): their CPU time
-    db_cpu = backend_cpu(backends) - db_cpu_before
+    db_cpu = cpu_seconds(backends) - db_cpu_before
     with app.app_context():
         export = db.session.get(Export, export_id)
         chunks, size = db.session.execute(

@@ -45,6 +45,7 @@ from sqlalchemy.pool import NullPool
 
 try:
     from gen_snapshot import MISS_SHARE, SEED, DataSet
+    from procstat import cpu_seconds, redis_server_pids
 
     from portal.dataimport.demo import write_csv
 except ModuleNotFoundError as exc:
@@ -474,18 +475,6 @@ class Server:
             self.proc.wait(timeout=5)
 
 
-def cpu_seconds(pids: list[int] | set[int]) -> float:
-    """User + system CPU seconds of PIDS so far (those still running)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def database_pids(target: Target) -> set[int]:
     """On PostgreSQL, the processes on this machine that serve the portal's data: the client
     backends of its database (the workers' pooled connections) and the Redis server. Their
@@ -499,14 +488,7 @@ def database_pids(target: Target) -> set[int]:
             " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
         )
     }
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                if (proc / "comm").read_text().strip() == "redis-server":
-                    pids.add(int(proc.name))
-            except OSError:
-                continue
-    return {pid for pid in pids if Path(f"/proc/{pid}/stat").exists()}
+    return {pid for pid in pids | redis_server_pids() if Path(f"/proc/{pid}/stat").exists()}
 
 
 def status_kib(pid: int, field: str) -> int | None:

@@ -32,6 +32,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from procstat import cpu_seconds, redis_server_pids
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 
@@ -164,7 +166,7 @@ def main() -> None:
     steps = _time_steps(app) if args.breakdown else None
     profiler = cProfile.Profile() if args.profile == "cprofile" else None
     servers = _local_servers(app) if args.engine == "postgresql" else {}
-    server_cpu = {name: _cpu_seconds(pids) for name, pids in servers.items()}
+    server_cpu = {name: cpu_seconds(pids) for name, pids in servers.items()}
     posts, gets = 0.0, 0.0
     wall = time.perf_counter()
     if profiler:
@@ -185,7 +187,7 @@ def main() -> None:
     )
     print(f"  wall time a look-up (one after another): {1000 * wall / n:.2f} ms")
     for name, pids in servers.items():
-        used = _cpu_seconds(pids) - server_cpu[name]
+        used = cpu_seconds(pids) - server_cpu[name]
         print(f"  {name} CPU a look-up: {1000 * used / n:.2f} ms (processes {sorted(pids)})")
     if steps is not None:
         _print_steps(steps, n, posts, gets)
@@ -217,33 +219,10 @@ def _local_servers(app: Any) -> dict[str, set[int]]:
         db.session.rollback()
     if backends:
         found["PostgreSQL backends"] = backends
-    redis = {
-        int(p.name)
-        for p in Path("/proc").iterdir()
-        if p.name.isdigit() and _comm(p) == "redis-server"
-    }
+    redis = redis_server_pids()
     if redis:
         found["Redis server"] = redis
     return found
-
-
-def _comm(proc: Path) -> str:
-    try:
-        return (proc / "comm").read_text().strip()
-    except OSError:
-        return ""
-
-
-def _cpu_seconds(pids: set[int]) -> float:
-    """User + system CPU seconds of PIDS (those still running)."""
-    ticks = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 _PHASE = ["POST"]  # the request the driver is making: the steps' timers charge it

@@ -108,6 +108,21 @@ def _matching(count: int) -> Any:
     return stmt
 
 
+@dataclass(frozen=True)
+class HouseholdRow:
+    desil: int
+    kode_desa: str
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    nama: str
+    hubungan: str
+    programs: tuple[str, ...]
+    tanggal_lahir: date  # the NIK's birth date with its century (the reader checks they agree)
+    nik_hmac: str = ""  # to find the member's change rows (portal/lookup/service.history)
+
+
 def matched_household(
     nik_hmac: str, kk_hmac: str, snapshot_ids: list[int]
 ) -> tuple[int, HouseholdRow, list[MemberRow]] | None:
@@ -177,59 +192,6 @@ def _matched_household(count: int) -> Any:
             .order_by(Person.position)
         )
     return stmt
-
-
-# The look-up's statements, built once a process (building and keying a statement cost more
-# than running it on SQLite); values are bound at execution.
-_HOUSEHOLD = select(Household.desil, Household.kode_desa).where(
-    Household.snapshot_id == bindparam("sid"), Household.kk_hmac == bindparam("kk")
-)
-_MEMBERS = (
-    select(Person.nama, Person.hubungan, Person.programs, Person.tanggal_lahir, Person.nik_hmac)
-    .where(Person.snapshot_id == bindparam("sid"), Person.kk_hmac == bindparam("kk"))
-    .order_by(Person.position)
-)
-
-
-@dataclass(frozen=True)
-class HouseholdRow:
-    desil: int
-    kode_desa: str
-
-
-@dataclass(frozen=True)
-class MemberRow:
-    nama: str
-    hubungan: str
-    programs: tuple[str, ...]
-    tanggal_lahir: date  # the NIK's birth date with its century (the reader checks they agree)
-    nik_hmac: str = ""  # to find the member's change rows (portal/lookup/service.history)
-
-
-def household_summary(
-    snapshot_id: int, kk_hmac: str
-) -> tuple[HouseholdRow, list[MemberRow]] | None:
-    """Desil, desa and members (name, relation, programs, birth date) of one household, for
-    the look-up."""
-    conn = db.session.connection()
-    key = {"sid": snapshot_id, "kk": kk_hmac}
-    row = conn.execute(_HOUSEHOLD, key).first()
-    if row is None:
-        return None
-    people = conn.execute(_MEMBERS, key).all()
-    return (
-        HouseholdRow(row.desil, row.kode_desa),
-        [
-            MemberRow(
-                p.nama,
-                p.hubungan,
-                tuple(x for x in p.programs.split(";") if x),
-                p.tanggal_lahir,
-                p.nik_hmac,
-            )
-            for p in people
-        ],
-    )
 
 
 def household(snapshot_id: int, kk_hmac: str) -> Household | None:
