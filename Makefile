@@ -199,10 +199,11 @@ fmt: install ## ruff fix and format
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# The benchmarks of bench/, in order (each builds its own data under bench/out/, never
-# instance/); a name without a bench/<name>.py is skipped with a note. BENCH_ARGS=--quick
-# gives --quick to each script that offers it. See bench/README.md.
-BENCHES ?= lookup_vs_floor import staff export load
+# The benchmarks' runs (bench/run_all.py's RUNS: each builds its own data under bench/out/,
+# never instance/). Empty: every run. A script's name (lookup_vs_floor, import, staff, export,
+# load) stands for its runs. BENCH_ARGS=--quick leaves out the long runs (10 M look-ups,
+# 3.6 M import) and gives --quick to each script that offers it. See bench/README.md.
+BENCHES ?=
 BENCH_ARGS ?=
 LOAD_ARGS ?=
 

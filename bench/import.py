@@ -218,7 +218,15 @@ def main() -> None:
         default="bench_import",
         help="PostgreSQL databases <prefix>_<persons> (one per helper on a shared server)",
     )
+    parser.add_argument(
+        "--json",
+        default="import.json",
+        metavar="NAME",
+        help="the file of bench/out/ the figures go to (default import.json)",
+    )
     args = parser.parse_args()
+    if Path(args.json).name != args.json or not args.json.endswith(".json"):
+        parser.error("--json: a file name ending in .json, without a directory")
     OUT.mkdir(parents=True, exist_ok=True)
     today = date.today()
     period = current_period(today)
@@ -264,7 +272,7 @@ def main() -> None:
                            check=True)  # fmt: skip
     result["loadavg_after"] = Path("/proc/loadavg").read_text().split()[:3]
     result["summary"] = import_summary(result["runs"], args.postgres)  # type: ignore[arg-type]
-    (OUT / "import.json").write_text(json.dumps(result, indent=2))
+    (OUT / args.json).write_text(json.dumps(result, indent=2))
     print(f"\nimport benchmark ({result['engine']}), load average "
           f"{' '.join(result['loadavg_before'])} -> {' '.join(result['loadavg_after'])}")  # type: ignore[arg-type]  # fmt: skip
     print(f"{'persons':>10} {'MiB':>6} {'import s':>9} {'cpu s':>7} {'rows/s':>9} "
@@ -283,6 +291,14 @@ def main() -> None:
     )
 
 
+# issue 11's goals: Kabupaten Bekasi's size on PostgreSQL in under a minute, half the csv +
+# executemany floor on SQLite, memory under 300 MB whatever the file's size
+GOAL_PG_PERSONS = 3_600_000
+GOAL_PG_SECONDS = 60.0
+GOAL_SQLITE_RATIO = 0.5
+GOAL_RSS_MIB = 300.0
+
+
 def import_summary(runs: list[dict[str, Any]], postgres: bool) -> dict[str, Any]:
     """The headline figures for make bench: the largest run's time, rate, memory and ratio to
     its floor (COPY on PostgreSQL, csv + executemany on SQLite), against the goals."""
@@ -299,9 +315,16 @@ def import_summary(runs: list[dict[str, Any]], postgres: bool) -> dict[str, Any]
         "ratio_to_floor": run["ratio_to_floor_wall"],
     }
     if postgres:
-        out["goal"] = "3.6 M persons under 60 s"
+        out["goal"] = f"{GOAL_PG_PERSONS / 1e6:.1f} M persons under {GOAL_PG_SECONDS:.0f} s"
+        # a smaller file says nothing of the goal (a larger one is held to the same time)
+        out["goal_met"] = (
+            imp["wall_s"] < GOAL_PG_SECONDS if run["persons"] >= GOAL_PG_PERSONS else None
+        )
     else:
-        out["goal"] = "ratio to the floor at least 0.5"
+        out["goal"] = f"ratio to the floor at least {GOAL_SQLITE_RATIO}"
+        out["goal_met"] = run["ratio_to_floor_wall"] >= GOAL_SQLITE_RATIO
+    out["memory_goal"] = f"peak RSS under {GOAL_RSS_MIB:.0f} MiB at every size"
+    out["memory_goal_met"] = all(r["import"]["peak_rss_mib"] < GOAL_RSS_MIB for r in runs)
     return out
 
 

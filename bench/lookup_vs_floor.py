@@ -3,7 +3,8 @@
 The floor (``floor_app.py``) is bare Flask and one SQLite primary-key SELECT. Both are served
 in the same run by gunicorn with the same worker count and hit by wrk with the same settings,
 alternately (floor, portal, floor, portal, ...) so that drift on a shared machine shows. The
-figure we track is the ratio portal req/s / floor req/s (goal: at least 0.5).
+figure we track is the ratio portal look-ups/s / floor req/s (goals: at least 0.25 in issue
+11's round, 0.5 where we are going, as ../shared/bench/README.md says; p99 under 50 ms).
 
 Everything is written under bench/out/ (never instance/):
 
@@ -11,7 +12,7 @@ Everything is written under bench/out/ (never instance/):
     snapshot.csv    that snapshot (Kabupaten Bekasi, about 4 persons a household)
     pairs.csv       NIK,No. KK pairs the wrk script posts (about 10% valid pairs that miss)
     floor.sqlite    the floor's 1,000,000 rows
-    lookup.json     the figures of the last run
+    lookup.json     the figures of the last run (--json names another file of bench/out/)
 
 Run with the project's venv: ``.venv/bin/python bench/lookup_vs_floor.py`` (``make bench``).
 Needs wrk (``apt-get install wrk``) and the compiled catalogs (``make i18n-compile``).
@@ -88,7 +89,9 @@ FLOOR_ROWS = 1_000_000  # floor_post.lua picks among 0..999999
 BENCH_LIMIT = "1000000 per second"
 KABUPATEN = "32.16"  # Kabupaten Bekasi
 PAIRS = 20_000
-GOAL = 0.5
+GOAL = 0.5  # the floor's README: "at least half the floor"
+GOAL_THIS_ROUND = 0.25  # issue 11: "at least 0.25 of the floor's req/s in this round"
+P99_GOAL_MS = 50.0  # issue 11: "p99 under 50 ms at 16 connections"
 
 
 def say(message: str) -> None:
@@ -776,13 +779,20 @@ def print_table(result: dict[str, object]) -> None:
         )
     print("-" * len(header))
     ratio = result["summary"]["ratio_median"]
-    verdict = "meets the goal" if ratio >= GOAL else "BELOW the goal"
-    print(f"ratio portal/floor (medians): {ratio:.3f}  ({verdict} of {GOAL})")
+    verdicts = ", ".join(
+        f"{'meets' if ratio >= goal else 'BELOW'} {what} of {goal}"
+        for what, goal in (("this round's goal", GOAL_THIS_ROUND), ("the goal", GOAL))
+    )
+    print(f"ratio portal/floor (medians): {ratio:.3f}  ({verdicts})")
     rounds = ", ".join(f"{r:.3f}" for r in result["summary"]["ratio_by_round"])
     print(f"ratio round by round: {rounds}")
     print("req/s: median of the rounds (best: the highest round); the portal's are look-ups/s,")
     print("  a look-up being two requests (POST /, then GET /hasil); the floor's one request")
-    print("p50, p99: latency of one HTTP request, median of the rounds (goal p99 < 50 ms)")
+    p99_met = "met" if result["summary"]["meets_p99_goal"] else "NOT met"
+    print(
+        "p50, p99: latency of one HTTP request, median of the rounds"
+        f" (goal p99 < {P99_GOAL_MS:.0f} ms: {p99_met})"
+    )
     print("CPU ms/req: user+system CPU of the gunicorn workers during a run / its look-ups")
     if "database_cpu_ms_per_request_median" in portal:
         print(
@@ -849,6 +859,12 @@ def main() -> None:
         "--drop", action="store_true", help="drop the PostgreSQL database at the end"
     )
     parser.add_argument(
+        "--json",
+        default="lookup.json",
+        metavar="NAME",
+        help="the file of bench/out/ the figures go to (default lookup.json)",
+    )
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
@@ -858,6 +874,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.aged_references < 0:
         parser.error("--aged-references >= 0")
+    if Path(args.json).name != args.json or not args.json.endswith(".json"):
+        parser.error("--json: a file name ending in .json, without a directory")
     if args.persons < 1000 or args.workers < 1 or args.duration < 1 or args.rounds < 1:
         parser.error("--persons >= 1000, --workers, --duration and --rounds >= 1")
     if args.imported < 1000:
@@ -992,8 +1010,12 @@ def main() -> None:
         round(p["requests_per_s"] / f["requests_per_s"], 4)
         for f, p in zip(floor_runs, portal_runs, strict=True)
     ]
+    summary["goal_this_round"] = GOAL_THIS_ROUND
+    summary["meets_goal_this_round"] = summary["ratio_median"] >= GOAL_THIS_ROUND
     summary["goal"] = GOAL
     summary["meets_goal"] = summary["ratio_median"] >= GOAL
+    summary["p99_goal_ms"] = P99_GOAL_MS
+    summary["meets_p99_goal"] = summary["portal"]["p99_ms_median"] < P99_GOAL_MS
     summary["valid"] = not bad
     result = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -1032,9 +1054,9 @@ def main() -> None:
         "memory": memory,
         "elapsed_s": round(time.monotonic() - started, 1),
     }
-    (OUT / "lookup.json").write_text(json.dumps(result, indent=2) + "\n")
+    (OUT / args.json).write_text(json.dumps(result, indent=2) + "\n")
     print_table(result)
-    say(f"figures written to {(OUT / 'lookup.json').relative_to(ROOT)}")
+    say(f"figures written to {(OUT / args.json).relative_to(ROOT)}")
     if bad:
         fail(
             "non-2xx/3xx responses in "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,50 @@ def test_the_staff_headline_counts_a_page_met_only_when_fast_and_answered_200() 
     }
     assert summary.all_ok({"200": 3})
     assert not summary.all_ok({200: 3, 500: 1})
+
+
+_run_all_spec = importlib.util.spec_from_file_location("bench_run_all", PATH.parent / "run_all.py")
+assert _run_all_spec is not None
+assert _run_all_spec.loader is not None
+run_all = importlib.util.module_from_spec(_run_all_spec)
+sys.modules[_run_all_spec.name] = run_all  # its dataclass looks its module up there
+_run_all_spec.loader.exec_module(run_all)
+
+
+def _names(chosen: list) -> list[str]:
+    return [c if isinstance(c, str) else c.name for c in chosen]
+
+
+def test_make_bench_runs_every_benchmark_of_the_issue_by_default() -> None:
+    chosen = run_all.select([], quick=False)
+    assert _names(chosen) == [r.name for r in run_all.RUNS]
+    args = {c.name: c.args for c in chosen}
+    # both engines for the look-up, 100 k and 10 M on PostgreSQL; both engines for the import
+    assert "postgresql" in args["lookup_vs_floor-postgresql"]
+    assert "10000000" in args["lookup_vs_floor-postgresql-10m"]
+    assert "3600000" in args["import-postgresql"]
+    # each run writes its own figures: none overwrites another's
+    files = [c.json_file for c in chosen]
+    assert len(set(files)) == len(files)
+    for run in chosen:
+        if "--json" in run.args:
+            assert run.args[run.args.index("--json") + 1] == run.json_file
+
+
+def test_quick_leaves_out_the_long_runs_unless_named() -> None:
+    quick = _names(run_all.select([], quick=True))
+    assert "lookup_vs_floor-postgresql-10m" not in quick
+    assert "import-postgresql" not in quick
+    assert "lookup_vs_floor-postgresql" in quick
+    assert _names(run_all.select(["import-postgresql"], quick=True)) == ["import-postgresql"]
+
+
+def test_a_script_name_stands_for_its_runs_and_an_unknown_name_is_kept_to_be_skipped() -> None:
+    assert _names(run_all.select(["import", "staff"], quick=False)) == [
+        "import-sqlite",
+        "import-postgresql",
+        "staff",
+    ]
+    assert _names(run_all.select(["import"], quick=True)) == ["import-sqlite"]
+    assert _names(run_all.select(["no_such_bench"], quick=False)) == ["no_such_bench"]
+    assert isinstance(run_all.select(["no_such_bench"], quick=False)[0], str)
