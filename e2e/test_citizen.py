@@ -15,6 +15,7 @@ from typing import Any
 from e2e.conftest import Phone
 from e2e.journeys import about_another_household, declare_and_send, masked, start_sanggahan
 from e2e.stack import Stack
+from tests.photos import phone_photo
 
 NOTE_MAMPU = (
     "Rumahnya baru dibangun dua lantai dan keluarga ini punya mobil sejak awal tahun, "
@@ -237,10 +238,11 @@ def test_the_language_switch_holds_for_the_session(phone: Phone) -> None:
 
 
 def test_with_javascript_a_phone_photo_is_shrunk_in_the_browser_before_it_is_sent(
-    phone_factory: Any, stack: Stack, photos: dict[str, Path]
+    phone_factory: Any, stack: Stack, photos: dict[str, Path], tmp_path: Path
 ) -> None:
     """The one journey with scripts on: static/js/photo-shrink.js redraws the 4.7 MB photo
-    at 2048 px before sending, so a slow connection carries a fraction of it."""
+    at 2048 px before sending, so a slow connection carries a fraction of it; a small photo,
+    or no photo at all, goes at the first tap (the script once swallowed that tap)."""
     phone = phone_factory("photo-shrink", scripts=True)
     start_sanggahan(phone, "Penerima jelas mampu", stack.demo["receiving"])
     about_another_household(phone, stack.demo["removed"]["nik"])
@@ -265,3 +267,19 @@ def test_with_javascript_a_phone_photo_is_shrunk_in_the_browser_before_it_is_sen
     original = photos["rumah"].stat().st_size
     assert sent[0] < original / 3, f"sent {sent[0]} bytes of a {original}-byte photo"
     assert len(phone.page.locator(".photo-list__item").all_inner_texts()) == 1
+
+    # a photo too small to redraw goes as it is, on the first tap (phone.submit waits for
+    # the page: a tap the script swallowed would time out there)
+    small = tmp_path / "IMG_20260714_101900.jpg"
+    small.write_bytes(phone_photo(4, (800, 600), quality=80))
+    assert small.stat().st_size < 1024 * 1024
+    phone.page.get_by_label("Tambah foto (tidak wajib)").set_input_files(small)
+    phone.submit("Tambah foto", "small-photo-added", exact=True)
+    assert "Foto ditambahkan." in phone.notices()
+    assert len(sent) == 2
+    assert len(phone.page.locator(".photo-list__item").all_inner_texts()) == 2
+
+    # and with nothing chosen, Continue goes on at the first tap
+    phone.submit("Lanjutkan", "contact", exact=True)
+    assert len(sent) == 3
+    assert phone.page.locator("[data-shrink-status]").count() == 0  # a new page, no wait note

@@ -20,8 +20,12 @@
     return;
   }
 
+  function worthShrinking(file) {
+    return /^image\/(jpeg|png|webp)$/.test(file.type) && file.size > SHRINK_ABOVE;
+  }
+
   function shrink(file) {
-    if (!/^image\/(jpeg|png|webp)$/.test(file.type) || file.size <= SHRINK_ABOVE) {
+    if (!worthShrinking(file)) {
       return Promise.resolve(file);
     }
     return createImageBitmap(file, { imageOrientation: "from-image" }).then(function (bitmap) {
@@ -68,20 +72,34 @@
     return Promise.all(jobs);
   }
 
+  // Is there a chosen photo this script would redraw? Nothing chosen (Continue, Save draft,
+  // or Add photo pressed without a file), or only small files: the form goes as it is.
+  function hasWork(form) {
+    var inputs = form.querySelectorAll("input[type=file][data-shrink]");
+    return Array.prototype.some.call(inputs, function (input) {
+      return Array.prototype.some.call(input.files || [], worthShrinking);
+    });
+  }
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (form.dataset.shrunk === "yes" || !form.querySelector("input[type=file][data-shrink]")) {
+    if (form.dataset.shrunk === "yes" || !hasWork(form)) {
       return;
     }
     event.preventDefault();
     var submitter = event.submitter || null;
     var send = function () {
       form.dataset.shrunk = "yes";
-      if (form.requestSubmit) {
-        form.requestSubmit(submitter); // keeps the name/value of the button pressed
-      } else {
-        form.submit();
-      }
+      // In a later task, never during this submit event: a browser ignores requestSubmit()
+      // while the form is still firing its submit event (the HTML standard's "firing
+      // submission events" flag), which a promise settled at once would run inside.
+      window.setTimeout(function () {
+        if (form.requestSubmit) {
+          form.requestSubmit(submitter); // keeps the name/value of the button pressed
+        } else {
+          form.submit();
+        }
+      }, 0);
     };
     var note = form.querySelector("[data-shrink-status]");
     if (note) {
