@@ -17,6 +17,11 @@ when any of these holds (each a conflict code, kept with the decision and export
 
 An "unclear" finding, or none, contradicts nothing. Such a decision is still possible, but
 only confirmed with a note (portal/review/decisions.py).
+
+A reason that names a field result ("confirmed by a field check", "not confirmed by a
+field check") is refused outright while no field check of the case has a result
+(``without_finding``): no note can confirm it, as the citizen and Pusdatin would read of a
+visit that never reported.
 """
 
 from __future__ import annotations
@@ -54,6 +59,8 @@ _ARGUES_FOR = {
 }
 # decision reason -> the field finding it claims
 _CLAIMS_FINDING = {"verified_in_field": CONFIRMED, "not_confirmed_in_field": NOT_CONFIRMED}
+# the decision reasons that name a field result
+FIELD_REASONS = frozenset(_CLAIMS_FINDING)
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,12 @@ def latest_finding(checks: Iterable[Check]) -> str | None:
         return None
     last = max(done, key=lambda c: (c.done_at, c.id))
     return last.outcome
+
+
+def without_finding(decision_reason: str, checks: Iterable[Check]) -> bool:
+    """DECISION_REASON names a field result and no field check of the case has one (none
+    asked, or none done yet)."""
+    return decision_reason in FIELD_REASONS and latest_finding(checks) is None
 
 
 def argues_for(decision_reason: str, reason_code: str) -> str | None:

@@ -10,7 +10,8 @@ taken only with a confirming note.
   ``save_explanations`` keeps an admin_dinsos's (audited).
 - ``decide(...)``: a decision; one that contradicts the evidence raises NeedsConfirmation
   until the officer confirms those very conflicts with a note, then is saved with them
-  (and the note), audited, and flagged in the Pusdatin export.
+  (and the note), audited, and flagged in the Pusdatin export. A reason naming a field
+  result while the case has none raises NoFieldResult, which no note overrides.
 """
 
 from __future__ import annotations
@@ -77,6 +78,10 @@ DEFAULT_EXPLANATIONS: dict[str, object] = {
     "duplicate_case": _l("This report is already handled under another ticket."),
     "other": _l("The decision was taken for another reason: "),
 }
+
+
+class NoFieldResult(ReviewError):
+    """The decision reason names a field result, and no field check of the case has one."""
 
 
 class NeedsConfirmation(ReviewError):
@@ -165,12 +170,6 @@ def checks_of(appeal: Appeal) -> list[decision_rules.Check]:
     return [decision_rules.Check(done_at=r.done_at, outcome=r.outcome, id=r.id) for r in rows]
 
 
-def conflicts_of(appeal: Appeal, decision: str, decision_reason: str) -> tuple[str, ...]:
-    return decision_rules.conflicts(
-        decision, decision_reason, appeal.reason_code, checks_of(appeal)
-    )
-
-
 def decide(
     appeal: Appeal,
     user: StaffUser,
@@ -182,9 +181,14 @@ def decide(
     confirmed: frozenset[str] = frozenset(),
     override_note: str = "",
 ) -> Appeal:
-    """service.decide, weighed against the evidence first: a contradicting decision needs
-    every conflict it has now among CONFIRMED, and an OVERRIDE_NOTE (10+ characters)."""
-    found = conflicts_of(appeal, status.value, reason_code)
+    """service.decide, weighed against the evidence first: a reason naming a field result
+    needs a field check with a result (NoFieldResult, whatever is confirmed); a
+    contradicting decision needs every conflict it has now among CONFIRMED, and an
+    OVERRIDE_NOTE (10+ characters)."""
+    checks = checks_of(appeal)
+    if decision_rules.without_finding(reason_code, checks):
+        raise NoFieldResult
+    found = decision_rules.conflicts(status.value, reason_code, appeal.reason_code, checks)
     override = " ".join(override_note.split())
     if found and (not set(found) <= confirmed or len(override) < NOTE_MIN):
         raise NeedsConfirmation(found)

@@ -22,7 +22,7 @@ from portal.auth.models import Role
 from portal.db import utcnow
 from portal.forms import SESSION_EXPIRED
 from portal.guard import accepts_photos, csrf_in_form, photo_too_large
-from portal.review import fieldwork, forms
+from portal.review import fieldwork, forms, queries
 from portal.wilayah import queries as wilayah
 
 DRAFT = "draf"  # the value of the "Save draft" button (name="action")
@@ -31,7 +31,12 @@ NOTE_MAX = 2000
 
 @role_required(Role.OPERATOR_DESA)
 def field_checks() -> str:
-    return render_template("review/field_checks.html", tasks=fieldwork.open_checks(g.staff))
+    tasks = fieldwork.open_checks(g.staff)
+    return render_template(
+        "review/field_checks.html",
+        tasks=tasks,
+        places=queries.desa_names(t.check.kode_desa for t in tasks),
+    )
 
 
 @role_required(Role.OPERATOR_DESA)

@@ -106,7 +106,9 @@ class Member:
 class Household:
     """The household to visit."""
 
-    head: str
+    # DTSEN's head of household; with from_dtsen False, the name the filer gave (whoever
+    # that is in the family: never to be shown as the head)
+    name: str
     address: str  # with RT/RW
     place: str  # desa, kecamatan, kabupaten/kota
     members: list[Member] = field(default_factory=list)
@@ -134,7 +136,7 @@ def household_to_visit(user: StaffUser, appeal: Appeal, today: date) -> Househol
             )
             heads = [p for p in people if p.hubungan == "KEPALA KELUARGA"] or people[:1]
             return Household(
-                head=heads[0].nama if heads else "",
+                name=heads[0].nama if heads else "",
                 address=found.alamat,
                 place=wilayah.place(found.kode_desa),
                 members=[
@@ -149,7 +151,7 @@ def household_to_visit(user: StaffUser, appeal: Appeal, today: date) -> Househol
             )
     if appeal.subject_name and not appeal.subject_is_filer_household:
         return Household(
-            head=appeal.subject_name,
+            name=appeal.subject_name,
             address=address_line(appeal.subject_alamat, appeal.subject_rt, appeal.subject_rw),
             place=wilayah.place(appeal.subject_kode_desa or appeal.kode_desa or ""),
             from_dtsen=False,

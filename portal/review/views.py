@@ -175,11 +175,24 @@ def _case_page(appeal: Any, decision_form: Any, conflicts: tuple[str, ...] = ())
     answered = questions.case_lines(appeal)
     answered.pop("note", None)  # the filer's own words: shown with the filer, or not at all
     can_work = permissions.can_work(g.staff, appeal)
+    households = queries.household_history(g.staff, appeal)
+    mismatch = (appeal.details or {}).get("desa_mismatch") or {}
+    assisted = appeal.assist if filer is not None and appeal.channel == "assisted" else None
     return render_template(
         "review/case.html",
         appeal=appeal,
         reason=REASONS[appeal.reason_code],
-        households=queries.household_history(g.staff, appeal),
+        households=households,
+        # each desa the page names, by its name (the code only where the table lacks it)
+        places=queries.desa_names(
+            [
+                *(c.kode_desa for c in checks),
+                *(h.kode_desa for h in households.shown),
+                mismatch.get("chosen"),
+                mismatch.get("dtsen"),
+                assisted.kode_desa if assisted else None,
+            ]
+        ),
         linked=queries.linked_cases(g.staff, appeal),
         checks=checks,
         names=queries.staff_names({p for p in people if p}),
@@ -383,6 +396,14 @@ def decide(appeal_id: int) -> Any:
             except errors.InvalidTransition:
                 flash(_("This case was decided meanwhile; nothing was changed."), "error")
                 return redirect(url_for("review.case", appeal_id=appeal.id))
+            except decisions.NoFieldResult:
+                form.reason.errors.append(
+                    _(
+                        "This reason names what a field check found, but this case has no "
+                        "field check result. Choose another reason, or ask for a field check "
+                        "and decide when its result is in."
+                    )
+                )
             except decisions.NeedsConfirmation as needed:
                 conflicts = needed.conflicts
                 decision_views.ask_confirmation(form, conflicts)

@@ -257,7 +257,8 @@ def count(app: Flask, model: type, *where: Any) -> int:
         return int(db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
-DECISION = {"decision": "ditolak", "reason": "not_confirmed_in_field", "note": NOTE}
+# a rejection on the documents: a reason naming a field result needs a field check with one
+DECISION = {"decision": "ditolak", "reason": "documents_insufficient", "note": NOTE}
 
 
 # --- concurrency ------------------------------------------------------------------------------

@@ -102,7 +102,7 @@ def test_a_decision_is_saved_with_its_reason_history_and_audit(
     ]
     appeal = cases.get(case)
     assert (appeal.status, appeal.decided_by_id) == (S.DITOLAK.value, me.id)
-    assert (appeal.decision_reason, appeal.decision_note) == ("not_confirmed_in_field", NOTE)
+    assert (appeal.decision_reason, appeal.decision_note) == ("documents_insufficient", NOTE)
     assert cases.events(case) == ["diterima", "verifikasi", "ditolak"]
     [event] = audit(app, "decide")
     assert (event.staff_id, event.target_id, event.reason) == (me.id, case.id, NOTE)

@@ -20,6 +20,7 @@ from tests.review.conftest import (
     location,
     post,
 )
+from tests.review.test_decision_panel import finding
 
 S = AppealStatus
 PAGE = "/staf/penjelasan"
@@ -60,6 +61,9 @@ def test_an_admin_keeps_the_offices_explanations_and_its_officers_pick_and_edit_
 
     me = staff.create("verifikator")
     case = cases.make(status=S.VERIFIKASI, assigned_to=me.id)
+    # the field check the reason names, done, and not confirming the report
+    cases.field_check(case, me.id, done_by=staff.create("operator_desa").id)
+    finding(app, case, "not_confirmed")
     client = sign_in(me)
     picked = get(client, f"/staf/kasus/{case.id}/putuskan?penjelasan=not_confirmed_in_field")
     assert picked.status == 200

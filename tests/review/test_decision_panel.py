@@ -32,8 +32,12 @@ from tests.review.test_export import admin, download, export_now, exports_in_db
 
 S = AppealStatus
 OVERRIDE = "Kepala desa menunjukkan surat keterangan baru; kunjungan ulang tidak perlu."
-# the issue's example: approved with the reason "not confirmed in the field"
-AGAINST = {"decision": "disetujui", "reason": "not_confirmed_in_field", "note": NOTE}
+# approved with the reason "the documents do not show it": a reason against the decision
+AGAINST = {"decision": "disetujui", "reason": "documents_insufficient", "note": NOTE}
+NO_FIELD_RESULT = (
+    "This reason names what a field check found, but this case has no field check result. "
+    "Choose another reason, or ask for a field check and decide when its result is in."
+)
 
 
 @pytest.fixture
@@ -178,10 +182,11 @@ def test_approving_while_the_field_check_is_open_or_against_its_finding_needs_a_
     me, case = held
     client = sign_in(me)
     cases.field_check(case, me.id)  # asked, not done yet
-    approve = {"decision": "disetujui", "reason": "verified_in_field", "note": NOTE}
-    page = post(client, url(case), approve)
+    page = post(client, url(case), {"decision": "disetujui", "reason": "other", "note": NOTE})
     assert page.status == 400
     assert conflicts(page) == ["A field check of this case has no result yet."]
+    approve = {"decision": "disetujui", "reason": "verified_in_field", "note": NOTE}
+    assert errors(post(client, url(case), approve)) == [NO_FIELD_RESULT]  # no result to name
     with app.app_context():
         db.session.execute(
             update(FieldCheck)
@@ -207,6 +212,54 @@ def test_approving_while_the_field_check_is_open_or_against_its_finding_needs_a_
         None,
     )
     assert "conflicts" not in audit(app, "decide")[0].after
+
+
+@pytest.mark.parametrize(
+    ("decision", "reason"),
+    [("disetujui", "verified_in_field"), ("ditolak", "not_confirmed_in_field")],
+)
+def test_a_reason_naming_a_field_result_is_refused_while_the_case_has_none(
+    app: Flask,
+    staff: StaffFactory,
+    held: tuple[Officer, Case],
+    cases: CaseFactory,
+    sign_in: Callable[[Officer], Client],
+    decision: str,
+    reason: str,
+) -> None:
+    """The issue's case: "confirmed by a field check" when no field check was ever asked.
+    Refused on the reason, and no confirming note can save it (the citizen would read of a
+    visit that never reported); once a field check has a result, the reason may be used."""
+    me, case = held
+    client = sign_in(me)
+    data = {"decision": decision, "reason": reason, "note": NOTE}
+    page = post(client, url(case), data)
+    assert page.status == 400
+    assert page.soup.title.get_text().startswith("Error: ")
+    assert errors(page) == [NO_FIELD_RESULT]
+    assert page.soup.select_one("#putuskan select[name=reason][aria-invalid=true]") is not None
+    assert page.soup.select_one("#putuskan input[name=confirm]") is None  # nothing to confirm
+    forged = {
+        **data,
+        "conflicts": "reason_against_finding",
+        "confirm": "y",
+        "override_note": OVERRIDE,
+    }
+    assert errors(post(client, url(case), forged)) == [NO_FIELD_RESULT]
+    cases.field_check(case, me.id)  # asked: still no result
+    assert errors(post(client, url(case), data)) == [NO_FIELD_RESULT]
+    assert cases.get(case).status == S.VERIFIKASI.value
+    assert audit(app, "decide") == []
+    with app.app_context():  # the result is in, and says what the reason names
+        db.session.execute(
+            update(FieldCheck)
+            .where(FieldCheck.appeal_id == case.id)
+            .values(done_by_id=staff.create("operator_desa").id, done_at=db.utcnow())
+        )
+        db.session.commit()
+    finding(app, case, "confirmed" if decision == "disetujui" else "not_confirmed")
+    assert post(client, url(case), data).status == 302
+    assert cases.get(case).decision_reason == reason
 
 
 def test_a_confirmation_covers_only_the_conflicts_the_officer_was_shown(

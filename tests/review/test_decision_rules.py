@@ -109,3 +109,34 @@ def test_conflict_codes_survive_the_form_and_the_database_and_unknown_ones_do_no
     assert rules.parse(rules.join(codes)) == frozenset(codes)
     assert rules.parse("field_check_open+<script>+") == frozenset({"field_check_open"})
     assert rules.parse(None) == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("reason", "checks", "refused"),
+    [
+        # the case: "confirmed by a field check", no field check ever asked
+        ("verified_in_field", [], True),
+        ("not_confirmed_in_field", [], True),
+        # asked, but no result yet: still nothing found in the field
+        ("verified_in_field", [OPEN], True),
+        ("not_confirmed_in_field", [OPEN], True),
+        # a result, whatever it says (a contrary one is a conflict, not this refusal)
+        ("verified_in_field", [CONFIRMED], False),
+        ("verified_in_field", [NOT_CONFIRMED], False),
+        ("not_confirmed_in_field", [UNCLEAR, OPEN], False),
+        # reasons that name no field result need none
+        ("documents_confirm", [], False),
+        ("documents_insufficient", [OPEN], False),
+        ("other", [], False),
+        ("duplicate_case", [], False),
+    ],
+)
+def test_a_reason_naming_a_field_result_needs_a_field_check_with_a_result(
+    reason: str, checks: list[Check], refused: bool
+) -> None:
+    assert rules.without_finding(reason, checks) is refused
+
+
+def test_the_field_evidence_reasons_are_the_two_that_name_a_field_result() -> None:
+    assert frozenset({"verified_in_field", "not_confirmed_in_field"}) == rules.FIELD_REASONS
+    assert set(DECISION_REASONS) >= rules.FIELD_REASONS

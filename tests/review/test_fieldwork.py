@@ -246,6 +246,45 @@ def test_a_household_living_in_another_desa_is_not_shown(
     assert "The household is not in DTSEN in your desa." in page.text
 
 
+def test_a_name_the_filer_typed_is_labelled_as_theirs_never_as_the_head_of_household(
+    app: Flask, sign_in, staff: StaffFactory, cases: CaseFactory
+) -> None:
+    """An INC-ASN sanggahan about another family, "Bu Siti" typed by the filer and not
+    matched to DTSEN: the task and the case page say whose word the name is; "Head of
+    household" is only ever DTSEN's head (the test above)."""
+    verifikator = staff.create("verifikator")
+    with app.app_context():
+        appeal = make_appeal(
+            reason_code="INC-ASN",
+            status=AppealStatus.VERIFIKASI,
+            region=BUNIBAKTI,
+            filer_nik=FILER_NIK,
+            subject_found=False,
+            subject_name="Bu Siti",
+            subject_alamat="KP. BUNI, dekat masjid",
+            subject_rt="003",
+            subject_rw="012",
+            subject_kode_desa=BUNIBAKTI,
+            assigned_to_id=verifikator.id,
+        )
+        db.session.add(appeal)
+        db.session.commit()
+        case = Case(appeal.id, appeal.ticket, BUNIBAKTI)
+    check_id = cases.field_check(case, verifikator.id)
+    operator = sign_in(staff.create("operator_desa", [BUNIBAKTI]))
+
+    task = get(operator, f"/staf/verval/{check_id}")
+
+    assert task.status == 200
+    assert task.texts(".visit dt") == ["Name given by the filer", "Address"]
+    assert task.texts(".visit__reported-name") == ["Bu Siti"]
+    assert task.texts(".visit__head") == []
+    assert "Head of household" not in task.text
+    page = get(sign_in(verifikator), f"/staf/kasus/{case.id}")
+    assert "Name given by the filer: Bu Siti" in page.texts(".reported .summary__line")
+    assert "Head of household" not in page.text
+
+
 def test_another_desas_operator_gets_404_for_the_task_and_its_draft(
     app: Flask, sign_in, staff: StaffFactory, setup: Setup
 ) -> None:

@@ -318,7 +318,11 @@ def test_linking_a_household_of_another_desa_moves_the_case_and_flags_it(
     assert (moved.kode_desa, moved.kecamatan_code) == (DESA, "32.16.01")
     assert moved.details["desa_mismatch"] == {"chosen": BUNIBAKTI, "dtsen": DESA}
     page = get(client, f"/staf/kasus/{case.id}")
-    assert f"The filer named desa {BUNIBAKTI}, but DTSEN has this household in {DESA}" in page
+    assert (
+        "The filer named desa Bunibakti, Babelan, Kabupaten Bekasi, but DTSEN has this "
+        "household in Sagara Makmur, Tarumajaya, Kabupaten Bekasi: the case came to the staff "
+        "of Sagara Makmur, Tarumajaya, Kabupaten Bekasi."
+    ) in page.texts(".reported .flag")
 
 
 def test_a_decided_case_can_no_longer_be_matched(
