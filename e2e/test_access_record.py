@@ -27,7 +27,7 @@ def test_a_family_sees_the_officer_who_opened_its_case(phone_factory: Any, stack
     reported = stack.demo["receiving"]
     family.visit("/", "form")
     family.fill("NIK", reported["nik"])
-    family.fill("Nomor KK", reported["no_kk"])
+    family.fill("No. KK", reported["no_kk"])
     family.submit("Cek status saya", "result")
     family.follow(RECORD_LINK, "access-record", exact=True)
 
@@ -49,7 +49,7 @@ def test_a_family_sees_the_officer_who_opened_its_case(phone_factory: Any, stack
     unknown = stack.demo["unknown"]
     stranger.visit("/", "form")
     stranger.fill("NIK", unknown["nik"])
-    stranger.fill("Nomor KK", unknown["no_kk"])
+    stranger.fill("No. KK", unknown["no_kk"])
     stranger.submit("Cek status saya", "not-found")
     assert stranger.page.get_by_role("link", name=RECORD_LINK).count() == 0
     stranger.visit("/hasil/riwayat", "no-record")

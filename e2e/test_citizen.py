@@ -200,7 +200,7 @@ def test_a_form_whose_session_was_lost_is_shown_again_kindly(phone: Phone, stack
     pair = stack.demo["receiving"]
     phone.visit("/", "form")
     phone.fill("NIK", pair["nik"])
-    phone.fill("Nomor KK", pair["no_kk"])
+    phone.fill("No. KK", pair["no_kk"])
     # the form stayed open for hours: the session (and the token it checks) is gone
     phone.context.clear_cookies()
     phone.submit("Cek status saya", "expired")  # 303, then the form again, kindly
@@ -210,7 +210,7 @@ def test_a_form_whose_session_was_lost_is_shown_again_kindly(phone: Phone, stack
     assert pair["nik"] not in phone.page.content()
 
     phone.fill("NIK", pair["nik"])
-    phone.fill("Nomor KK", pair["no_kk"])
+    phone.fill("No. KK", pair["no_kk"])
     phone.submit("Cek status saya", "result")
     assert "Keluarga Anda terdaftar di DTSEN dan menerima bansos" in phone.h1()
 

@@ -26,7 +26,7 @@ def test_every_look_up_outcome_on_a_phone(phone: Phone, stack: Stack, outcome: s
     phone.name = f"lookup-{outcome}"
     phone.visit("/", "form")
     phone.fill("NIK", pair["nik"])
-    phone.fill("Nomor KK", pair["no_kk"])
+    phone.fill("No. KK", pair["no_kk"])
 
     phone.submit("Cek status saya", "result")
 
@@ -38,6 +38,6 @@ def test_a_wrong_nik_is_explained_in_indonesian_and_nothing_is_echoed(phone: Pho
     phone.name = "lookup-bad-input"
     phone.visit("/", "form")
     phone.fill("NIK", "12345")
-    phone.fill("Nomor KK", "abc")
+    phone.fill("No. KK", "abc")
     phone.submit("Cek status saya", "errors")  # 303, then the form again with its errors
     assert "NIK harus terdiri dari 16 angka" in phone.page.locator(".error-summary").inner_text()

@@ -3,6 +3,11 @@ and a status."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from portal.appeals.filers import FilerCheck
+
 
 class AppealError(Exception):
     """Base of the refusals a view turns into a message and a status."""
@@ -10,6 +15,16 @@ class AppealError(Exception):
 
 class FilerNotVerified(AppealError):
     pass
+
+
+class FilerRemoved(FilerNotVerified):
+    """NIK + No. KK are a member in the period before the current one only: the household
+    was removed in the last update (the look-up's "removed", told to the same numbers), and
+    the reason needs a household in the current data. ``check``: where they were found."""
+
+    def __init__(self, check: FilerCheck) -> None:
+        super().__init__()
+        self.check = check
 
 
 class FilingLimitReached(AppealError):

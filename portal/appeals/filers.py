@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from portal import access
-from portal.appeals.errors import FilerNotVerified, HeirNotInHousehold
+from portal.appeals.errors import FilerNotVerified, FilerRemoved, HeirNotInHousehold
 from portal.dataimport import queries as snapshots
 
 # A household removed in the last update objects to its removal (EXC-DICORET): its filer is
@@ -21,6 +21,7 @@ FILER_NOT_IN_DTSEN = "EXC-TIDAK-TERDATA"
 @dataclass(frozen=True)
 class FilerCheck:
     membership: snapshots.Membership | None  # where NIK + No. KK were found; None: not found
+    current: str | None = None  # the current period when they were found
 
     @property
     def verified(self) -> bool:
@@ -31,17 +32,35 @@ class FilerCheck:
         """The period the filer's household was found in (2026Q2), for "registered in"."""
         return self.membership.snapshot.period if self.membership else None
 
+    @property
+    def removed(self) -> bool:
+        """Found, but not in the current period: the look-up's "removed in the last update"
+        (portal/lookup/service.py: of the two latest periods, the newer that has the pair is
+        not the current one; verify_member asks the same two)."""
+        return self.membership is not None and self.period != self.current
+
 
 def verify_filer(nik: str, no_kk: str, reason_code: str) -> FilerCheck:
     """Where NIK + No. KK are a member of DTSEN: the current period, or for EXC-DICORET the
     last period the household was in. Raises FilerNotVerified when the reason needs a
-    verified filer (everything but a household missing from DTSEN)."""
+    verified filer (everything but a household missing from DTSEN): FilerRemoved when the
+    household was removed in the last update, which the look-up tells the same numbers.
+
+    Every reason that needs a verified filer asks both periods, so that a removed household
+    is told so rather than "not found"; a "no" is the same one query either way
+    (verify_member)."""
     membership, _, _ = snapshots.verify_member(
-        nik, no_kk, or_previous=reason_code in FILER_IN_LAST_PERIOD
+        nik, no_kk, or_previous=reason_code != FILER_NOT_IN_DTSEN
     )
-    if membership is None and reason_code != FILER_NOT_IN_DTSEN:
-        raise FilerNotVerified
-    return FilerCheck(membership)
+    if membership is None:
+        if reason_code != FILER_NOT_IN_DTSEN:
+            raise FilerNotVerified
+        return FilerCheck(None)
+    current = snapshots.current_snapshot()
+    found = FilerCheck(membership, current.period if current else None)
+    if found.removed and reason_code not in FILER_IN_LAST_PERIOD:
+        raise FilerRemoved(found)
+    return found
 
 
 def record_filer_read(

@@ -224,9 +224,11 @@ class CheckForm(HoneypotMixin, BaseForm):
 
 
 class TrackForm(HoneypotMixin, BaseForm):
+    # an empty box is a form error, like an empty NIK: nothing is looked up
     ticket = StringField(
         _l("Ticket number"),
         description=_l("8 letters and digits, for example K7QM-4TXE."),
+        validators=[DataRequired(message=_l("Enter the ticket number from your receipt."))],
         render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
     )
     nik = NIKField(_l("Your NIK"), description=_l("The NIK you filed the case with."))

@@ -173,6 +173,13 @@ class Appeal(Base):
         ),
     )
 
+    @property
+    def contacts(self) -> dict[str, str]:
+        """What the filer gave on the contact step, by notification channel (portal/notify):
+        where the case's news goes on each channel given (appeals.service._notify)."""
+        given = {"sms": self.contact_phone, "email": self.contact_email}
+        return {channel: recipient for channel, recipient in given.items() if recipient}
+
 
 class AppealAssist(Base):
     """A case a desa operator filed for a citizen at the desa office (portal/appeals/assisted):

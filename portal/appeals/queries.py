@@ -1,4 +1,5 @@
-"""Reads shaped for pages: the check-answers summary and the filer's timeline.
+"""Reads shaped for pages: the check-answers summary, the filer's timeline and what the
+receipt promises.
 
 The summary's lines come from the questions (portal/appeals/questions.py), which mask the
 numbers: a page never shows a full NIK or No. KK, not even to the filer.
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 
 from portal import db
@@ -18,6 +20,8 @@ from portal.appeals.journey import steps
 from portal.appeals.models import Appeal, AppealPhoto
 from portal.appeals.reasons import DECISION_REASONS, Kind
 from portal.appeals.states import DECIDED, EXPLANATIONS, TITLES, AppealStatus
+from portal.notify.contacts import mask
+from portal.notify.senders import configured
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,19 @@ def timeline(appeal: Appeal) -> list[Entry]:
 
 def get_appeal(appeal_id: int) -> Appeal | None:
     return db.session.get(Appeal, appeal_id)
+
+
+def news_to(appeal: Appeal) -> dict[str, str]:
+    """Where the notification worker will send APPEAL's news, for its receipt: each contact
+    the filer gave whose channel this deployment sends (a channel without its server set is
+    never sent: portal/notify/senders.configured), masked as on the admin's list. Empty: no
+    message will come, the news is on the case page only."""
+    sending = configured(current_app.config)
+    return {
+        channel: mask(channel, recipient)
+        for channel, recipient in appeal.contacts.items()
+        if channel in sending
+    }
 
 
 def contest_of(appeal: Appeal) -> Appeal | None:

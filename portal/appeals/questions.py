@@ -23,13 +23,13 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf.file import MultipleFileField
 from wtforms import Field, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from portal.appeals.journey import STEPS
 from portal.appeals.reasons import CONDITIONS, PROPOSABLE_PROGRAMS, REASONS, Reason
-from portal.core.names import mask_name
 from portal.core.nik import mask_nik
 from portal.forms import KKField, MultiCheckboxField, NIKField, PhotoHint, RadioField, options
 from portal.i18n.filters import period_label
@@ -79,7 +79,9 @@ class Hidden:
 
 @dataclass(frozen=True)
 class Summary:
-    """The lines of the answer on the check-answers page (numbers masked, names masked).
+    """The lines of the answer on the check-answers page: numbers masked, text the filer
+    typed shown as typed so they can check it (the answers hold no name from DTSEN: a person
+    chosen from the family card is kept as a NIK).
     ``part_of``: shown within another question's line of the same page (RT/RW with the
     address) rather than on lines of its own."""
 
@@ -303,7 +305,8 @@ _QUESTIONS: tuple[Question, ...] = (
         render_kw={"autocomplete": "off", "spellcheck": "false"},
         summary=Summary(
             lambda a, _c: (
-                [_("Name: %(name)s", name=mask_name(a["subject_name"]))]
+                # as typed: the filer checks its spelling (only their browser sees the page)
+                [_("Name: %(name)s", name=a["subject_name"])]
                 if _other(a) and a.get("subject_name")
                 else []
             )
@@ -564,7 +567,11 @@ _QUESTIONS: tuple[Question, ...] = (
         _l("Add photos (optional)"),
         hint=PhotoHint(),
         summary=Summary(
-            lambda _a, c: [_("%(num)d photo(s)", num=c.photos) if c.photos else _("No photos")]
+            lambda _a, c: [
+                ngettext("%(num)d photo", "%(num)d photos", c.photos)
+                if c.photos
+                else _("No photos")
+            ]
         ),
         case=Case("photos"),
         export=Hidden(NOT_EXPORTED),

@@ -316,18 +316,17 @@ def _notify(appeal: Appeal, status: AppealStatus) -> None:
     if status not in ANNOUNCED:
         return
     payload = {"ticket": appeal.ticket, "status": status.value}
-    for channel, recipient in (("sms", appeal.contact_phone), ("email", appeal.contact_email)):
-        if recipient:
-            db.session.add(
-                OutboxMessage(
-                    appeal_id=appeal.id,
-                    channel=channel,
-                    recipient=recipient,
-                    template="status_changed",
-                    payload=payload,
-                    locale=appeal.filer_locale,
-                )
+    for channel, recipient in appeal.contacts.items():
+        db.session.add(
+            OutboxMessage(
+                appeal_id=appeal.id,
+                channel=channel,
+                recipient=recipient,
+                template="status_changed",
+                payload=payload,
+                locale=appeal.filer_locale,
             )
+        )
 
 
 def transition(

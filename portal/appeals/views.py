@@ -104,11 +104,16 @@ FILER_NOT_FOUND = _l(
     "We could not find this NIK with this No. KK in DTSEN. Check both numbers on your family "
     "card. If your household is not in DTSEN, file an usulan instead."
 )
+FILER_REMOVED = _l(
+    "Your household is not in the latest DTSEN data: it was removed in the last update. This "
+    "case needs a household that is in the current data."
+)
 HEIR_NOT_ON_CARD = _l("Both people must be on the same family card in DTSEN. Check the numbers.")
 NOT_OPERATORS_DESA = _l(
     "You can only file for households of your desa: DTSEN has this household in another desa."
 )
 NOT_OPERATORS_DESA_ADDRESS = _l("You can only file for households of your desa: choose one.")
+NO_PHOTO_CHOSEN = _l("Choose a photo first, or press Continue to go on without one.")
 ASSIST_ENDED = _l("Filing for a citizen ended (it lasts 45 minutes): start again.")
 TOO_MANY_OPEN = _l(
     "You already have open cases about this household. Follow them with their ticket numbers "
@@ -226,9 +231,12 @@ class _Page:
         return _desa_choices(self.slug, self.answers, self.saved, self.formdata)
 
     def preselected(self) -> dict[str, Any]:
-        """A reason chosen on the look-up's link, until one is answered."""
-        if not self.saved and request.args.get("alasan") in REASONS:
-            return {"reason": request.args["alasan"]}
+        """A reason of this kind named by the link that led here (the look-up's result, the
+        filer step of a removed household), even over one answered before: the person
+        followed a link for it. Otherwise the answer given."""
+        reason = REASONS.get(request.args.get("alasan", ""))
+        if reason is not None and reason.kind is self.kind:
+            return {"reason": reason.code}
         return self.data
 
 
@@ -309,10 +317,14 @@ def step(kind_name: str, slug: str) -> Any:
         prefill.offer_all(slug, form, answers)
         if restored:
             restored.apply(form)
-        return _step_page(kind, current, form, answers, filed=filed, helping=helping)
+        removed = restored.notes.get("removed") if restored else None
+        return _step_page(
+            kind, current, form, answers, filed=filed, helping=helping, removed=removed
+        )
 
     form = _form(kind, slug, answers, request.form)
     prefill.offer_all(slug, form, answers)
+    notes: dict[str, Any] = {}  # for the page shown again: a removed filer's periods
     if getattr(form, "honeypot_filled", lambda: False)():
         return too_many_requests()
     if getattr(form, "searching", False):
@@ -336,6 +348,9 @@ def step(kind_name: str, slug: str) -> Any:
             prefill.offer_all(slug, form, answers)
             body = _step_page(kind, current, form, answers, wait=wait, helping=helping)
             return must_wait(body, wait.seconds)
+        except errors.FilerRemoved as removed:
+            form.no_kk.errors.append(FILER_REMOVED)
+            notes = {"removed": {"old": removed.check.period, "new": removed.check.current}}
         except errors.FilerNotVerified:
             form.no_kk.errors.append(FILER_NOT_FOUND)
         except errors.HeirNotInHousehold:
@@ -367,7 +382,11 @@ def step(kind_name: str, slug: str) -> Any:
             )
     # a refused answer keeps the picker's search too (a nationwide one stays nationwide)
     return replay.again(
-        form, page, _here("appeals.step", kind_name=kind.value, slug=slug), extra=DESA_FIELDS
+        form,
+        page,
+        _here("appeals.step", kind_name=kind.value, slug=slug),
+        notes=notes,
+        extra=DESA_FIELDS,
     )
 
 
@@ -380,7 +399,10 @@ def _step_page(
     wait: policy.MustWait | None = None,
     filed: Appeal | None = None,
     helping: assisted.Context | None = None,
+    removed: dict[str, str] | None = None,
 ) -> str:
+    """REMOVED: the filer's household was removed in the last update (its periods, "old"
+    and "new"): the page says so and leads to the sanggahan about the removal."""
     slug = current.slug
     return render_template(
         "appeals/step.html",
@@ -393,6 +415,7 @@ def _step_page(
         position=_position(kind, answers, slug),
         filed=filed,
         assisted=helping,
+        removed=removed,
     )
 
 
@@ -416,21 +439,24 @@ def _check_step(
         admission = policy.admit(policy.Check.FILER, numbers, wait)
         try:
             found = filers.verify_filer(kept["nik"], kept["no_kk"], reason)
+        except errors.FilerRemoved as removed:
+            # a match, as at the look-up (no miss): the page tells "removed", as the look-up
+            # does for the same numbers, and the read is logged like the look-up's
+            # (committed with the refused form kept for its page, portal/replay)
             if helping is not None:
-                # before the read is recorded: a refused household's data is not shown
-                helping.check_filer(REASONS[reason], found)
-            kept["verified"], kept["period"] = found.verified, found.period
-            filers.record_filer_read(
-                found,
-                kept["no_kk"],
-                ip_prefix(request.remote_addr),
-                office=helping.kode_desa if helping else None,
-            )
-            if found.verified:
-                flash(questions.filer_found(found.period), "success")
+                helping.check_filer(REASONS[reason], removed.check)
+            _record_filer_read(removed.check, kept["no_kk"], helping)
+            raise
         except errors.FilerNotVerified:
             policy.missed(admission)
             raise
+        if helping is not None:
+            # before the read is recorded: a refused household's data is not shown
+            helping.check_filer(REASONS[reason], found)
+        kept["verified"], kept["period"] = found.verified, found.period
+        _record_filer_read(found, kept["no_kk"], helping)
+        if found.verified:
+            flash(questions.filer_found(found.period), "success")
         if not kept["verified"]:  # filed unverified (a household missing from DTSEN)
             policy.missed(admission)
     if slug == "ahli-waris":
@@ -446,6 +472,17 @@ def _check_step(
         except errors.HeirNotInHousehold:
             policy.missed(admission)
             raise
+
+
+def _record_filer_read(
+    found: filers.FilerCheck, no_kk: str, helping: assisted.Context | None
+) -> None:
+    filers.record_filer_read(
+        found,
+        no_kk,
+        ip_prefix(request.remote_addr),
+        office=helping.kode_desa if helping else None,
+    )
 
 
 def _position(kind: Kind, answers: dict[str, Any], slug: str) -> tuple[int, int | None]:
@@ -492,8 +529,12 @@ def photo_step(kind_name: str) -> Any:
         if removed:
             drafts.remove_photo(draft, int(removed[1]))
             return redirect(here)
-        room = drafts.MAX_PHOTOS - len(drafts.draft_photos(draft))
         files = uploads.chosen(request.files.getlist("photos"))
+        if action == "upload" and not files:
+            # "Add photos" with none chosen is a slip, not "no photos": stay and say so
+            form.photos.errors = [NO_PHOTO_CHOSEN]
+            return replay.again(form, page, here)
+        room = drafts.MAX_PHOTOS - len(drafts.draft_photos(draft))
         uploaded = uploads.read(files, room)
         for clean in uploaded.photos:
             drafts.add_photo(draft, clean)  # the good ones are kept, even beside a bad one
@@ -501,7 +542,7 @@ def photo_step(kind_name: str) -> Any:
             form.photos.errors = uploaded.errors
             return replay.again(form, page, here)
         replay.done(page)
-        if action == "upload" and files:
+        if action == "upload":
             flash(
                 ngettext("Photo added.", "%(num)d photos added.", len(uploaded.photos)),
                 "success",
@@ -599,6 +640,11 @@ def receipt() -> Any:
     appeal = appeal_queries.get_appeal(appeal_id) if appeal_id else None
     if appeal is None:
         return redirect(url_for("tracking.track"))
+    contested = appeal_queries.get_appeal(appeal.contests_id) if appeal.contests_id else None
     return render_template(
-        "appeals/receipt.html", appeal=appeal, reason=REASONS[appeal.reason_code]
+        "appeals/receipt.html",
+        appeal=appeal,
+        reason=REASONS[appeal.reason_code],
+        contested=contested,
+        news=appeal_queries.news_to(appeal),
     )

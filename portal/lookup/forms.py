@@ -13,6 +13,6 @@ class LookupForm(HoneypotMixin, BaseForm):
         description=_l("16 digits, on your KTP and on the family card. Spaces are fine."),
     )
     no_kk = KKField(
-        _l("Nomor KK"),
+        _l("No. KK"),
         description=_l("16 digits, at the top of your family card (Kartu Keluarga)."),
     )

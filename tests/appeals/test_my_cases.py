@@ -540,3 +540,20 @@ def test_the_track_page_and_the_result_page_link_here(client: Client, filers: Fi
     )
     assert result.path == "/hasil"
     assert result.soup.find("a", href="/laporan-saya") is not None
+
+
+# --- the words -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/", "/laporan-saya"])
+@pytest.mark.parametrize("lang", ["en", "id"])
+def test_the_family_card_number_is_labelled_no_kk_as_on_every_other_form(
+    client: Client, url: str, lang: str
+) -> None:
+    """DOMAIN.md's word, as the filing pages ask it ("Your No. KK")."""
+    client.choose_language(lang)
+    page = client.page(url)
+    label = page.soup.find("label", attrs={"for": "no_kk"})
+    assert label is not None
+    assert label.get_text(strip=True) == "No. KK"
+    assert "Nomor KK" not in page

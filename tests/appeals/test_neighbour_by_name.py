@@ -91,6 +91,26 @@ def test_the_subject_page_asks_for_name_address_rt_rw_and_desa_with_the_nik_opti
     assert len(page.soup.select("main form")) == 1
 
 
+@pytest.mark.parametrize("lang", ["en", "id"])
+def test_the_subject_page_asks_whose_data_once(client: Client, world, lang: str) -> None:
+    """The question is the page's heading; the choices' fieldset keeps it as its legend for
+    screen readers, visually hidden, so it is not printed twice."""
+    page = subject_page(client, world)
+    if lang == "id":
+        page = client.page("/sanggahan/subjek?lang=id")
+
+    legend = page.soup.select_one("fieldset:has(input[name=whose]) > legend")
+    assert legend is not None
+    assert legend.get_text(strip=True) == page.h1
+    assert "visually-hidden" in legend["class"]
+    visible = [
+        el
+        for el in page.soup.main.find_all(string=page.h1)
+        if not el.find_parent(class_="visually-hidden") and el.parent.name != "title"
+    ]
+    assert len(visible) == 1
+
+
 @pytest.mark.parametrize(
     "code", ["INC-ASN", "INC-MAMPU", "INC-MENINGGAL", "INC-PINDAH", "INC-GANDA"]
 )
@@ -214,19 +234,35 @@ def test_pressing_search_keeps_the_other_answers_on_the_page(client: Client, wor
 # --- check answers and privacy --------------------------------------------------------------
 
 
-def test_check_answers_show_the_reported_household_with_the_name_masked(
-    client: Client, world
-) -> None:
-    walk(client, "sanggahan", by_name(world))
+def test_check_answers_show_the_name_as_the_filer_typed_it(client: Client, world) -> None:
+    """The filer checks the spelling of what they typed before sending: their own answer,
+    shown to the browser that typed it (a name from DTSEN data would stay masked)."""
+    walk(client, "sanggahan", by_name(world, subject_name="Pak Hendra"))
     page = client.page("/sanggahan/periksa")
 
     rows = dict(zip(page.texts(".summary__key"), page.texts(".summary__value"), strict=True))
     assert rows["Whose data is it about?"] == (
-        "Another household Name: H*** R***** H****** "
+        "Another household Name: Pak Hendra "
         "Address: KP. BUNI, rumah cat hijau RT 003/RW 012 "
         "Bunibakti, Babelan, Kabupaten Bekasi NIK not given"
     )
-    assert "Rahmat" not in page.text
+    assert "P*** H*****" not in page.text
+
+
+def test_the_check_page_is_shown_only_to_the_browser_that_typed_the_answers(
+    client: Client, app, world
+) -> None:
+    walk(client, "sanggahan", by_name(world, subject_name="Pak Hendra"))
+    assert "Pak Hendra" in client.page("/sanggahan/periksa")
+
+    other: Client = app.test_client()  # type: ignore[assignment]
+    other.choose_language("en")
+    seen = Page(other.get("/sanggahan/periksa"))
+
+    assert seen.status == 302
+    assert path_of(seen) == "/sanggahan/alasan"  # no draft in this browser: start afresh
+    assert "Hendra" not in Page(other.get("/sanggahan/periksa", follow_redirects=True)).text
+    assert client.page("/sanggahan/periksa").response.headers["Cache-Control"] == "no-store"
 
 
 def test_the_reported_name_and_address_never_reach_the_receipt_or_tracking_pages(

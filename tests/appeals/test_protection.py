@@ -269,6 +269,46 @@ def test_a_photo_far_over_its_limit_is_named_and_only_its_first_bytes_are_kept(
     assert stored(uploads) == []
 
 
+NO_PHOTO_CHOSEN = "Choose a photo first, or press Continue to go on without one."
+
+
+def empty_file_input() -> tuple[io.BytesIO, str]:
+    """What a browser sends for a file input left empty: a part with no file name."""
+    return io.BytesIO(b""), ""
+
+
+@pytest.mark.parametrize("returning", [False, True], ids=["on-the-way", "from-check-answers"])
+def test_add_photos_without_a_photo_stays_on_the_photo_step_with_an_error(
+    client: Client, uploads: Path, at_photos: str, returning: bool
+) -> None:
+    url = at_photos + ("?return=check" if returning else "")
+    data = {"csrf_token": client.csrf_token(url), "action": "upload", "photos": empty_file_input()}
+    if returning:
+        data["return"] = "check"
+
+    sent = Page(client.post(url, data=data, content_type="multipart/form-data"))
+
+    assert (sent.status, sent.response.headers["Location"]) == (303, url)
+    page = client.page(url)
+    assert page.h1 == "Photos"
+    assert page.error_summary() == [NO_PHOTO_CHOSEN]
+    assert page.soup.select_one(".error-summary a[href='#photos']")
+    assert NO_PHOTO_CHOSEN in page.soup.select_one("#photos-error").get_text()
+    assert stored(uploads) == []
+
+
+def test_continue_without_a_photo_still_goes_on(client: Client, at_photos: str) -> None:
+    data = {
+        "csrf_token": client.csrf_token(at_photos),
+        "action": "continue",
+        "photos": empty_file_input(),
+    }
+
+    sent = Page(client.post(at_photos, data=data, content_type="multipart/form-data"))
+
+    assert (sent.status, path_of(sent)) == (302, "/sanggahan/kontak")
+
+
 def test_a_photo_can_be_removed_before_sending(client: Client, uploads: Path, at_photos) -> None:
     upload(client, at_photos, (jpeg_with_gps(), "foto.jpg"))
     page = client.page(at_photos)

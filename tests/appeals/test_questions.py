@@ -24,7 +24,6 @@ from portal.appeals.models import AppealDraft
 from portal.appeals.questions import QUESTIONS, Case, Context, Export, Hidden, Summary, Type
 from portal.appeals.reasons import REASONS, Kind, Subject
 from portal.appeals.states import AppealStatus
-from portal.core.names import mask_name
 from portal.core.nik import mask_nik
 from portal.review import export as exporting
 from portal.review.models import Export as ExportRow
@@ -172,14 +171,16 @@ def test_summary_lines_of_a_page_come_from_its_questions(app: Flask) -> None:
         other |= {"subject_rt": "002", "subject_rw": None, "desa": None, "subject_nik": None}
         assert questions.summary_lines("subjek", other, context) == [
             "Another household",
-            f"Name: {mask_name('Pak Budi')}",
+            "Name: Pak Budi",  # as the filer typed it, for them to check the spelling
             "Address: KP. A RT 002/RW -",
             "NIK not given",
         ]
         assert questions.summary_lines("kontak", {"phone": "", "email": ""}, context) == [
             "No contact: follow the case with its ticket number"
         ]
-        assert questions.summary_lines("foto", {"count": 2}, context) == ["2 photo(s)"]
+        assert questions.summary_lines("foto", {"count": 2}, context) == ["2 photos"]
+        one = Context({"alasan": {"reason": "INC-MAMPU"}}, photos=1)
+        assert questions.summary_lines("foto", {"count": 1}, one) == ["1 photo"]
         assert questions.summary_lines("rincian", {"evidence": ["car"], "note": "x"}, context) == [
             "car",  # a value that is no longer a choice is shown as it is
             "x",
@@ -200,7 +201,8 @@ PLACE_ROWS = {
 
 
 def _fragments(q: questions.Question, value: Any, reason: str, *, public: bool) -> list[str]:
-    """What a reader must find of VALUE: numbers and names masked on a public page."""
+    """What a reader must find of VALUE: numbers masked on a public page (a name the filer
+    typed is shown to them as typed, to check its spelling)."""
     if value in (None, "", []):
         return []
     if q.type in (Type.NIK, Type.KK):
@@ -215,8 +217,6 @@ def _fragments(q: questions.Question, value: Any, reason: str, *, public: bool) 
         return [f"{q.label} {value}"]  # RT 002, RW 005
     if q.type is Type.DESA:
         return [wilayah.names({value})[value]]
-    if q.id == "subjek.subject_name" and public:
-        return [mask_name(value)]
     return [str(value)]
 
 

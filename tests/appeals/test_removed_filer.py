@@ -147,16 +147,92 @@ def test_a_household_still_in_the_data_is_registered_in_the_current_period(
 VERIFIED = [c for c in REASONS if c not in ("EXC-DICORET", "EXC-TIDAK-TERDATA")]
 
 
+REMOVED = (
+    "Your household is not in the latest DTSEN data: it was removed in the last update. This "
+    "case needs a household that is in the current data."
+)
+WAS_IN = "Your family was in DTSEN in Q2 2026 (April-June) but is not in the update for Q3 2026"
+TO_DICORET = "/sanggahan/alasan?alasan=EXC-DICORET"
+
+
 @pytest.mark.parametrize("code", VERIFIED)
-def test_other_reasons_refuse_a_pair_that_is_only_in_the_last_period(
+def test_other_reasons_tell_a_removed_household_so_and_point_to_exc_dicoret(
     client: Client, removal: Removal, code: str
 ) -> None:
+    """As the look-up for the same numbers: "removed", not "check your numbers"."""
     kind = REASONS[code].kind.value
     gone = removal.gone
 
     page = refused_filer(client, kind, code, gone.members[0].nik, gone.no_kk)
 
+    assert page.error_summary() == [REMOVED]
+    assert page.soup.select_one(".error-summary a[href='#no_kk']")
+    assert NOT_FOUND not in page
+    assert WAS_IN in page
+    assert "removed by mistake and is still eligible, file a sanggahan" in page
+    [button] = page.soup.select(f"main a.button[href='{TO_DICORET}']")
+    assert button.get_text(strip=True) == "File a sanggahan: removed but still eligible"
+
+
+def test_the_removed_household_goes_on_to_exc_dicoret_from_the_filer_step(
+    client: Client, removal: Removal
+) -> None:
+    """The button leads to the same draft's reason page with EXC-DICORET chosen, and the
+    numbers are then accepted."""
+    gone = removal.gone
+    refused_filer(client, "sanggahan", "INC-MAMPU", gone.members[0].nik, gone.no_kk)
+
+    reasons = client.page(TO_DICORET)
+
+    chosen = reasons.soup.find("input", attrs={"name": "reason", "checked": True})
+    assert chosen is not None
+    assert chosen["value"] == "EXC-DICORET"
+    assert client.post_form(TO_DICORET, {"reason": "EXC-DICORET"}).status == 302
+    page = client.post_form("/sanggahan/pelapor", {"nik": gone.members[0].nik, "no_kk": gone.no_kk})
+    assert (page.status, path_of(page)) == (302, "/sanggahan/rincian")
+
+
+def test_a_removed_household_is_not_a_miss_as_at_the_look_up(
+    limited_app: Flask, limited_client: Client, limited_removal: Removal
+) -> None:
+    """The look-up counts no miss for a removed household: neither does the filer step (the
+    numbers are right), so its owner is never made to wait for telling it so."""
+    limited_app.config["APPEAL_LIMIT"] = "100 per minute"
+    gone = limited_removal.gone
+    for __ in range(4):  # DTSEN_FREE_MISSES is 3 in limited_app
+        page = filer_step(limited_client, "sanggahan", "INC-MAMPU", gone.members[0].nik, gone.no_kk)
+        assert (page.status, path_of(page)) == (303, "/sanggahan/pelapor")
+
+    owner = limited_client.post_form("/", {"nik": gone.members[0].nik, "no_kk": gone.no_kk})
+    assert owner.status == 303
+
+
+@pytest.mark.parametrize(
+    "pair",
+    ["stranger", "nik of gone, kk of stays", "older", "newcomer's nik, gone's kk"],
+)
+def test_other_reasons_still_say_not_found_for_pairs_not_removed(
+    client: Client, removal: Removal, pair: str
+) -> None:
+    nik, kk = {
+        "stranger": removal.stranger,
+        "nik of gone, kk of stays": (removal.gone.members[0].nik, removal.stays.no_kk),
+        "older": (removal.older.members[0].nik, removal.older.no_kk),
+        "newcomer's nik, gone's kk": (removal.newcomer.members[0].nik, removal.gone.no_kk),
+    }[pair]
+    page = refused_filer(client, "sanggahan", "INC-MAMPU", nik, kk)
     assert NOT_FOUND in " ".join(page.error_summary())
+    assert WAS_IN not in page
+
+
+def test_an_usulan_for_a_household_missing_from_dtsen_still_accepts_a_removed_filer(
+    client: Client, removal: Removal
+) -> None:
+    """EXC-TIDAK-TERDATA is filed by someone not in (the current) DTSEN: unverified, as
+    before."""
+    gone = removal.gone
+    page = filer_step(client, "usulan", "EXC-TIDAK-TERDATA", gone.members[0].nik, gone.no_kk)
+    assert page.status == 302
 
 
 def test_exc_dicoret_refuses_a_pair_gone_before_the_last_update(

@@ -110,9 +110,7 @@ def test_typo_suggestion_needs_the_filers_nik(client: Client, world, filed: str)
     assert filed not in page
 
 
-@pytest.mark.parametrize(
-    "typed", ["K7QM-4TX0", "KOQM-4TX9", "K7QM-1TX9", "KIQM-4TX9", "K7QM4TX", ""]
-)
+@pytest.mark.parametrize("typed", ["K7QM-4TX0", "KOQM-4TX9", "K7QM-1TX9", "KIQM-4TX9", "K7QM4TX"])
 def test_ticket_of_the_wrong_shape_gets_the_format_message(
     client: Client, world, filed: str, typed: str
 ) -> None:
@@ -121,6 +119,35 @@ def test_ticket_of_the_wrong_shape_gets_the_format_message(
     assert page.path == "/lacak"
     assert "It never contains 0, O, 1 or I." in page
     assert page.soup.select_one(".error-summary a[href='#ticket']")
+
+
+TICKET_REQUIRED = "Enter the ticket number from your receipt."
+
+
+@pytest.mark.parametrize(
+    ("ticket", "nik", "marked"),
+    [
+        ("", "", {"#ticket", "#nik"}),
+        ("  ", "", {"#ticket", "#nik"}),
+        ("", "filer", {"#ticket"}),
+    ],
+    ids=["both-empty", "ticket-blank", "ticket-empty"],
+)
+def test_an_empty_ticket_number_is_a_form_error_of_its_own(
+    client: Client, world, filed: str, ticket: str, nik: str, marked: set[str]
+) -> None:
+    """An empty field is a form error, not a look-up: each empty field is marked, and no
+    "no case found" is said (nothing was looked up)."""
+    page = track(client, ticket, world.filer_nik if nik else "", follow_redirects=True)
+
+    assert page.path == "/lacak"
+    assert {a["href"] for a in page.soup.select(".error-summary a")} == marked
+    ticket_error = page.soup.select_one("#ticket-error")
+    assert ticket_error is not None
+    assert TICKET_REQUIRED in ticket_error.get_text()
+    assert page.soup.select_one("#ticket")["aria-invalid"] == "true"
+    assert "It never contains 0, O, 1 or I." not in page
+    assert "No case found" not in page
 
 
 def test_wrong_nik_and_unknown_ticket_get_the_same_answer(

@@ -13,6 +13,6 @@ class MyCasesForm(HoneypotMixin, BaseForm):
         description=_l("16 digits: the NIK you filed with, on your KTP and family card."),
     )
     no_kk = KKField(
-        _l("Nomor KK"),
+        _l("No. KK"),
         description=_l("16 digits, at the top of your family card (Kartu Keluarga)."),
     )
