@@ -221,3 +221,17 @@ def test_filled_honeypot_is_refused_as_too_many_requests_without_a_lookup(
     assert page.soup.select(".member") == []
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AccessEvent)) == 0
+
+
+def test_after_a_refused_look_up_the_error_summary_takes_the_focus(client: Client) -> None:
+    """autofocus on the summary (tabindex="-1") focuses it as the page loads, no script: a
+    keyboard or screen-reader user meets the errors first. A form shown fresh focuses nothing."""
+    fresh = client.page("/?lang=en")
+    assert fresh.soup.select(".error-summary") == []
+    assert fresh.soup.select("[autofocus]") == []
+
+    refused = submit(client, {"nik": "12345", "no_kk": GOOD_KK})
+    [summary] = refused.soup.select(".error-summary")
+    assert summary.has_attr("autofocus")
+    assert summary["tabindex"] == "-1"
+    assert refused.soup.select("[autofocus]") == [summary], "one element takes the focus"

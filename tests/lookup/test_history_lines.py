@@ -5,6 +5,9 @@ HTTP, on the two-period fixture of tests/dataimport/test_history.py."""
 
 from __future__ import annotations
 
+import copy
+import re
+
 import pytest
 from flask import Flask
 from sqlalchemy import event
@@ -85,8 +88,43 @@ def test_a_removed_family_is_told_what_the_data_shows(client: Client, periods: P
     text = main_text(page)
     assert "Your family is not in the latest data" in text
     assert f"The update for {Q3} no longer has your family card." in text
-    assert "2 members of your family are in no family card of it." in text
+    assert "2 members of your family are on no family card in that update." in text
     assert all(f"Not in the data of {Q3}" in line for line in members(page))
+
+
+# a sentence's end glued to the next one's count ("card.2 members"), and the spacing wanted
+GLUED = re.compile(r"\.\d")
+SPACED = re.compile(r"\. \d")
+
+
+@pytest.mark.parametrize("lang", ["en", "id"])
+def test_the_removed_familys_sentences_are_spaced(
+    client: Client, factory: Factory, lang: str
+) -> None:
+    """A removed family of three: one member on another card now, two on none. Its three
+    sentences read as three, in both languages (the template's tags eat line breaks)."""
+    gone = factory.household(desil=2, size=3)
+    other = factory.household(desil=4)
+    factory.publish("2026Q2", [gone, other])
+    moved_on = copy.deepcopy(other)
+    moved_on.members.append(gone.members[2])
+    factory.publish("2026Q3", [moved_on])
+
+    client.choose_language(lang)
+    page = client.post_form(
+        "/", {"nik": gone.members[0].nik, "no_kk": gone.no_kk}, follow_redirects=True
+    )
+    facts = page.soup.select_one(".removed-facts")
+
+    assert facts is not None, "not the removed family's page"
+    text = " ".join(facts.get_text().split())
+    assert len(SPACED.findall(text)) == 2, text
+    assert not GLUED.search(text), text
+    if lang == "en":
+        assert text.endswith(
+            "no longer has your family card. 1 member of your family is now on another family"
+            " card. 2 members of your family are on no family card in that update."
+        ), text
 
 
 def test_a_nik_gone_from_a_card_that_stays(client: Client, periods: Periods) -> None:

@@ -153,6 +153,8 @@ def test_household_above_desil_range_is_told_it_counts_as_well_off_and_may_file_
     assert page.texts(".desil-card__label") == ["upper middle / well-off"]
     assert "well-off" in " ".join(page.texts("section"))
     assert page.soup.select(".program") == []
+    # no "yet": nothing says the programs are on their way to a family above their range
+    assert set(page.texts(".member__programs")) == {"No program in this period"}
     assert "sanggahan" in " ".join(page.texts(".next-step"))
     assert_no_full_names(page)
 

@@ -113,7 +113,10 @@ def test_after_three_misses_the_owner_waits_once_and_is_then_answered(
     waiting = look_up(limited_client, nik, a.no_kk, ip="10.0.0.4")  # the owner, elsewhere
 
     assert waiting.status == 429
-    assert "Wait 30 seconds" in waiting.soup.select_one(".notice--error").get_text(" ")
+    notice = waiting.soup.select_one(".notice--error").get_text(" ")
+    assert "Wait 30 seconds" in notice
+    # the clock time says its zone, as the access record does
+    assert re.search(r"After \d[^,]* WIB, type the numbers again", notice), notice
     assert waiting.soup.find("input", attrs={"name": "nik"})["value"] == ""  # not echoed
     assert waiting.soup.select(".member") == []
     token = wait_token(waiting)
