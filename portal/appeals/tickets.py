@@ -1,7 +1,7 @@
 """Ticket codes a person can read aloud over the phone.
 
 Seven random symbols and one check symbol from a 32-symbol alphabet without 0/O and 1/I,
-shown as ``K7QM-4TX9``. The check symbol follows Damm's scheme over the field GF(32) with
+shown as ``K7QM-4TXE``. The check symbol follows Damm's scheme over the field GF(32) with
 the totally anti-symmetric quasigroup x*y = 2x + y: it catches every single-symbol typo and
 every swap of two neighbouring symbols (Luhn mod 32 would miss some swaps). Codes come
 from ``secrets``: neither sequential nor guessable (32^7, about 34 billion, and following
@@ -52,7 +52,7 @@ def new_ticket() -> str:
 
 
 def normalise(raw: str) -> str:
-    """Upper-case and drop separators: ``k7qm 4tx9`` -> ``K7QM4TX9``. Raises on bad shape."""
+    """Upper-case and drop separators: ``k7qm 4txe`` -> ``K7QM4TXE``. Raises on bad shape."""
     code = _STRIP.sub("", raw or "").upper()
     if len(code) != BODY + 1:
         raise TicketFormatError(code)

@@ -136,7 +136,7 @@ class CaseSearchForm(BaseForm):
     q = StringField(
         _l("Ticket, NIK, No. KK or name"),
         description=_l(
-            "A ticket (like K7QM-4TX9), a NIK or No. KK (16 digits), or at least one word of "
+            "A ticket (like K7QM-4TXE), a NIK or No. KK (16 digits), or at least one word of "
             "a name."
         ),
         validators=[

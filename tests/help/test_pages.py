@@ -148,7 +148,12 @@ def test_the_429_page_says_the_wait_in_words_with_a_single_retry_after(client: C
 
     assert page.status == 429
     assert page.response.headers.getlist("Retry-After") == ["60"]
-    assert "Please try again in 1 minute." in main_text(page)
+    text = main_text(page)
+    assert "Please wait at least 1 minute before trying again." in text
+    # the same page for every limit: it promises no minute when the limit hit may be hourly
+    # or daily (DRAFT_LIMIT is 20 an hour), and says what to do when it comes back
+    assert "Please try again in 1 minute" not in text
+    assert "wait an hour or try again tomorrow" in text
     assert page.soup.select_one("main a[href='/cara-lain']") is not None
 
 
@@ -157,10 +162,11 @@ def test_the_429_wait_follows_retry_after(client: Client, monkeypatch) -> None:
 
     english = honeypot(client, "en")
     assert english.response.headers.getlist("Retry-After") == ["900"]
-    assert "Please try again in 15 minutes." in main_text(english)
+    assert "Please wait at least 15 minutes before trying again." in main_text(english)
 
     indonesian = honeypot(client, "id")
-    assert "coba lagi dalam 15 menit" in main_text(indonesian)
+    assert "Tunggu setidaknya 15 menit sebelum mencoba lagi." in main_text(indonesian)
+    assert "tunggu satu jam atau coba lagi besok" in main_text(indonesian)
 
 
 @pytest.mark.parametrize(

@@ -94,6 +94,12 @@ def test_the_bekasi_page_shows_charts_tables_and_hides_small_counts(
     assert set(children_table(page)) == {DESA_A, DESA_B, DESA_C}
     crumbs = [a["href"].split("?")[0] for a in desa_b.soup.select(".crumbs a")]
     assert crumbs == ["/statistik", f"/statistik/{KAB}", f"/statistik/{KEC}"]
+    # cases count by the DTSEN period current when filed, which the heading says, not by
+    # the calendar quarter of filing (a case filed in December under the Q3 data is there)
+    heading = page.soup.select_one("#s-cases").get_text(" ", strip=True)
+    assert heading.startswith("Sanggahan and usulan filed while the data of Q3 2026")
+    assert heading.endswith("was current")
+    assert "filed in that period" not in page.soup.select_one(".lead").get_text()
 
 
 def scraped_grid(client: Client, period: str) -> tuple[dict, set]:
