@@ -8,6 +8,8 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 
+from portal.core.programs import PROGRAMS
+
 
 class Kind(StrEnum):
     SANGGAHAN = "sanggahan"
@@ -179,7 +181,11 @@ def for_kind(kind: Kind) -> list[Reason]:
     return [r for r in REASONS.values() if r.kind is kind]
 
 
-PROPOSABLE_PROGRAMS = ("PKH", "BPNT", "PBI-JK", "PIP", "ATENSI")
+# What an usulan may propose: the programs with a desil range (not an ad-hoc BLT), but those
+# given after a social worker's assessment (ATENSI), as the result page tells the family
+PROPOSABLE_PROGRAMS = tuple(
+    code for code, p in PROGRAMS.items() if p.max_desil is not None and not p.by_assessment
+)
 
 # Usulan questions: field -> (label, ((value, label), ...)). Values are stable codes.
 CONDITIONS: dict[str, tuple[object, tuple[tuple[str, object], ...]]] = {

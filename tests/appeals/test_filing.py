@@ -372,6 +372,8 @@ BAD_INPUT = [
     ("USUL-PROGRAM", "desa", {"desa": "99.99.99.9999"}, "desa", "Choose one of the options"),
     ("USUL-PROGRAM", "program", {}, "programs", "Choose at least one program."),
     ("USUL-PROGRAM", "program", {"programs": "BLT"}, "programs", "Choose one of the options"),
+    # given after a social worker's assessment, not by usulan (the result page says so)
+    ("USUL-PROGRAM", "program", {"programs": "ATENSI"}, "programs", "Choose one of the options"),
     ("USUL-PROGRAM", "kondisi", {"work": "casual"}, "income", "Choose one answer."),
     ("USUL-PROGRAM", "kondisi", {"work": "pilot"}, "work", "Choose one of the options"),
 ]
