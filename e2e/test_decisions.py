@@ -1,10 +1,11 @@
 """Deciding beside the evidence (issue 14), on a 360 px phone with JavaScript off, in Bahasa
 Indonesia: a verifikator (a new account, enrolled here) takes a citizen's sanggahan, asks the
 desa for a field check, and decides on the case page itself, beside the household, the
-field check and the filer's note. The options say what happens to the family. Approving with
-"not confirmed" while the field check is still open is stopped, with the conflicts named;
-confirmed with a note, it is saved and the case page shows it was decided against the
-evidence."""
+field check and the filer's note. The options say what happens to the family. A reason that
+names a field result ("not confirmed" in the field) is refused while the check has no result;
+approving with "the documents do not show it" while the check is still open is stopped, with
+the conflicts named; confirmed with a note, it is saved and the case page shows it was decided
+against the evidence."""
 
 from __future__ import annotations
 
@@ -64,7 +65,19 @@ def test_a_verifikator_decides_beside_the_evidence_and_a_contradiction_needs_a_n
     assert note.input_value().startswith("Petugas telah mengunjungi keluarga tersebut")
     v.fill("Penjelasan untuk warga", note.input_value() + " Terima kasih atas laporan Anda.")
 
-    # approving with "not confirmed" while the check is open: stopped, conflicts named
+    # a reason that names a field result while the check has none: refused outright (no
+    # note can confirm a visit that never reported)
+    v.choose("Setuju: usulkan keluar dari bansos", group="Keputusan")
+    v.submit("Simpan keputusan", "no-field-result", expect=400, exact=True)
+    assert "kasus ini belum punya hasil verval" in v.page.locator("#putuskan").inner_text()
+    assert v.page.locator("#putuskan .conflict").count() == 0
+    assert v.page.locator(".status").first.inner_text().strip() == "Sedang diperiksa"
+
+    # approving with "the documents do not show it" while the check is open: stopped, the
+    # conflicts named
+    v.page.locator("#putuskan details.explanations > summary").click()
+    v.follow("Dokumen tidak membuktikannya", "explanation-picked-again")
+    assert v.page.get_by_label("Penjelasan untuk warga", exact=True).input_value()
     v.choose("Setuju: usulkan keluar dari bansos", group="Keputusan")
     v.submit("Simpan keputusan", "contradiction", expect=400, exact=True)
     conflicts = v.page.locator("#putuskan .conflict").all_inner_texts()
